@@ -1,0 +1,49 @@
+"""newsrag: answers questions from news articles, citing the passages it used.
+
+    >>> from newsrag import Index
+    >>> index = Index.build("corpus", "index")        # incremental; embeds only what changed
+    >>> answer = index.ask("Who fired rockets at Al-Asad?")
+    >>> answer.answered, answer.answer, answer.citations[0].title
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .answering import Answer, Citation  # noqa: E402
+from .articles import Article  # noqa: E402
+from .build import BuildReport  # noqa: E402
+from .errors import (  # noqa: E402
+    ArticleError,
+    BuildLockedError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    NewsragError,
+    QuestionError,
+)
+from .index import ArticleInfo, Index  # noqa: E402
+from .passages import Passage  # noqa: E402
+from .retrieval import MODES, Hit  # noqa: E402
+from .settings import Settings  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "Index",
+    "Settings",
+    "Answer",
+    "Citation",
+    "Hit",
+    "Passage",
+    "Article",
+    "ArticleInfo",
+    "BuildReport",
+    "MODES",
+    "NewsragError",
+    "ArticleError",
+    "QuestionError",
+    "IndexMissingError",
+    "IndexMismatchError",
+    "IndexCorruptError",
+    "BuildLockedError",
+]

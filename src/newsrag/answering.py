@@ -1,0 +1,214 @@
+"""Answering: a short answer made only of sentences from the retrieved passages, with citations.
+
+Nothing is generated. The sentences of the top passages are scored against the question (cosine of
+sentence embeddings plus the share of the question's words they contain); the best one or two
+become the answer, each followed by the [n] marker of its passage. A quotation picked this way
+brings its attribution line along, so the reader sees who said it. When the best support is below
+a calibrated threshold, or the question names something that occurs nowhere in the corpus, the
+answer says plainly that the articles don't say, and the closest passages are still listed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import QuestionError
+from .lexical import tokenize
+from .passages import is_attribution_line, split_sentences
+from .retrieval import Hit
+
+__all__ = ["Citation", "Answer", "Answerer", "NOT_IN_ARTICLES", "check_question"]
+
+NOT_IN_ARTICLES = "The articles don't say."
+MIN_SENTENCE_WORDS = 4
+# Weight of word overlap beside cosine in a sentence's score.
+OVERLAP_WEIGHT = 0.3
+# Sentences of the same article within this fraction of the best score may join the answer.
+RUNNER_UP_RATIO = 0.8
+# Captions and subheadings (no closing punctuation) answer less than full sentences do.
+FRAGMENT_FACTOR = 0.9
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source: the passage, where it sits in its article, and what the answer used."""
+
+    n: int
+    article_id: str
+    title: str
+    date: str | None
+    passage: str
+    start: int
+    end: int
+    score: float
+    used: bool = False
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer text with [n] markers, whether the articles answered it, and the citations."""
+
+    question: str
+    answer: str
+    answered: bool
+    citations: list[Citation]
+    support: float = 0.0
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for c in data["citations"]:
+            c["highlights"] = [list(h) for h in c["highlights"]]
+        return data
+
+
+def check_question(question: Any, max_chars: int) -> str:
+    """The question, stripped; a clear :class:`QuestionError` if it cannot be asked."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = question.strip()
+    if not text:
+        raise QuestionError("the question is empty: type a question about the articles")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; the limit is {max_chars:,}: "
+            "ask something shorter"
+        )
+    return text
+
+
+@dataclass
+class _Sentence:
+    hit_index: int
+    start: int  # offsets in the article
+    end: int
+    text: str
+    score: float = 0.0
+    cosine: float = 0.0
+    attribution: tuple[int, int, str] | None = None
+    context: str = ""  # the sentence before it in the same paragraph
+
+    @property
+    def surroundings(self) -> str:
+        """Words that bear on the sentence without being in it: the sentence before it, and the
+        attribution line of a quotation (so "What did Zarif say?" finds his quoted words)."""
+        return f"{self.context} {self.attribution[2] if self.attribution else ''}"
+
+    @property
+    def is_fragment(self) -> bool:
+        return not re.search(r"[.!?…][\"'”’)]*$", self.text)
+
+
+class Answerer:
+    """Composes extractive answers; ``encode`` embeds a batch of texts (normalised)."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], threshold: float,
+                 max_sentences: int):
+        self.encode = encode
+        self.threshold = threshold
+        self.max_sentences = max_sentences
+
+    def _candidates(self, hits: list[Hit]) -> list[_Sentence]:
+        """The answerable sentences of the hits, each once, with the attribution line that
+        follows its paragraph, if any."""
+        seen: set[tuple[str, int]] = set()
+        out: list[_Sentence] = []
+        for i, hit in enumerate(hits):
+            p = hit.passage
+            previous: list[_Sentence] = []
+            for para in re.finditer(r"[^\n]+", p.text):
+                line = para.group().strip()
+                if previous and is_attribution_line(line):
+                    span = (p.start + para.start(), p.start + para.end(), line)
+                    for sent in previous:
+                        sent.attribution = span
+                    previous = []
+                    continue
+                previous = []
+                before = ""
+                for s, e in split_sentences(p.text, para.start(), para.end()):
+                    text = p.text[s:e]
+                    context, before = before, text
+                    key = (p.article_id, p.start + s)
+                    if (len(text.split()) < MIN_SENTENCE_WORDS or is_attribution_line(text)
+                            or text.endswith((",", ":"))):  # lead-ins answer nothing alone
+                        continue
+                    sent = _Sentence(i, p.start + s, p.start + e, text, context=context)
+                    previous.append(sent)
+                    if key not in seen:
+                        seen.add(key)
+                        out.append(sent)
+        return out
+
+    def answer(self, question: str, question_vector: np.ndarray, hits: list[Hit],
+               unknown_terms: list[str]) -> Answer:
+        sentences = self._candidates(hits)
+        q_terms = set(tokenize(question))
+        if sentences:
+            vectors = self.encode([s.text for s in sentences])
+            cosines = vectors @ question_vector.reshape(-1)
+            for s, cos in zip(sentences, cosines):
+                own = q_terms & set(tokenize(s.text))
+                # Question words found only around the sentence count half.
+                near = (q_terms & set(tokenize(s.surroundings))) - own
+                overlap = (len(own) + 0.5 * len(near)) / len(q_terms) if q_terms else 0.0
+                s.cosine = float(cos)
+                s.score = float(cos) + OVERLAP_WEIGHT * overlap
+                if s.is_fragment:
+                    s.score *= FRAGMENT_FACTOR
+        best = max(sentences, key=lambda s: s.score, default=None)
+        support = max([best.score if best else 0.0] + [0.0])
+        reason = ""
+        if unknown_terms:
+            reason = f"not in any article: {', '.join(unknown_terms)}"
+        elif best is None or support < self.threshold:
+            reason = f"support {support:.2f} below threshold {self.threshold:.2f}"
+        if reason:
+            return Answer(question, NOT_IN_ARTICLES + " The closest passages are listed below.",
+                          False, self._citations(hits, []), support, reason)
+        best_article = hits[best.hit_index].passage.article_id
+        chosen = [s for s in sorted(sentences, key=lambda s: -s.score)
+                  if s.score >= best.score * RUNNER_UP_RATIO
+                  and hits[s.hit_index].passage.article_id == best_article][: self.max_sentences]
+        return self._compose(question, hits, chosen, support)
+
+    def _compose(self, question: str, hits: list[Hit], chosen: list[_Sentence],
+                 support: float) -> Answer:
+        # Number the cited passages by first use; order sentences by passage rank, then position.
+        chosen.sort(key=lambda s: (s.hit_index, s.start))
+        order: list[int] = []
+        for s in chosen:
+            if s.hit_index not in order:
+                order.append(s.hit_index)
+        parts: list[str] = []
+        attributed: set[tuple[int, int]] = set()
+        for idx, s in enumerate(chosen):
+            n = order.index(s.hit_index) + 1
+            parts.append(f"{s.text} [{n}]")
+            nxt = chosen[idx + 1] if idx + 1 < len(chosen) else None
+            same_quote = nxt is not None and nxt.attribution == s.attribution
+            if s.attribution and not same_quote and s.attribution[:2] not in attributed:
+                attributed.add(s.attribution[:2])
+                parts.append(f"({s.attribution[2]}) [{n}]")
+        citations = self._citations(hits, order, chosen)
+        return Answer(question, " ".join(parts), True, citations, support, "")
+
+    @staticmethod
+    def _citations(hits: list[Hit], order: list[int],
+                   chosen: list[_Sentence] | None = None) -> list[Citation]:
+        """Used passages first (numbered as in the answer), then the other retrieved ones."""
+        chosen = chosen or []
+        ranked = order + [i for i in range(len(hits)) if i not in order]
+        out = []
+        for n, i in enumerate(ranked, start=1):
+            p = hits[i].passage
+            spans = [(s.start, s.end) for s in chosen if s.hit_index == i]
+            spans += [s.attribution[:2] for s in chosen if s.hit_index == i and s.attribution]
+            out.append(Citation(n, p.article_id, p.title, p.date, p.text, p.start, p.end,
+                                round(hits[i].similarity, 4), i in order, sorted(set(spans))))
+        return out

@@ -1,0 +1,302 @@
+"""Reading articles: files in the corpus folder become :class:`Article` records.
+
+Formats: plain ``.txt`` in the seed shape, ``.md`` with YAML front matter, ``.json``/``.jsonl``
+records and ``.html`` pages (main text by trafilatura). A file that cannot be read is reported
+with its name and the reason and skipped; it never stops the rest of the corpus from building.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ArticleError
+
+__all__ = [
+    "Article",
+    "CorpusReading",
+    "SUPPORTED_SUFFIXES",
+    "read_article_file",
+    "read_corpus",
+]
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".html", ".htm")
+
+# Lines that belong to the page around a story, not to the story ("Read: ..." related links,
+# "Image: AP" credits). Kept as data so a new site's boilerplate is one more entry.
+BOILERPLATE_LINE = re.compile(
+    r"^\s*(read|also read|read more|image|photo|photograph|watch|video|file photo)\s*:",
+    re.IGNORECASE,
+)
+DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+# A first line counts as a headline when it is short and does not read as a sentence.
+HEADLINE_MAX_CHARS = 160
+DERIVED_TITLE_CHARS = 90
+BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article, with the text that passages and their offsets refer to."""
+
+    id: str
+    title: str
+    text: str
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+    author: str | None = None
+    path: str = ""
+    title_derived: bool = False
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything the passages and their embeddings depend on.
+
+        The id only covers the text (so duplicates are caught whatever their title); this also
+        covers title and date, so editing either re-indexes the article.
+        """
+        payload = json.dumps([self.title, self.date, self.text, self.title_derived])
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CorpusReading:
+    """What reading a corpus folder produced: the articles, and the files skipped with why."""
+
+    articles: list[Article] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+
+def article_id(text: str) -> str:
+    """Stable id: the same text (whitespace aside) always gets the same id."""
+    normalised = " ".join(text.split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:16]
+
+
+def _decode(name: str, raw: bytes) -> str:
+    if not raw.strip():
+        raise ArticleError(f"{name}: empty file")
+    if b"\x00" in raw[:BINARY_SNIFF_BYTES]:
+        raise ArticleError(f"{name}: binary file (contains NUL bytes), not an article")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(
+            f"{name}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "re-save the file as UTF-8"
+        ) from None
+    if not text.strip():
+        raise ArticleError(f"{name}: empty file")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _normalise_date(value: Any, name: str, warnings: list[tuple[str, str]]) -> str | None:
+    """ISO ``YYYY-MM-DD`` or None. An unreadable date is reported and left out, never guessed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        warnings.append((name, f"unreadable date {text!r}: article kept as undated"))
+        return None
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Non-empty, non-boilerplate lines, whitespace-trimmed: one paragraph each."""
+    return [ln.strip() for ln in lines if ln.strip() and not BOILERPLATE_LINE.match(ln)]
+
+
+def _derived_title(body: str) -> str:
+    """A title for an article that came without a headline: its lead, cut at a word."""
+    lead = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0]
+    if len(lead) <= DERIVED_TITLE_CHARS:
+        return lead.rstrip(".")
+    cut = lead[:DERIVED_TITLE_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def _looks_like_headline(line: str) -> bool:
+    line = line.strip()
+    return 0 < len(line) <= HEADLINE_MAX_CHARS and not re.search(r"[.!?][\"'”’]?$", line)
+
+
+def _take_date(line: str) -> tuple[str | None, str]:
+    m = DATE_PREFIX.match(line)
+    return (m.group(1), m.group(2)) if m else (None, line)
+
+
+def _parse_plain(name: str, text: str, meta: dict[str, Any], warnings: list) -> dict[str, Any]:
+    """Seed shape: optional ``date YYYY-MM-DD`` prefix, headline line, paragraphs."""
+    lines = [ln for ln in text.split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    date = meta.get("date")
+    title = meta.get("title")
+    if lines:
+        found, rest = _take_date(lines[0])
+        if found:
+            date = date or found
+            lines[0] = rest
+    if not title and lines and _looks_like_headline(lines[0]) and len(_paragraphs(lines)) > 1:
+        title = lines.pop(0).strip().lstrip("#").strip()
+        # A date line may also follow the headline.
+        rest_lines = [i for i, ln in enumerate(lines) if ln.strip()]
+        if rest_lines:
+            found, rest = _take_date(lines[rest_lines[0]])
+            if found:
+                date = date or found
+                lines[rest_lines[0]] = rest
+    paragraphs = _paragraphs([ln.lstrip("#").strip() if ln.startswith("#") else ln for ln in lines])
+    body = "\n\n".join(paragraphs)
+    if not body:
+        raise ArticleError(f"{name}: no article text after the headline")
+    return {**meta, "title": title, "date": date, "text": body}
+
+
+def _parse_markdown(name: str, text: str, warnings: list) -> dict[str, Any]:
+    import yaml
+
+    meta: dict[str, Any] = {}
+    m = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, re.DOTALL)
+    if m:
+        try:
+            loaded = yaml.safe_load(m.group(1))
+        except yaml.YAMLError as exc:
+            raise ArticleError(f"{name}: front matter is not valid YAML ({exc.problem})") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ArticleError(f"{name}: front matter must be a mapping of fields")
+        meta = loaded or {}
+        text = text[m.end():]
+    return _parse_plain(name, text, meta, warnings)
+
+
+def _parse_records(name: str, text: str, suffix: str) -> list[dict[str, Any]]:
+    try:
+        if suffix == ".jsonl":
+            records = [json.loads(ln) for ln in text.split("\n") if ln.strip()]
+        else:
+            loaded = json.loads(text)
+            records = loaded if isinstance(loaded, list) else [loaded]
+    except json.JSONDecodeError as exc:
+        raise ArticleError(f"{name}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict) or not str(rec.get("text") or "").strip():
+            raise ArticleError(f"{name}: record {i + 1} has no 'text' field")
+    return records
+
+
+def _parse_html(name: str, text: str) -> dict[str, Any]:
+    import trafilatura
+
+    extracted = trafilatura.extract(
+        text,
+        output_format="json",
+        with_metadata=True,
+        include_comments=False,
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    if not extracted:
+        raise ArticleError(f"{name}: no article text found in the HTML page")
+    data = json.loads(extracted)
+    return {
+        "title": data.get("title"),
+        "date": data.get("date"),
+        "url": data.get("url"),
+        "source": data.get("sitename") or data.get("hostname"),
+        "author": data.get("author"),
+        "text": data.get("raw_text") or data.get("text") or "",
+    }
+
+
+def _to_article(name: str, parsed: dict[str, Any], warnings: list) -> Article:
+    """Turn cleaned fields (``text`` already through :func:`_parse_plain`) into an Article."""
+    body = parsed["text"]
+    title = str(parsed.get("title") or "").strip()
+    derived = not title
+    if derived:
+        title = _derived_title(body)
+    text_fields = {k: (str(parsed[k]).strip() or None) if parsed.get(k) else None
+                   for k in ("source", "url", "author")}
+    return Article(
+        id=article_id(body),
+        title=title,
+        text=body,
+        date=_normalise_date(parsed.get("date"), name, warnings),
+        path=name,
+        title_derived=derived,
+        **text_fields,
+    )
+
+
+def read_article_file(path: Path, name: str | None = None,
+                      warnings: list[tuple[str, str]] | None = None) -> list[Article]:
+    """Read one file into its articles (several for ``.json`` lists and ``.jsonl``).
+
+    Raises :class:`ArticleError` with the file name and the reason when the file cannot be used.
+    """
+    name = name or path.name
+    warnings = warnings if warnings is not None else []
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ArticleError(
+            f"{name}: unsupported file type '{suffix or '(none)'}' "
+            f"(newsrag reads {', '.join(SUPPORTED_SUFFIXES)})"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(f"{name}: cannot read file ({exc.strerror})") from None
+    text = _decode(name, raw)
+    if suffix in (".json", ".jsonl"):
+        records = _parse_records(name, text, suffix)
+        names = [name] if len(records) == 1 else [f"{name}#{i + 1}" for i in range(len(records))]
+        return [_to_article(n, _parse_plain(n, str(r["text"]), r, warnings), warnings)
+                for n, r in zip(names, records)]
+    if suffix in (".html", ".htm"):
+        page = _parse_html(name, text)
+        return [_to_article(name, _parse_plain(name, page["text"], page, warnings), warnings)]
+    if suffix == ".md":
+        return [_to_article(name, _parse_markdown(name, text, warnings), warnings)]
+    return [_to_article(name, _parse_plain(name, text, {}, warnings), warnings)]
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Every non-hidden file under the corpus folder, in a stable order."""
+    return sorted(
+        p for p in corpus_dir.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+    )
+
+
+def read_corpus(corpus_dir: Path) -> CorpusReading:
+    """Read every article file under ``corpus_dir``; bad files are skipped and reported."""
+    reading = CorpusReading()
+    seen: dict[str, str] = {}
+    for path in corpus_files(corpus_dir):
+        name = path.relative_to(corpus_dir).as_posix()
+        try:
+            reading.file_hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            articles = read_article_file(path, name, reading.warnings)
+        except ArticleError as exc:
+            reading.skipped.append((name, str(exc).removeprefix(f"{name}: ")))
+            continue
+        for art in articles:
+            if art.id in seen:
+                reading.skipped.append((art.path, f"duplicate of {seen[art.id]} (same text)"))
+                continue
+            seen[art.id] = art.path
+            reading.articles.append(art)
+    return reading

@@ -1,0 +1,262 @@
+"""Building the index from a corpus folder, incrementally.
+
+An article whose content hash is already in the live index keeps its passages and vectors (read
+back from the old FAISS index); only new or changed articles are chunked and embedded, and removed
+ones are dropped. The lexical index is rebuilt from all passage texts, which costs no embedding.
+Everything is written as a new generation through :class:`~newsrag.store.IndexStore`, so a failed
+or killed build never touches the live index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import __version__
+from .articles import Article, read_corpus
+from .embedding import Embedder, model_fingerprint
+from .errors import IndexMismatchError, NewsragError
+from .lexical import LexicalIndex
+from .passages import Chunker, Passage
+from .settings import Settings
+from .store import IndexStore
+from .vectors import DenseIndex
+
+__all__ = ["BuildReport", "build_index", "index_is_stale", "embedding_text", "load_passages"]
+
+PASSAGES = "passages.jsonl"
+DENSE = "dense.faiss"
+BM25 = "bm25"
+
+
+@dataclass
+class BuildReport:
+    """What a build did; the CLI prints it and tests assert on it."""
+
+    articles: int = 0
+    passages: int = 0
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    embedded_passages: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    full: bool = False
+    up_to_date: bool = False
+    reason_full: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.up_to_date:
+            head = f"index is up to date: {self.articles} articles, {self.passages} passages"
+        else:
+            head = (f"indexed {self.articles} articles, {self.passages} passages "
+                    f"({len(self.added)} added, {len(self.removed)} removed, {self.unchanged} "
+                    f"unchanged; {self.embedded_passages} passages embedded) in {self.seconds:.1f}s")
+        lines = [head]
+        if self.reason_full:
+            lines.append(f"full rebuild: {self.reason_full}")
+        lines += [f"skipped {name}: {why}" for name, why in self.skipped]
+        lines += [f"warning {name}: {why}" for name, why in self.warnings]
+        if self.skipped:
+            lines.append(f"{len(self.skipped)} file(s) skipped")
+        return "\n".join(lines)
+
+
+def embedding_text(article: dict[str, Any] | Article, text: str) -> str:
+    """What is embedded and BM25-indexed for a passage: the headline (if the article had one),
+    then the passage. The headline gives context a lone paragraph lacks."""
+    title, derived = ((article["title"], article.get("title_derived"))
+                      if isinstance(article, dict) else (article.title, article.title_derived))
+    return text if derived else f"{title}\n{text}"
+
+
+def load_passages(path: Path, articles: dict[str, dict[str, Any]]) -> list[Passage]:
+    passages = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            art = articles[rec["article_id"]]
+            passages.append(Passage(rec["article_id"], art["title"], art.get("date"),
+                                    rec["start"], rec["end"], rec["text"]))
+    return passages
+
+
+def _compatibility(manifest: dict[str, Any], settings: Settings, fingerprint: str) -> str | None:
+    """Why an old index cannot be reused, or None if it can."""
+    if manifest["model"]["fingerprint"] != fingerprint:
+        return f"model changed (index: {manifest['model']['name']})"
+    if manifest["chunking"] != settings.chunking():
+        return "chunking settings changed"
+    return None
+
+
+def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str | None:
+    """Why the index needs a build (missing, corpus changed), or None if it is current.
+
+    Cheap: hashes the corpus files' bytes and compares with the manifest; parses nothing.
+    """
+    import hashlib
+
+    from .articles import corpus_files
+
+    store = IndexStore(index_dir)
+    if not store.exists():
+        return "no index yet"
+    manifest = store.read_manifest()
+    files = {p.relative_to(corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in corpus_files(corpus_dir)}
+    if files != manifest.get("corpus_files"):
+        return "the corpus changed since the last build"
+    return None
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    settings: Settings,
+    get_embedder: Callable[[], Embedder],
+    full: bool = False,
+    progress: bool = False,
+) -> BuildReport:
+    """Bring ``index_dir`` up to date with ``corpus_dir``; see the module docstring."""
+    started = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    if not corpus_dir.is_dir():
+        raise NewsragError(f"corpus folder {corpus_dir}/ does not exist")
+    store = IndexStore(index_dir)
+    report = BuildReport(full=full)
+    fingerprint = model_fingerprint(Path(settings.model))
+    with store.lock():
+        reading = read_corpus(corpus_dir)
+        report.skipped, report.warnings = reading.skipped, reading.warnings
+        if not reading.articles:
+            raise NewsragError(
+                f"no readable articles in {corpus_dir}/"
+                + "".join(f"\n  skipped {n}: {why}" for n, why in reading.skipped)
+            )
+        old_manifest: dict[str, Any] | None = None
+        if store.exists() and not full:
+            try:
+                old_manifest = store.read_manifest()
+                report.reason_full = _compatibility(old_manifest, settings, fingerprint)
+            except IndexMismatchError as exc:
+                report.reason_full = str(exc)
+            except NewsragError as exc:
+                report.reason_full = f"old index unreadable ({exc})"
+            if report.reason_full:
+                old_manifest, report.full = None, True
+        if (old_manifest is not None
+                and old_manifest.get("corpus_files") == reading.file_hashes):
+            report.up_to_date = True
+            report.articles = old_manifest["counts"]["articles"]
+            report.passages = old_manifest["counts"]["passages"]
+            return report
+
+        old_by_hash: dict[str, dict[str, Any]] = {}
+        old_dense: DenseIndex | None = None
+        old_passages: list[Passage] = []
+        if old_manifest is not None:
+            gen = store.current()
+            store.verify(gen, old_manifest, checksums=settings.verify_checksums)
+            old_by_hash = {a["content_hash"]: a for a in old_manifest["articles"]}
+            old_dense = DenseIndex.load(gen / DENSE, old_manifest["dense"]["type"],
+                                        old_manifest["dense"]["params"])
+            old_passages = load_passages(gen / PASSAGES,
+                                         {a["id"]: a for a in old_manifest["articles"]})
+
+        chunker = Chunker(**settings.chunking())
+        embedder: Embedder | None = None
+        plan: list[tuple[Article, list[Passage], np.ndarray | None]] = []
+        to_embed: list[str] = []
+        for art in reading.articles:
+            old = old_by_hash.get(art.content_hash)
+            if old is not None and old_dense is not None:
+                first, count = old["first"], old["count"]
+                kept = [Passage(art.id, art.title, art.date, p.start, p.end, p.text)
+                        for p in old_passages[first:first + count]]
+                plan.append((art, kept, old_dense.vectors(first, count)))
+                report.unchanged += 1
+            else:
+                passages = chunker.split(art)
+                plan.append((art, passages, None))
+                to_embed += [embedding_text(art, p.text) for p in passages]
+                report.added.append(art.path)
+        new_hashes = {a.content_hash for a in reading.articles}
+        report.removed = [a["path"] for h, a in old_by_hash.items() if h not in new_hashes]
+
+        if to_embed:
+            embedder = get_embedder()
+            if progress:
+                print(f"embedding {len(to_embed)} passages with {embedder.info.name}",
+                      file=sys.stderr)
+            fresh = embedder.encode(to_embed, batch_size=settings.batch_size, progress=progress)
+        dim = embedder.info.dim if embedder else old_dense.dim  # type: ignore[union-attr]
+        model = (
+            {"name": embedder.info.name, "dim": dim, "fingerprint": embedder.info.fingerprint}
+            if embedder else old_manifest["model"]  # type: ignore[index]
+        )
+        report.embedded_passages = len(to_embed)
+
+        vectors: list[np.ndarray] = []
+        passages_all: list[Passage] = []
+        articles_meta: list[dict[str, Any]] = []
+        cursor = 0
+        for art, passages, vecs in plan:
+            if vecs is None:
+                vecs = fresh[cursor:cursor + len(passages)]
+                cursor += len(passages)
+            articles_meta.append({
+                "id": art.id, "path": art.path, "title": art.title, "date": art.date,
+                "source": art.source, "url": art.url, "author": art.author,
+                "title_derived": art.title_derived, "content_hash": art.content_hash,
+                "first": len(passages_all), "count": len(passages),
+            })
+            passages_all += passages
+            vectors.append(vecs)
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
+
+        dense = DenseIndex.build(matrix, dim, settings.approximate_threshold, settings.hnsw_m,
+                                 settings.hnsw_ef_construction, settings.hnsw_ef_search)
+        meta_by_id = {a["id"]: a for a in articles_meta}
+        lexical = LexicalIndex.build(
+            [embedding_text(meta_by_id[p.article_id], p.text) for p in passages_all])
+
+        staging = store.stage()
+        try:
+            dense.save(staging / DENSE)
+            (staging / BM25).mkdir()
+            lexical.save(staging / BM25)
+            with (staging / PASSAGES).open("w", encoding="utf-8") as fh:
+                for p in passages_all:
+                    fh.write(json.dumps({"article_id": p.article_id, "start": p.start,
+                                         "end": p.end, "text": p.text}, ensure_ascii=False))
+                    fh.write("\n")
+            report.articles, report.passages = len(articles_meta), len(passages_all)
+            report.seconds = time.perf_counter() - started
+            store.commit(staging, {
+                "newsrag_version": __version__,
+                "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "model": model,
+                "model_path": settings.model,
+                "chunking": settings.chunking(),
+                "dense": {"type": dense.kind, "params": dense.params, "metric": "inner_product"},
+                "counts": {"articles": len(articles_meta), "passages": len(passages_all)},
+                "articles": articles_meta,
+                "corpus_files": reading.file_hashes,
+                "skipped": reading.skipped,
+            })
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,241 @@
+"""The ``newsrag`` command line: build, add, search, ask, info, serve.
+
+Errors newsrag expects (bad input, missing or stale index, a locked build) are printed to stderr as
+one line starting with ``error:`` and exit with status 1; with ``--json`` nothing but the JSON
+object ever goes to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from .errors import NewsragError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="""Ask questions about news articles and get answers that cite their passages.
+
+\b
+Examples:
+  newsrag build                          # index corpus/ into index/ (incremental)
+  newsrag add new-article.md             # copy into corpus/ and index just that article
+  newsrag ask "What did Zarif say about the attack?"
+  newsrag ask "Who fired rockets at Al-Asad?" --json
+  newsrag search "FAJR-5" -k 3 --mode bm25
+  newsrag serve                          # the chat page on http://127.0.0.1:7860
+""",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+CorpusOpt = typer.Option(Path("corpus"), "--corpus", help="Folder of article files.")
+IndexOpt = typer.Option(Path("index"), "--index", help="Folder of the index.")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object to stdout, nothing else.")
+ModeOpt = typer.Option("hybrid", "--mode", help="Retrieval: hybrid, dense or bm25.")
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(message: str) -> None:
+    _say(f"error: {message}")
+    raise typer.Exit(1)
+
+
+def _settings():
+    from .settings import Settings
+
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError from NEWSRAG_* variables
+        _fail(f"invalid NEWSRAG_* setting: {exc}")
+
+
+def _ready_index(corpus: Path, index: Path):
+    """Load the index, building or updating it first if it is missing or stale."""
+    from .build import index_is_stale
+    from .index import Index
+
+    settings = _settings()
+    stale = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
+    if stale is None:
+        return Index.load(index, settings)
+    _say(f"building the index first ({stale}) ...")
+    idx = Index.build(corpus, index, settings, progress=sys.stderr.isatty())
+    _say(idx.build_report.summary())
+    return idx
+
+
+def _citation_dict(c) -> dict[str, Any]:
+    return {"n": c.n, "article_id": c.article_id, "title": c.title, "date": c.date,
+            "passage": c.passage, "start": c.start, "end": c.end, "score": c.score,
+            "used": c.used, "highlights": [list(h) for h in c.highlights]}
+
+
+@app.command()
+def build(
+    corpus: Path = CorpusOpt,
+    index: Path = IndexOpt,
+    full: bool = typer.Option(False, "--full", help="Re-embed everything instead of only changes."),
+) -> None:
+    """Build or update the index from the corpus folder (only new or changed articles are embedded)."""
+    from .index import Index
+
+    idx = Index.build(corpus, index, _settings(), full=full, progress=sys.stderr.isatty())
+    _say(idx.build_report.summary())
+
+
+@app.command()
+def add(
+    files: list[Path] = typer.Argument(..., help="Article files to copy into the corpus."),
+    corpus: Path = CorpusOpt,
+    index: Path = IndexOpt,
+) -> None:
+    """Copy article files into the corpus and update the index with them.
+
+    \b
+    Example:
+      newsrag add ~/Downloads/strike-report.html notes/briefing.md
+    """
+    from .articles import read_article_file
+    from .index import Index
+
+    corpus.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        if not f.is_file():
+            _fail(f"{f}: no such file")
+        read_article_file(f)  # refuse a bad file before it enters the corpus
+        target = corpus / f.name
+        if target.exists() and target.read_bytes() != f.read_bytes():
+            _fail(f"{target} already exists with other content; rename the file to add it")
+    for f in files:
+        shutil.copyfile(f, corpus / f.name)
+        _say(f"copied {f} -> {corpus / f.name}")
+    idx = Index.build(corpus, index, _settings(), progress=sys.stderr.isatty())
+    _say(idx.build_report.summary())
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="What to look for."),
+    k: int = typer.Option(5, "-k", min=1, max=1000, help="How many passages."),
+    mode: str = ModeOpt,
+    corpus: Path = CorpusOpt,
+    index: Path = IndexOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Show the passages that best match QUERY.
+
+    \b
+    Example:
+      newsrag search "Article 51 self-defense" -k 3 --json
+    """
+    idx = _ready_index(corpus, index)
+    hits = idx.search(query, k, mode)
+    if as_json:
+        typer.echo(json.dumps({"query": query, "mode": mode, "hits": [
+            {"rank": r, "row": h.row, "article_id": h.passage.article_id,
+             "title": h.passage.title, "date": h.passage.date, "passage": h.passage.text,
+             "start": h.passage.start, "end": h.passage.end, "score": h.score,
+             "similarity": h.similarity} for r, h in enumerate(hits, 1)]}, ensure_ascii=False))
+        return
+    for r, h in enumerate(hits, 1):
+        p = h.passage
+        typer.echo(f"[{r}] {p.title} ({p.date or 'undated'})  score {h.score:.3f}")
+        typer.echo("    " + p.text.replace("\n\n", "\n    ") + "\n")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="A question about the articles."),
+    k: Optional[int] = typer.Option(None, "-k", min=1, max=50, help="Passages to retrieve (default 5)."),
+    mode: str = ModeOpt,
+    corpus: Path = CorpusOpt,
+    index: Path = IndexOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Answer QUESTION from the articles, citing the passages used.
+
+    \b
+    Examples:
+      newsrag ask "What did Esper say about talks with Iran?"
+      newsrag ask "When were the rockets fired?" --json | jq .answer
+    """
+    idx = _ready_index(corpus, index)
+    answer = idx.ask(question, k, mode)
+    if as_json:
+        typer.echo(json.dumps({
+            "question": answer.question, "answer": answer.answer, "answered": answer.answered,
+            "citations": [_citation_dict(c) for c in answer.citations],
+        }, ensure_ascii=False))
+        return
+    typer.echo(answer.answer + "\n")
+    for c in answer.citations:
+        if answer.answered and not c.used:
+            continue
+        typer.echo(f"[{c.n}] {c.title} ({c.date or 'undated'})")
+        typer.echo("    " + c.passage.replace("\n\n", "\n    ") + "\n")
+
+
+@app.command()
+def info(index: Path = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """Describe the index: articles, passages, model, index type, when it was built."""
+    from .index import Index
+
+    idx = Index.load(index, _settings())
+    data = idx.info()
+    data["article_list"] = [a.__dict__ for a in idx.articles()]
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    for key in ("index", "articles", "passages", "model", "dimension", "index_type",
+                "built_at", "format_version"):
+        typer.echo(f"{key:>14}: {data[key]}")
+    typer.echo(f"{'chunking':>14}: {data['chunking']}")
+    for a in idx.articles():
+        typer.echo(f"  - {a.title} ({a.date or 'undated'}; {a.passages} passages; {a.path})")
+    for name, why in data["skipped"]:
+        typer.echo(f"  skipped {name}: {why}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback unless you say otherwise)."),
+    port: int = typer.Option(7860, "--port", min=1, max=65535),
+    corpus: Path = CorpusOpt,
+    index: Path = IndexOpt,
+) -> None:
+    """Start the chat page (builds the index first if it is missing or stale).
+
+    \b
+    Example:
+      newsrag serve --port 8080
+    """
+    from .web import serve as run_server
+
+    run_server(corpus, index, host, port, _settings())
+
+
+def main() -> None:
+    """Entry point: runs the app and turns expected errors into one clear line on stderr."""
+    try:
+        app()
+    except NewsragError as exc:
+        _say(f"error: {exc}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The errors newsrag raises on purpose.
+
+Every failure a user can cause (bad article, bad question, stale or damaged index) has its own
+class with a message that says what to do, so the CLI and the web page can show it verbatim
+instead of a traceback. Anything else reaching the user is a bug.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NewsragError",
+    "ArticleError",
+    "QuestionError",
+    "IndexMissingError",
+    "IndexMismatchError",
+    "IndexCorruptError",
+    "BuildLockedError",
+]
+
+
+class NewsragError(Exception):
+    """Base class: the message is meant for the user, as is."""
+
+
+class ArticleError(NewsragError):
+    """An article file that cannot be read (empty, binary, undecodable, unknown format)."""
+
+
+class QuestionError(NewsragError, ValueError):
+    """A question that cannot be asked (empty, whitespace only, too long)."""
+
+
+class IndexMissingError(NewsragError):
+    """No index has been built in the folder yet."""
+
+
+class IndexMismatchError(NewsragError):
+    """The index was built with another model, other chunking or another format version."""
+
+
+class IndexCorruptError(NewsragError):
+    """A file of the index is missing, truncated or altered since it was written."""
+
+
+class BuildLockedError(NewsragError):
+    """Another build holds the index's lock."""

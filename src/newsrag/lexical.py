@@ -1,0 +1,97 @@
+"""The lexical (BM25) index: finds names, numbers and rare words the embedding can miss.
+
+Scoring is ``bm25s``. Tokenising is ours because the default word pattern drops what news
+questions hinge on: "FAJR-5" would become "fajr", "5:30" would become "30". Here a compound
+token is kept whole *and* split into its parts, then stemmed (PyStemmer) unless it holds a digit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["LexicalIndex", "tokenize", "STOPWORDS"]
+
+TOKEN = re.compile(r"\w+(?:[-:.'’]\w+)*")
+# bm25s' English list plus question words, so "What did Esper say?" scores on "Esper".
+STOPWORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then "
+    "there these they this to was will with what who whom whose which when where why how did do "
+    "does say said says about tell me i you he she we his her its our your s t".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _stem(word: str) -> str:
+    return word if any(c.isdigit() for c in word) else _stemmer().stemWord(word)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stemmed tokens; compounds ("fajr-5", "al-asad", "5:30") also as their parts."""
+    out: list[str] = []
+    for m in TOKEN.finditer(text.lower()):
+        word = m.group().replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        parts = re.split(r"[-:.']", word)
+        for w in ([word] if len(parts) == 1 else [word, *parts]):
+            if w and w not in STOPWORDS:
+                out.append(_stem(w))
+    return out
+
+
+class LexicalIndex:
+    """BM25 over passage texts; row ``i`` is passage ``i``, as in the dense index."""
+
+    FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy",
+             "indices.csc.index.npy", "indptr.csc.index.npy")
+
+    def __init__(self, bm25, size: int):
+        self.bm25 = bm25
+        self.size = size
+        self._vocab = set(bm25.vocab_dict)
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> "LexicalIndex":
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        bm25.index([tokenize(t) or [""] for t in texts], show_progress=False)
+        return cls(bm25, len(texts))
+
+    def save(self, folder: Path) -> None:
+        self.bm25.save(str(folder))
+        (folder / "size.json").write_text(json.dumps({"size": self.size}))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        size = json.loads((folder / "size.json").read_text())["size"]
+        return cls(bm25s.BM25.load(str(folder)), size)
+
+    def knows(self, token: str) -> bool:
+        """Whether a (tokenized) word occurs anywhere in the corpus."""
+        return token in self._vocab
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top ``k`` rows with a positive BM25 score, best first."""
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens or self.size == 0:
+            return []
+        scores = np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,161 @@
+"""Retrieval: dense, BM25 and hybrid search over the passages, each behind one small interface.
+
+Hybrid fuses the dense and BM25 rankings by reciprocal rank fusion (RRF): it needs no score
+calibration between two very different scales, and a passage ranked high by either method rises.
+Every hit also carries its cosine similarity with the query, whatever the mode, so scores shown to
+users and the answerer's refusal check mean the same thing in every mode.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embedding import Embedder
+from .errors import NewsragError
+from .lexical import LexicalIndex, tokenize
+from .passages import Passage
+from .vectors import DenseIndex
+
+__all__ = ["Hit", "MODES", "Backend", "DenseBackend", "BM25Backend", "HybridBackend",
+           "Retriever", "reciprocal_rank_fusion"]
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage. ``row`` is its id (its FAISS row); ``score`` is the mode's own score
+    (cosine, BM25 or RRF); ``similarity`` is always the cosine with the query."""
+
+    row: int
+    passage: Passage
+    score: float
+    similarity: float
+
+
+class QueryEncoder:
+    """Embeds queries, remembering recent ones (the answerer and the retriever share a query)."""
+
+    def __init__(self, embedder: Embedder, size: int = 256):
+        self.embedder = embedder
+        self.size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        with self._lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+        vec = self.embedder.encode([text])[0]
+        with self._lock:
+            self._cache[text] = vec
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return vec
+
+
+class Backend(ABC):
+    """A ranking of passage rows for a query."""
+
+    name: str
+
+    @abstractmethod
+    def rank(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Up to ``k`` (row, score) pairs, best first."""
+
+
+class DenseBackend(Backend):
+    name = "dense"
+
+    def __init__(self, encode: QueryEncoder, dense: DenseIndex):
+        self.encode, self.dense = encode, dense
+
+    def rank(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.dense.search(self.encode(query), k)
+
+
+class BM25Backend(Backend):
+    name = "bm25"
+
+    def __init__(self, lexical: LexicalIndex):
+        self.lexical = lexical
+
+    def rank(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.lexical.search(query, k)
+
+
+def reciprocal_rank_fusion(rankings: list[list[tuple[int, float]]], k: int = 60
+                           ) -> list[tuple[int, float]]:
+    """RRF: score(d) = sum over rankings of 1 / (k + rank of d), ranks from 1."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (row, _) in enumerate(ranking, start=1):
+            scores[row] = scores.get(row, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+class HybridBackend(Backend):
+    name = "hybrid"
+
+    def __init__(self, dense: Backend, lexical: Backend, rrf_k: int, candidates: int):
+        self.dense, self.lexical = dense, lexical
+        self.rrf_k, self.candidates = rrf_k, candidates
+
+    def rank(self, query: str, k: int) -> list[tuple[int, float]]:
+        depth = max(k, self.candidates)
+        fused = reciprocal_rank_fusion(
+            [self.dense.rank(query, depth), self.lexical.rank(query, depth)], self.rrf_k)
+        return fused[:k]
+
+
+class Retriever:
+    """Search over one index's passages in any of :data:`MODES`."""
+
+    def __init__(self, passages: list[Passage], dense: DenseIndex, lexical: LexicalIndex,
+                 encode: QueryEncoder, rrf_k: int = 60, candidates: int = 50):
+        self.passages = passages
+        self.dense = dense
+        self.lexical = lexical
+        self.encode = encode
+        dense_backend = DenseBackend(encode, dense)
+        bm25_backend = BM25Backend(lexical)
+        self.backends: dict[str, Backend] = {
+            "dense": dense_backend,
+            "bm25": bm25_backend,
+            "hybrid": HybridBackend(dense_backend, bm25_backend, rrf_k, candidates),
+        }
+
+    def search(self, query: str, k: int, mode: str = "hybrid") -> list[Hit]:
+        if mode not in self.backends:
+            raise NewsragError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        ranked = self.backends[mode].rank(query, k)
+        rows = [row for row, _ in ranked]
+        sims = self.dense.similarity(self.encode(query), rows)
+        return [Hit(row, self.passages[row], score, sim)
+                for (row, score), sim in zip(ranked, sims)]
+
+    def unknown_terms(self, question: str) -> list[str]:
+        """Names and numbers in the question that occur nowhere in the corpus.
+
+        A capitalised word past the first (or a code such as "F-35") that no passage contains
+        is a strong sign the articles cannot answer ("What did Macron say?"). Plain numbers do
+        not count: years and counts are often asked about in words the articles do not use.
+        """
+        words = re.findall(r"\w+(?:[-:.'’]\w+)*", question)
+        unknown = []
+        for i, word in enumerate(words):
+            has_digit = any(c.isdigit() for c in word)
+            has_alpha = any(c.isalpha() for c in word)
+            if not ((i > 0 and word[0].isupper()) or (has_digit and has_alpha)):
+                continue
+            tokens = tokenize(word)
+            if tokens and not any(self.lexical.knows(t) for t in tokens):
+                unknown.append(word)
+        return unknown

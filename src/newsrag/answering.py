@@ -59,6 +59,7 @@ class Answer:
     citations: list[Citation]
     support: float = 0.0
     reason: str = ""
+    query: str = ""  # what was searched: the question, plus names from earlier ones if a follow-up
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

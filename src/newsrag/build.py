@@ -22,7 +22,7 @@ import numpy as np
 from . import __version__
 from .articles import Article, read_corpus
 from .embedding import Embedder, model_fingerprint
-from .errors import IndexMismatchError, NewsragError
+from .errors import IndexCorruptError, IndexMismatchError, NewsragError
 from .lexical import LexicalIndex
 from .passages import Chunker, Passage
 from .settings import Settings
@@ -98,6 +98,29 @@ def _compatibility(manifest: dict[str, Any], settings: Settings, fingerprint: st
     return None
 
 
+@dataclass
+class _Previous:
+    manifest: dict[str, Any]
+    dense: DenseIndex
+    passages: list[Passage]
+
+
+def _load_previous(store: IndexStore, settings: Settings, fingerprint: str) -> _Previous:
+    """The live generation, if it can be reused; raises NewsragError saying why not."""
+    gen = store.current()
+    manifest = store.read_manifest(gen)
+    why = _compatibility(manifest, settings, fingerprint)
+    if why:
+        raise IndexMismatchError(why)
+    store.verify(gen, manifest, checksums=settings.verify_checksums)
+    try:
+        dense = DenseIndex.load(gen / DENSE, manifest["dense"]["type"], manifest["dense"]["params"])
+        passages = load_passages(gen / PASSAGES, {a["id"]: a for a in manifest["articles"]})
+    except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        raise IndexCorruptError(f"cannot read the index in {gen}: {exc}") from None
+    return _Previous(manifest, dense, passages)
+
+
 def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str | None:
     """Why the index needs a build (missing, corpus changed), or None if it is current.
 
@@ -142,35 +165,23 @@ def build_index(
                 f"no readable articles in {corpus_dir}/"
                 + "".join(f"\n  skipped {n}: {why}" for n, why in reading.skipped)
             )
-        old_manifest: dict[str, Any] | None = None
+        previous = None
         if store.exists() and not full:
             try:
-                old_manifest = store.read_manifest()
-                report.reason_full = _compatibility(old_manifest, settings, fingerprint)
-            except IndexMismatchError as exc:
-                report.reason_full = str(exc)
+                previous = _load_previous(store, settings, fingerprint)
             except NewsragError as exc:
-                report.reason_full = f"old index unreadable ({exc})"
-            if report.reason_full:
-                old_manifest, report.full = None, True
-        if (old_manifest is not None
-                and old_manifest.get("corpus_files") == reading.file_hashes):
+                report.reason_full = str(exc)
+                report.full = True
+        if previous is not None and previous.manifest.get("corpus_files") == reading.file_hashes:
             report.up_to_date = True
-            report.articles = old_manifest["counts"]["articles"]
-            report.passages = old_manifest["counts"]["passages"]
+            report.articles = previous.manifest["counts"]["articles"]
+            report.passages = previous.manifest["counts"]["passages"]
             return report
-
-        old_by_hash: dict[str, dict[str, Any]] = {}
-        old_dense: DenseIndex | None = None
-        old_passages: list[Passage] = []
-        if old_manifest is not None:
-            gen = store.current()
-            store.verify(gen, old_manifest, checksums=settings.verify_checksums)
-            old_by_hash = {a["content_hash"]: a for a in old_manifest["articles"]}
-            old_dense = DenseIndex.load(gen / DENSE, old_manifest["dense"]["type"],
-                                        old_manifest["dense"]["params"])
-            old_passages = load_passages(gen / PASSAGES,
-                                         {a["id"]: a for a in old_manifest["articles"]})
+        old_manifest = previous.manifest if previous else None
+        old_dense = previous.dense if previous else None
+        old_passages = previous.passages if previous else []
+        old_by_hash = ({a["content_hash"]: a for a in old_manifest["articles"]}
+                       if old_manifest else {})
 
         chunker = Chunker(**settings.chunking())
         embedder: Embedder | None = None

@@ -7,12 +7,13 @@ format this process uses, so a mismatch fails with "rebuild" instead of returnin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .answering import Answer, Answerer, check_question
 from .build import BM25, DENSE, PASSAGES, BuildReport, build_index, load_passages
+from .conversation import retrieval_query
 from .embedding import Embedder, load_embedder, model_fingerprint
 from .errors import IndexCorruptError, IndexMismatchError, NewsragError
 from .lexical import LexicalIndex
@@ -125,12 +126,19 @@ class Index:
             raise NewsragError("k must be at least 1")
         return self.retriever.search(query, k, mode)
 
-    def ask(self, question: str, k: int | None = None, mode: str = "hybrid") -> Answer:
-        """An extractive, cited answer, or an honest "the articles don't say"."""
+    def ask(self, question: str, k: int | None = None, mode: str = "hybrid",
+            history: Sequence[str] = ()) -> Answer:
+        """An extractive, cited answer, or an honest "the articles don't say".
+
+        ``history`` holds the conversation's earlier questions, oldest first: a follow-up
+        ("what did he say about talks?") is searched with the names they mention.
+        """
         question = check_question(question, self.settings.max_question_chars)
-        hits = self.search(question, k, mode)
-        return self.answerer.answer(question, self.retriever.encode(question), hits,
-                                    self.retriever.unknown_terms(question))
+        query = retrieval_query(question, history)
+        hits = self.search(query, k, mode)
+        answer = self.answerer.answer(query, self.retriever.encode(query), hits,
+                                      self.retriever.unknown_terms(question))
+        return replace(answer, question=question, query=query)
 
     # ---- describing ----------------------------------------------------------------------
     def articles(self) -> list[ArticleInfo]:

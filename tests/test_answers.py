@@ -1,0 +1,105 @@
+"""Answer quality over the project's question set (tests/questions.json), asserted as rates,
+and the contract of an answer: every sentence is text from a cited passage."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from newsrag import QuestionError
+from newsrag.answering import NOT_IN_ARTICLES
+
+QUESTIONS = json.loads((Path(__file__).parent / "questions.json").read_text())
+CORRECT_FLOOR = 0.90
+REFUSAL_FLOOR = 0.85
+
+
+def judge(index, item) -> tuple[bool, str]:
+    """Right if answered, containing the facts, and citing the expected article."""
+    answer = index.ask(item["q"])
+    paths = {a.id: a.path for a in index.articles()}
+    text = answer.answer.lower()
+    facts_ok = all(f.lower() in text for f in item.get("all", [])) and (
+        not item.get("any") or any(f.lower() in text for f in item["any"]))
+    cited = {paths[c.article_id] for c in answer.citations if c.used}
+    ok = answer.answered and facts_ok and QUESTIONS["articles"][item["article"]] in cited
+    return ok, answer.answer
+
+
+def test_question_set_sizes():
+    assert len(QUESTIONS["answerable"]) >= 25 and len(QUESTIONS["unanswerable"]) >= 8
+
+
+def test_correct_answer_rate(seed_index):
+    results = [(item["q"], *judge(seed_index, item)) for item in QUESTIONS["answerable"]]
+    rate = sum(ok for _, ok, _ in results) / len(results)
+    print(f"\ncorrect answers: {rate:.1%} of {len(results)}")
+    for q, ok, text in results:
+        if not ok:
+            print(f"  wrong: {q!r} -> {text[:160]!r}")
+    assert rate >= CORRECT_FLOOR
+
+
+def test_refusal_rate_and_false_refusals(seed_index):
+    refused = [not seed_index.ask(q).answered for q in QUESTIONS["unanswerable"]]
+    false_refusals = [item["q"] for item in QUESTIONS["answerable"] if not seed_index.ask(item["q"]).answered]
+    rate = sum(refused) / len(refused)
+    precision = sum(refused) / (sum(refused) + len(false_refusals))
+    print(f"\nrefusal recall: {rate:.1%} of {len(refused)}; refusal precision {precision:.1%}")
+    assert rate >= REFUSAL_FLOOR
+    assert len(false_refusals) <= 1, false_refusals
+
+
+def test_support_threshold_separates_the_sets(seed_index):
+    """The calibration behind settings.refusal_threshold, printed so a change shows its margin."""
+    answerable = [seed_index.ask(i["q"]).support for i in QUESTIONS["answerable"]]
+    unanswerable = [a.support for a in map(seed_index.ask, QUESTIONS["unanswerable"])
+                    if not a.reason.startswith("not in any article")]
+    threshold = seed_index.settings.refusal_threshold
+    print(f"\nlowest answerable support {min(answerable):.3f}; highest unanswerable "
+          f"(no unknown names) {max(unanswerable):.3f}; threshold {threshold}")
+    assert max(unanswerable) < threshold < sorted(answerable)[1]
+
+
+def test_every_answer_sentence_is_from_a_cited_passage(seed_index):
+    for item in QUESTIONS["answerable"]:
+        answer = seed_index.ask(item["q"])
+        by_n = {c.n: c for c in answer.citations}
+        pieces = re.findall(r"(.+?) \[(\d+)\]\s*", answer.answer)
+        assert pieces and "".join(f"{t} [{n}]" for t, n in pieces).replace(" ", "") == answer.answer.replace(" ", "")
+        for text, n in pieces:
+            citation = by_n[int(n)]
+            assert citation.used
+            assert text.strip("()") in citation.passage, (text, citation.passage)
+        for c in answer.citations:
+            for s, e in c.highlights:
+                assert c.start <= s < e <= c.end
+
+
+def test_refusal_still_lists_closest_passages(seed_index):
+    answer = seed_index.ask("What did Emmanuel Macron say about the attack?")
+    assert not answer.answered
+    assert answer.answer.startswith(NOT_IN_ARTICLES)
+    assert len(answer.citations) == 5 and not any(c.used for c in answer.citations)
+
+
+def test_quotation_answer_names_its_speaker(seed_index):
+    answer = seed_index.ask("What did Zarif say about Article 51 of the UN Charter?")
+    assert "Javad Zarif via Twitter, January 7, 2020" in answer.answer
+
+
+@pytest.mark.parametrize("question,message", [
+    ("", "empty"), ("   \n\t", "empty"), ("x" * 2001, "2,001 characters"), (None, "text"),
+])
+def test_bad_questions_are_refused_clearly(seed_index, question, message):
+    with pytest.raises(QuestionError, match=message):
+        seed_index.ask(question)
+
+
+def test_answer_to_dict_is_json_ready(seed_index):
+    data = seed_index.ask("Who fired rockets at the bases in January 2020?").to_dict()
+    json.dumps(data)
+    assert set(data["citations"][0]) >= {"n", "article_id", "title", "date", "passage", "start", "end", "score"}

@@ -1,0 +1,116 @@
+"""Reading articles: the seed shape, the other formats, and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from newsrag.articles import read_article_file, read_corpus
+from newsrag.errors import ArticleError
+
+from conftest import CORPUS, SEED_A, SEED_B
+
+
+def test_seed_without_date_line_has_headline_and_no_invented_date():
+    [art] = read_article_file(CORPUS / SEED_A)
+    assert art.title == "Iran Fires Rockets At US Forces Stationed In Iraq"
+    assert art.date is None
+    assert not art.title_derived
+    assert art.text.startswith("Iranian FAJR-5 rocket system")
+    assert "Javad Zarif via Twitter, January 7, 2020" in art.text
+
+
+def test_seed_with_leading_date_drops_boilerplate():
+    [art] = read_article_file(CORPUS / SEED_B)
+    assert art.date == "2021-03-08"
+    assert art.text.startswith("The United States will do what it deems")
+    assert "date 2021" not in art.text
+    assert "Read:" not in art.text and "B-52s" not in art.text
+    assert "Image: AP" not in art.text
+    assert art.text.endswith("Soleimani’s ‘murder’.")
+    # No headline line: the title is the lead, marked as derived.
+    assert art.title_derived and art.title.startswith("The United States will do")
+
+
+def test_same_content_same_id(tmp_path: Path):
+    (tmp_path / "copy.txt").write_bytes((CORPUS / SEED_A).read_bytes())
+    assert read_article_file(tmp_path / "copy.txt")[0].id == read_article_file(CORPUS / SEED_A)[0].id
+
+
+def test_markdown_front_matter(tmp_path: Path):
+    f = tmp_path / "a.md"
+    f.write_text("---\ntitle: Rockets hit base\ndate: 2020-01-08\nsource: Example Wire\n"
+                 "url: https://example.org/a\nauthor: A. Writer\n---\n\nRockets hit a base. Nobody was hurt.\n\n"
+                 "Read: something else\n")
+    [art] = read_article_file(f)
+    assert (art.title, art.date, art.source, art.url, art.author) == (
+        "Rockets hit base", "2020-01-08", "Example Wire", "https://example.org/a", "A. Writer")
+    assert art.text == "Rockets hit a base. Nobody was hurt."
+
+
+def test_json_and_jsonl_records(tmp_path: Path):
+    rec = {"title": "T1", "date": "2021-03-01", "text": "One story.", "source": "S"}
+    (tmp_path / "one.json").write_text(json.dumps(rec))
+    (tmp_path / "many.jsonl").write_text(
+        json.dumps({**rec, "title": "T2", "text": "Two."}) + "\n" + json.dumps({"title": "T3", "text": "Three."}) + "\n")
+    [one] = read_article_file(tmp_path / "one.json")
+    assert (one.title, one.date, one.text, one.source) == ("T1", "2021-03-01", "One story.", "S")
+    many = read_article_file(tmp_path / "many.jsonl")
+    assert [a.title for a in many] == ["T2", "T3"]
+    assert [a.path for a in many] == ["many.jsonl#1", "many.jsonl#2"]
+    assert many[1].date is None
+
+
+def test_html_main_text_extracted(tmp_path: Path):
+    body = " ".join(["Rockets struck the Al-Asad airbase in western Iraq late on Tuesday."] * 3)
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>Base attacked | Wire</title>"
+        '<meta property="article:published_time" content="2020-01-08"></head><body>'
+        "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>Base attacked</h1><p>{body}</p><p>Officials said damage was being assessed.</p></article>"
+        "<footer>Copyright Wire. All rights reserved.</footer></body></html>")
+    [art] = read_article_file(tmp_path / "page.html")
+    assert "Al-Asad airbase" in art.text and "damage was being assessed" in art.text
+    assert "Home" not in art.text and "Copyright" not in art.text
+    assert art.date == "2020-01-08"
+
+
+@pytest.mark.parametrize("name,content,reason", [
+    ("empty.txt", b"", "empty file"),
+    ("blank.txt", b"  \n\n \t\n", "empty file"),
+    ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+    ("latin1.txt", "Caf\xe9 attack\n\nRockets hit the caf\xe9.".encode("latin-1"), "not valid UTF-8"),
+    ("scan.pdf", b"%PDF-1.4", "unsupported file type '.pdf'"),
+    ("bad.json", b"{not json", "invalid JSON"),
+    ("notext.jsonl", b'{"title": "x"}\n', "has no 'text' field"),
+])
+def test_bad_files_are_rejected_with_name_and_reason(tmp_path: Path, name: str, content: bytes, reason: str):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(ArticleError) as err:
+        read_article_file(tmp_path / name)
+    assert name in str(err.value) and reason in str(err.value)
+
+
+def test_corpus_skips_bad_files_and_duplicates_and_goes_on(tmp_path: Path):
+    for seed in (SEED_A, SEED_B):
+        (tmp_path / seed).write_bytes((CORPUS / seed).read_bytes())
+    (tmp_path / "zz_copy.md").write_bytes((CORPUS / SEED_A).read_bytes())  # same text, new name
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "image.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / ".hidden.txt").write_text("ignored")
+    reading = read_corpus(tmp_path)
+    assert sorted(a.path for a in reading.articles) == [SEED_A, SEED_B]
+    skipped = dict(reading.skipped)
+    assert skipped["zz_copy.md"] == f"duplicate of {SEED_A} (same text)"
+    assert skipped["empty.txt"] == "empty file"
+    assert "unsupported file type '.jpg'" in skipped["image.jpg"]
+    assert len(reading.skipped) == 3
+
+
+def test_unreadable_date_is_a_warning_not_a_guess(tmp_path: Path):
+    (tmp_path / "a.md").write_text("---\ntitle: T\ndate: last Tuesday\n---\nSome text here.\n")
+    reading = read_corpus(tmp_path)
+    assert reading.articles[0].date is None
+    assert reading.warnings == [("a.md", "unreadable date 'last Tuesday': article kept as undated")]

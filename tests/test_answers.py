@@ -11,6 +11,7 @@ import pytest
 
 from newsrag import QuestionError
 from newsrag.answering import NOT_IN_ARTICLES
+from newsrag.evaluation import judge_answer
 
 QUESTIONS = json.loads((Path(__file__).parent / "questions.json").read_text())
 CORRECT_FLOOR = 0.90
@@ -21,12 +22,9 @@ def judge(index, item) -> tuple[bool, str]:
     """Right if answered, containing the facts, and citing the expected article."""
     answer = index.ask(item["q"])
     paths = {a.id: a.path for a in index.articles()}
-    text = answer.answer.lower()
-    facts_ok = all(f.lower() in text for f in item.get("all", [])) and (
-        not item.get("any") or any(f.lower() in text for f in item["any"]))
-    cited = {paths[c.article_id] for c in answer.citations if c.used}
-    ok = answer.answered and facts_ok and QUESTIONS["articles"][item["article"]] in cited
-    return ok, answer.answer
+    wanted = {"answers": item.get("any", []), "all": item.get("all", []),
+              "relevant": {QUESTIONS["articles"][item["article"]]: 1}}
+    return judge_answer(answer, wanted, paths.__getitem__), answer.answer
 
 
 def test_question_set_sizes():

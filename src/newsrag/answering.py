@@ -29,6 +29,8 @@ MIN_SENTENCE_WORDS = 4
 OVERLAP_WEIGHT = 0.3
 # Sentences of the same article within this fraction of the best score may join the answer.
 RUNNER_UP_RATIO = 0.8
+# A sentence opening with one of these needs the sentence before it to make sense.
+LEANING_START = re.compile(r"^(he|she|it|they|his|her|its|their|this|these|those|that)\b", re.I)
 # Captions and subheadings (no closing punctuation) answer less than full sentences do.
 FRAGMENT_FACTOR = 0.9
 
@@ -92,13 +94,20 @@ class _Sentence:
     score: float = 0.0
     cosine: float = 0.0
     attribution: tuple[int, int, str] | None = None
-    context: str = ""  # the sentence before it in the same paragraph
+    previous: tuple[int, int, str] | None = None  # the sentence before it in its paragraph
+    lead: tuple[int, int, str] | None = None  # ``previous``, when shown in the answer
 
     @property
     def surroundings(self) -> str:
         """Words that bear on the sentence without being in it: the sentence before it, and the
         attribution line of a quotation (so "What did Zarif say?" finds his quoted words)."""
-        return f"{self.context} {self.attribution[2] if self.attribution else ''}"
+        before = self.previous[2] if self.previous else ""
+        return f"{before} {self.attribution[2] if self.attribution else ''}"
+
+    @property
+    def leans_back(self) -> bool:
+        """Starts with a pronoun ("His Liber servitoris is ...") and so needs the sentence before."""
+        return self.previous is not None and bool(LEANING_START.match(self.text))
 
     @property
     def is_fragment(self) -> bool:
@@ -106,7 +115,8 @@ class _Sentence:
 
 
 class Answerer:
-    """Composes extractive answers; ``encode`` embeds a batch of texts (normalised)."""
+    """Composes extractive answers; ``encode`` embeds a batch of texts (normalised), ideally
+    through a :class:`~newsrag.embedding.CachedEncoder`, since the same sentences recur."""
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray], threshold: float,
                  max_sentences: int):
@@ -131,15 +141,15 @@ class Answerer:
                     previous = []
                     continue
                 previous = []
-                before = ""
+                before: tuple[int, int, str] | None = None
                 for s, e in split_sentences(p.text, para.start(), para.end()):
                     text = p.text[s:e]
-                    context, before = before, text
+                    prior, before = before, (p.start + s, p.start + e, text)
                     key = (p.article_id, p.start + s)
                     if (len(text.split()) < MIN_SENTENCE_WORDS or is_attribution_line(text)
                             or text.endswith((",", ":"))):  # lead-ins answer nothing alone
                         continue
-                    sent = _Sentence(i, p.start + s, p.start + e, text, context=context)
+                    sent = _Sentence(i, p.start + s, p.start + e, text, previous=prior)
                     previous.append(sent)
                     if key not in seen:
                         seen.add(key)
@@ -188,8 +198,13 @@ class Answerer:
                 order.append(s.hit_index)
         parts: list[str] = []
         attributed: set[tuple[int, int]] = set()
+        shown = {(s.hit_index, s.start) for s in chosen}
         for idx, s in enumerate(chosen):
             n = order.index(s.hit_index) + 1
+            if s.leans_back and (s.hit_index, s.previous[0]) not in shown:
+                shown.add((s.hit_index, s.previous[0]))
+                s.lead = s.previous
+                parts.append(f"{s.previous[2]} [{n}]")
             parts.append(f"{s.text} [{n}]")
             nxt = chosen[idx + 1] if idx + 1 < len(chosen) else None
             same_quote = nxt is not None and nxt.attribution == s.attribution
@@ -210,6 +225,7 @@ class Answerer:
             p = hits[i].passage
             spans = [(s.start, s.end) for s in chosen if s.hit_index == i]
             spans += [s.attribution[:2] for s in chosen if s.hit_index == i and s.attribution]
+            spans += [s.lead[:2] for s in chosen if s.hit_index == i and s.lead]
             out.append(Citation(n, p.article_id, p.title, p.date, p.text, p.start, p.end,
                                 round(hits[i].similarity, 4), i in order, sorted(set(spans))))
         return out

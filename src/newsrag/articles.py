@@ -183,7 +183,10 @@ def _parse_markdown(name: str, text: str, warnings: list) -> dict[str, Any]:
     return _parse_plain(name, text, meta, warnings)
 
 
-def _parse_records(name: str, text: str, suffix: str) -> list[dict[str, Any]]:
+def _parse_records(name: str, text: str, suffix: str,
+                   warnings: list[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
+    """(record name, record) pairs; a record without text is reported and left out, and only a
+    file with no usable record at all is an error."""
     try:
         if suffix == ".jsonl":
             records = [json.loads(ln) for ln in text.split("\n") if ln.strip()]
@@ -192,10 +195,17 @@ def _parse_records(name: str, text: str, suffix: str) -> list[dict[str, Any]]:
             records = loaded if isinstance(loaded, list) else [loaded]
     except json.JSONDecodeError as exc:
         raise ArticleError(f"{name}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    usable = []
     for i, rec in enumerate(records):
-        if not isinstance(rec, dict) or not str(rec.get("text") or "").strip():
-            raise ArticleError(f"{name}: record {i + 1} has no 'text' field")
-    return records
+        rec_name = name if len(records) == 1 else f"{name}#{i + 1}"
+        if isinstance(rec, dict) and str(rec.get("text") or "").strip():
+            usable.append((rec_name, rec))
+        elif len(records) > 1:
+            warnings.append((rec_name, "record skipped: no 'text' field"))
+    if not usable:
+        raise ArticleError(f"{name}: record 1 has no 'text' field" if len(records) == 1
+                           else f"{name}: no record has a 'text' field")
+    return usable
 
 
 def _parse_html(name: str, text: str) -> dict[str, Any]:
@@ -261,10 +271,8 @@ def read_article_file(path: Path, name: str | None = None,
         raise ArticleError(f"{name}: cannot read file ({exc.strerror})") from None
     text = _decode(name, raw)
     if suffix in (".json", ".jsonl"):
-        records = _parse_records(name, text, suffix)
-        names = [name] if len(records) == 1 else [f"{name}#{i + 1}" for i in range(len(records))]
         return [_to_article(n, _parse_plain(n, str(r["text"]), r, warnings), warnings)
-                for n, r in zip(names, records)]
+                for n, r in _parse_records(name, text, suffix, warnings)]
     if suffix in (".html", ".htm"):
         page = _parse_html(name, text)
         return [_to_article(name, _parse_plain(name, page["text"], page, warnings), warnings)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -30,6 +31,7 @@ Examples:
   newsrag ask "Who fired rockets at Al-Asad?" --json
   newsrag search "FAJR-5" -k 3 --mode bm25
   newsrag serve                          # the chat page on http://127.0.0.1:7860
+  newsrag eval xquad                     # quality on a public benchmark
 """,
     no_args_is_help=True,
     add_completion=False,
@@ -205,6 +207,48 @@ def info(index: Path = IndexOpt, as_json: bool = JsonOpt) -> None:
         typer.echo(f"  - {a.title} ({a.date or 'undated'}; {a.passages} passages; {a.path})")
     for name, why in data["skipped"]:
         typer.echo(f"  skipped {name}: {why}")
+
+
+@app.command("eval")
+def eval_(
+    dataset: str = typer.Argument(..., help="xquad, scifact or own (tests/questions.json over corpus/)."),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense, bm25, or all three."),
+    k: int = typer.Option(10, "--k", min=1, max=100, help="Depth for the ranking metrics."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Benchmark folder (default ../shared/bench)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+    answers: bool = typer.Option(True, "--answers/--no-answers", help="Also measure ask() answers."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Measure retrieval and answer quality on a dataset, with the product's own pipeline.
+
+    \b
+    Examples:
+      newsrag eval xquad                      # recall@1/@5, MRR@10, answer containment
+      newsrag eval scifact --mode all --no-answers --json
+      newsrag eval own                        # the project's question set over corpus/
+    """
+    from .evaluation import PUBLISHED, evaluate, load_dataset
+
+    modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
+    ds = load_dataset(dataset, data, limit)
+    settings = _settings()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as work:
+        for m in modes:  # one index for all modes: after the first, the build is a no-op
+            _say(f"evaluating {dataset} ({len(ds.queries)} questions), mode {m} ...")
+            results.append(evaluate(ds, m, k, settings, answers=answers, work_dir=Path(work),
+                                    progress=sys.stderr.isatty()))
+    if as_json:
+        typer.echo(json.dumps(results if len(results) > 1 else results[0]))
+        return
+    for r in results:
+        typer.echo(f"{r['dataset']} · {r['mode']} · {r['questions']} questions · "
+                   f"{r['documents']} documents · {r['passages']} passages")
+        for key, value in r.items():
+            if key not in ("dataset", "mode", "questions", "documents", "passages"):
+                typer.echo(f"  {key:>22}: {value}")
+    if dataset in PUBLISHED:
+        typer.echo("published nDCG@10: " + ", ".join(f"{n} {v}" for n, v in PUBLISHED[dataset].items()))
 
 
 @app.command()

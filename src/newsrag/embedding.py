@@ -13,6 +13,7 @@ import os
 import re
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,8 @@ _ENCODE_LOCK = threading.Lock()
 from .errors import NewsragError
 
 __all__ = [
-    "ModelInfo", "Embedder", "SentenceTransformerEmbedder", "load_embedder", "model_fingerprint",
+    "ModelInfo", "Embedder", "SentenceTransformerEmbedder", "CachedEncoder", "load_embedder",
+    "model_fingerprint",
     "model_name",
 ]
 
@@ -119,6 +121,40 @@ class SentenceTransformerEmbedder(Embedder):
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
+
+
+class CachedEncoder:
+    """An embedder that remembers the vectors of recent texts (least recently used dropped).
+
+    Questions repeat (a page reloaded, the retriever and the answerer embedding the same query)
+    and so do the sentences of popular passages, whose embedding is most of an answer's time.
+    Thread-safe; calling it with one text returns one vector.
+    """
+
+    def __init__(self, embedder: Embedder, size: int, batch_size: int = 32):
+        self.embedder, self.size, self.batch_size = embedder, size, batch_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in found:
+                self._cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = self.embedder.encode(missing, batch_size=self.batch_size)
+            found.update(zip(missing, fresh))
+            with self._lock:
+                self._cache.update(zip(missing, fresh))
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.embedder.info.dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts])
+
+    def __call__(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
 
 @lru_cache(maxsize=2)

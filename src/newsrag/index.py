@@ -14,10 +14,10 @@ from typing import Any, Sequence
 from .answering import Answer, Answerer, check_question
 from .build import BM25, DENSE, PASSAGES, BuildReport, build_index, load_passages
 from .conversation import retrieval_query
-from .embedding import Embedder, load_embedder, model_fingerprint
+from .embedding import CachedEncoder, Embedder, load_embedder, model_fingerprint
 from .errors import IndexCorruptError, IndexMismatchError, NewsragError
 from .lexical import LexicalIndex
-from .retrieval import Hit, QueryEncoder, Retriever
+from .retrieval import Hit, Retriever
 from .settings import Settings
 from .store import REBUILD_HINT, IndexStore
 from .vectors import DenseIndex
@@ -49,7 +49,7 @@ class Index:
         self.retriever = retriever
         self.embedder = embedder
         self.answerer = Answerer(
-            lambda texts: embedder.encode(texts, batch_size=settings.batch_size),
+            CachedEncoder(embedder, settings.sentence_cache_size, settings.batch_size).encode,
             settings.refusal_threshold, settings.answer_sentences)
         self.build_report: BuildReport | None = None
 
@@ -113,7 +113,7 @@ class Index:
             raise IndexMismatchError(
                 f"the index has {dense.dim}-d vectors but the model makes {embedder.info.dim}-d "
                 "ones: " + REBUILD_HINT)
-        retriever = Retriever(passages, dense, lexical, QueryEncoder(embedder),
+        retriever = Retriever(passages, dense, lexical, CachedEncoder(embedder, 256),
                               settings.rrf_k, settings.candidates)
         return cls(folder, settings, manifest, retriever, embedder)
 

@@ -37,6 +37,13 @@ def _stem(word: str) -> str:
     return word if any(c.isdigit() for c in word) else _stemmer().stemWord(word)
 
 
+def _fold(word: str) -> str:
+    """Without accents: "maizière" -> "maiziere"."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed tokens; compounds ("fajr-5", "al-asad", "5:30") also as their parts."""
     out: list[str] = []
@@ -61,6 +68,8 @@ class LexicalIndex:
         self.bm25 = bm25
         self.size = size
         self._vocab = set(bm25.vocab_dict)
+        self._vocab_list = sorted(self._vocab)
+        self._folded = {_fold(t) for t in self._vocab}
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":
@@ -84,6 +93,24 @@ class LexicalIndex:
     def knows(self, token: str) -> bool:
         """Whether a (tokenized) word occurs anywhere in the corpus."""
         return token in self._vocab
+
+    def resembles(self, token: str) -> bool:
+        """Whether a word occurs in the corpus, give or take its spelling: accents
+        ("Maiziere"/"Maizière"), one or two letters ("Maastrich", "Rouhai"), or written as one
+        word ("Superbowl"/"Super Bowl"). Used so a misspelt name is not taken for an unknown one.
+        """
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        if token in self._vocab or _fold(token) in self._folded:
+            return True
+        if any(token[:i] in self._vocab and token[i:] in self._vocab for i in range(2, len(token) - 1)):
+            return True
+        if len(token) < 5:
+            return False
+        max_edits = 1 if len(token) < 8 else 2
+        return process.extractOne(token, self._vocab_list, scorer=Levenshtein.distance,
+                                  score_cutoff=max_edits) is not None
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top ``k`` rows with a positive BM25 score, best first."""

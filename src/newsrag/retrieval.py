@@ -9,14 +9,12 @@ users and the answerer's refusal check mean the same thing in every mode.
 from __future__ import annotations
 
 import re
-import threading
 from abc import ABC, abstractmethod
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from .embedding import Embedder
+from .embedding import CachedEncoder
 from .errors import NewsragError
 from .lexical import LexicalIndex, tokenize
 from .passages import Passage
@@ -39,28 +37,6 @@ class Hit:
     similarity: float
 
 
-class QueryEncoder:
-    """Embeds queries, remembering recent ones (the answerer and the retriever share a query)."""
-
-    def __init__(self, embedder: Embedder, size: int = 256):
-        self.embedder = embedder
-        self.size = size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, text: str) -> np.ndarray:
-        with self._lock:
-            if text in self._cache:
-                self._cache.move_to_end(text)
-                return self._cache[text]
-        vec = self.embedder.encode([text])[0]
-        with self._lock:
-            self._cache[text] = vec
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        return vec
-
-
 class Backend(ABC):
     """A ranking of passage rows for a query."""
 
@@ -74,7 +50,7 @@ class Backend(ABC):
 class DenseBackend(Backend):
     name = "dense"
 
-    def __init__(self, encode: QueryEncoder, dense: DenseIndex):
+    def __init__(self, encode: CachedEncoder, dense: DenseIndex):
         self.encode, self.dense = encode, dense
 
     def rank(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -119,7 +95,7 @@ class Retriever:
     """Search over one index's passages in any of :data:`MODES`."""
 
     def __init__(self, passages: list[Passage], dense: DenseIndex, lexical: LexicalIndex,
-                 encode: QueryEncoder, rrf_k: int = 60, candidates: int = 50):
+                 encode: CachedEncoder, rrf_k: int = 60, candidates: int = 50):
         self.passages = passages
         self.dense = dense
         self.lexical = lexical
@@ -145,7 +121,8 @@ class Retriever:
         """Names and numbers in the question that occur nowhere in the corpus.
 
         A capitalised word past the first (or a code such as "F-35") that no passage contains
-        is a strong sign the articles cannot answer ("What did Macron say?"). Plain numbers do
+        is a strong sign the articles cannot answer ("What did Macron say?"). A spelling
+        variant of a corpus word ("Maastrich", "Superbowl") is not unknown. Plain numbers do
         not count: years and counts are often asked about in words the articles do not use.
         """
         words = re.findall(r"\w+(?:[-:.'’]\w+)*", question)
@@ -156,6 +133,6 @@ class Retriever:
             if not ((i > 0 and word[0].isupper()) or (has_digit and has_alpha)):
                 continue
             tokens = tokenize(word)
-            if tokens and not any(self.lexical.knows(t) for t in tokens):
+            if tokens and not any(self.lexical.resembles(t) for t in tokens):
                 unknown.append(word)
         return unknown

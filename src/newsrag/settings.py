@@ -72,6 +72,8 @@ class Settings(BaseSettings):
         description="Below this support score (cosine of the best sentence and passage, "
         "calibrated on tests/questions.json) the answer is 'the articles don't say'.",
     )
+    sentence_cache_size: int = Field(
+        default=50_000, description="Sentence vectors remembered between questions (~1.5 KB each).")
     answer_sentences: int = Field(default=2, description="Most sentences in a composed answer.")
     max_question_chars: int = Field(default=2000, description="Longer questions are refused.")
     verify_checksums: bool = Field(

@@ -1,0 +1,53 @@
+"""Quality floors on public data (a fast XQuAD subset) and the ``newsrag eval`` command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from newsrag import NewsragError
+from newsrag.evaluation import evaluate, find_data_dir, load_dataset
+
+from conftest import ROOT, run_cli
+
+try:
+    BENCH = find_data_dir()
+except NewsragError:
+    BENCH = None
+needs_bench = pytest.mark.skipif(BENCH is None, reason="../shared/bench not beside the project")
+
+
+@needs_bench
+def test_xquad_subset_floors(settings, embedder):
+    """100 questions spread over all 48 articles, all 240 paragraphs indexed."""
+    result = evaluate(load_dataset("xquad", limit=100), "hybrid", 10, settings, embedder)
+    print(f"\nxquad subset: {json.dumps(result)}")
+    assert result["documents"] == 240 and result["questions"] == 100
+    assert result["recall@5"] >= 0.95
+    assert result["recall@1"] >= 0.85
+    assert result["answer_containment"] >= 0.75
+    assert result["refused"] <= 10
+
+
+@needs_bench
+def test_hybrid_beats_or_matches_each_method_on_xquad_subset(settings, embedder):
+    ds = load_dataset("xquad", limit=60)
+    scores = {m: evaluate(ds, m, 10, settings, embedder, answers=False)["mrr@10"]
+              for m in ("bm25", "dense", "hybrid")}
+    print(f"\nxquad subset mrr@10: {scores}")
+    assert scores["hybrid"] >= max(scores["bm25"], scores["dense"]) - 0.02
+
+
+def test_own_set_through_the_cli(tmp_path):
+    proc = run_cli("eval", "own", "--json", cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    print(f"\nown set: {result}")
+    assert result["correct_rate"] >= 0.9 and result["refusal_recall"] >= 0.85
+    assert result["recall@5"] >= 0.95
+
+
+def test_unknown_dataset_is_a_clear_error(tmp_path):
+    proc = run_cli("eval", "imagenet", cwd=tmp_path)
+    assert proc.returncode == 1 and "unknown dataset 'imagenet'" in proc.stderr

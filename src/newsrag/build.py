@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ from .settings import Settings
 from .store import IndexStore
 from .vectors import DenseIndex
 
-__all__ = ["BuildReport", "build_index", "index_is_stale", "embedding_text", "load_passages"]
+__all__ = ["BuildReport", "build_index", "index_is_stale", "embedding_text", "load_passages",
+           "write_generation"]
 
 PASSAGES = "passages.jsonl"
 DENSE = "dense.faiss"
@@ -141,6 +143,42 @@ def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str
     return None
 
 
+def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex,
+                     passages: list[Passage], articles_meta: list[dict[str, Any]],
+                     model: dict[str, Any], settings: Settings,
+                     corpus_files: dict[str, str], skipped: list[tuple[str, str]]) -> Path:
+    """Write a complete generation and make it live (call under ``store.lock()``).
+
+    Everything goes to a staging folder first; on any failure the staging folder is removed and
+    the live index is untouched.
+    """
+    staging = store.stage()
+    try:
+        dense.save(staging / DENSE)
+        (staging / BM25).mkdir()
+        lexical.save(staging / BM25)
+        with (staging / PASSAGES).open("w", encoding="utf-8") as fh:
+            for p in passages:
+                fh.write(json.dumps({"article_id": p.article_id, "start": p.start, "end": p.end,
+                                     "text": p.text}, ensure_ascii=False))
+                fh.write("\n")
+        return store.commit(staging, {
+            "newsrag_version": __version__,
+            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": model,
+            "model_path": settings.model,
+            "chunking": settings.chunking(),
+            "dense": {"type": dense.kind, "params": dense.params, "metric": "inner_product"},
+            "counts": {"articles": len(articles_meta), "passages": len(passages)},
+            "articles": articles_meta,
+            "corpus_files": corpus_files,
+            "skipped": skipped,
+        })
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
@@ -240,34 +278,8 @@ def build_index(
         lexical = LexicalIndex.build(
             [embedding_text(meta_by_id[p.article_id], p.text) for p in passages_all])
 
-        staging = store.stage()
-        try:
-            dense.save(staging / DENSE)
-            (staging / BM25).mkdir()
-            lexical.save(staging / BM25)
-            with (staging / PASSAGES).open("w", encoding="utf-8") as fh:
-                for p in passages_all:
-                    fh.write(json.dumps({"article_id": p.article_id, "start": p.start,
-                                         "end": p.end, "text": p.text}, ensure_ascii=False))
-                    fh.write("\n")
-            report.articles, report.passages = len(articles_meta), len(passages_all)
-            report.seconds = time.perf_counter() - started
-            store.commit(staging, {
-                "newsrag_version": __version__,
-                "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "model": model,
-                "model_path": settings.model,
-                "chunking": settings.chunking(),
-                "dense": {"type": dense.kind, "params": dense.params, "metric": "inner_product"},
-                "counts": {"articles": len(articles_meta), "passages": len(passages_all)},
-                "articles": articles_meta,
-                "corpus_files": reading.file_hashes,
-                "skipped": reading.skipped,
-            })
-        except BaseException:
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        write_generation(store, dense, lexical, passages_all, articles_meta, model, settings,
+                         reading.file_hashes, reading.skipped)
+        report.articles, report.passages = len(articles_meta), len(passages_all)
     report.seconds = time.perf_counter() - started
     return report

@@ -4,6 +4,7 @@
     >>> index = Index.build("corpus", "index")        # incremental; embeds only what changed
     >>> answer = index.ask("Who fired rockets at Al-Asad?")
     >>> answer.answered, answer.answer, answer.citations[0].title
+    >>> index.statements(speaker="Zarif")              # who said what, and when
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .index import ArticleInfo, Index  # noqa: E402
 from .passages import Passage  # noqa: E402
 from .retrieval import MODES, Hit  # noqa: E402
 from .settings import Settings  # noqa: E402
+from .statements import Statement  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -35,6 +37,7 @@ __all__ = [
     "Citation",
     "Hit",
     "Passage",
+    "Statement",
     "Article",
     "ArticleInfo",
     "BuildReport",

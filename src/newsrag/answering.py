@@ -16,12 +16,15 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .dates import format_date
 from .errors import QuestionError
 from .lexical import tokenize
 from .passages import is_attribution_line, split_sentences
 from .retrieval import Hit
+from .statements import Statement, StatementBook
 
-__all__ = ["Citation", "Answer", "Answerer", "NOT_IN_ARTICLES", "check_question"]
+__all__ = ["Citation", "Answer", "Answerer", "NOT_IN_ARTICLES", "WHO_ASKS", "FRAMING",
+           "check_question"]
 
 NOT_IN_ARTICLES = "The articles don't say."
 MIN_SENTENCE_WORDS = 4
@@ -33,6 +36,17 @@ RUNNER_UP_RATIO = 0.8
 LEANING_START = re.compile(r"^(he|she|it|they|his|her|its|their|this|these|those|that)\b", re.I)
 # Captions and subheadings (no closing punctuation) answer less than full sentences do.
 FRAGMENT_FACTOR = 0.9
+# A sentence from another article than the best one's joins the answer only this close to it.
+CROSS_ARTICLE_RATIO = 0.92
+# "Who said / threatened / promised ...?": the answer names the speaker first.
+WHO_ASKS = re.compile(
+    r"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:said|says|say|threatened|threatens|warned|"
+    r"warns|promised|promises|vowed|claimed|claims|stated|tweeted|wrote|called|declared|"
+    r"announced|stressed|insisted|accused|blamed|pledged|urged|told|responded|spoke|brushed|"
+    r"dismissed|hinted|talked)\b", re.I)
+# The only words of an answer that are not article text: who spoke, and when a source reported.
+FRAMING = re.compile(r"^(?:As reported on \d{1,2} \w{3} \d{4}|In an undated article|"
+                     r"[A-Z][\w.'’ -]{1,60}?(?: \([^)]{1,60}\))? said): ")
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,12 @@ class Citation:
     score: float
     used: bool = False
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    statements: list[Statement] = field(default_factory=list)  # who said the sentences used
+
+    @property
+    def attribution(self) -> str | None:
+        """'Javad Zarif, via Twitter, 7 Jan 2020' for the first statement used, if any."""
+        return self.statements[0].label() if self.statements else None
 
 
 @dataclass(frozen=True)
@@ -65,8 +85,10 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for c in data["citations"]:
+        for c, citation in zip(data["citations"], self.citations):
             c["highlights"] = [list(h) for h in c["highlights"]]
+            c["statements"] = [st.to_dict() for st in citation.statements]
+            c["attribution"] = citation.attribution
         return data
 
 
@@ -119,10 +141,11 @@ class Answerer:
     through a :class:`~newsrag.embedding.CachedEncoder`, since the same sentences recur."""
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray], threshold: float,
-                 max_sentences: int):
+                 max_sentences: int, book: StatementBook | None = None):
         self.encode = encode
         self.threshold = threshold
         self.max_sentences = max_sentences
+        self.book = book
 
     def _candidates(self, hits: list[Hit]) -> list[_Sentence]:
         """The answerable sentences of the hits, each once, with the attribution line that
@@ -157,7 +180,9 @@ class Answerer:
         return out
 
     def answer(self, question: str, question_vector: np.ndarray, hits: list[Hit],
-               unknown_terms: list[str]) -> Answer:
+               unknown_terms: list[str], who: bool = False) -> Answer:
+        """The answer to ``question`` from ``hits``; ``who`` (a "who said ...?" question) puts
+        the speaker of the best sentence first."""
         sentences = self._candidates(hits)
         q_terms = set(tokenize(question))
         if sentences:
@@ -183,15 +208,42 @@ class Answerer:
             return Answer(question, NOT_IN_ARTICLES + " The closest passages are listed below.",
                           False, self._citations(hits, []), support, reason)
         best_article = hits[best.hit_index].passage.article_id
-        chosen = [s for s in sorted(sentences, key=lambda s: -s.score)
-                  if s.score >= best.score * RUNNER_UP_RATIO
+        ranked = sorted(sentences, key=lambda s: -s.score)
+        chosen = [s for s in ranked if s.score >= best.score * RUNNER_UP_RATIO
                   and hits[s.hit_index].passage.article_id == best_article][: self.max_sentences]
-        return self._compose(question, hits, chosen, support)
+        if not who:
+            # Another article's account, if it answers nearly as well, joins (never displaces).
+            chosen += [s for s in ranked if s.score >= best.score * CROSS_ARTICLE_RATIO
+                       and hits[s.hit_index].passage.article_id != best_article][:1]
+        speaker = self._speaker_of(hits, best) if who else None
+        return self._compose(question, hits, chosen, support, speaker)
+
+    def _statements(self, hits: list[Hit], s: _Sentence) -> list[Statement]:
+        if self.book is None:
+            return []
+        return self.book.overlapping(hits[s.hit_index].passage.article_id, s.start, s.end)
+
+    def _speaker_of(self, hits: list[Hit], s: _Sentence) -> Statement | None:
+        return next((st for st in self._statements(hits, s) if st.speaker), None)
 
     def _compose(self, question: str, hits: list[Hit], chosen: list[_Sentence],
-                 support: float) -> Answer:
+                 support: float, speaker: Statement | None = None) -> Answer:
         # Number the cited passages by first use; order sentences by passage rank, then position.
-        chosen.sort(key=lambda s: (s.hit_index, s.start))
+        # Sentences from several articles go oldest source first, each introduced by its date.
+        articles = {hits[s.hit_index].passage.article_id for s in chosen}
+        rank = {}
+        for s in sorted(chosen, key=lambda s: s.hit_index):
+            rank.setdefault(hits[s.hit_index].passage.article_id, len(rank))
+        dated = len(articles) > 1
+        # Date order needs every source's date; with an undated one, the best source leads.
+        by_date = dated and all(hits[s.hit_index].passage.date for s in chosen)
+
+        def source_order(s: _Sentence) -> tuple:
+            p = hits[s.hit_index].passage
+            return ((p.date or "", rank[p.article_id]) if by_date else (rank[p.article_id],),
+                    s.hit_index, s.start)
+
+        chosen.sort(key=source_order)
         order: list[int] = []
         for s in chosen:
             if s.hit_index not in order:
@@ -199,8 +251,17 @@ class Answerer:
         parts: list[str] = []
         attributed: set[tuple[int, int]] = set()
         shown = {(s.hit_index, s.start) for s in chosen}
+        introduced: set[str] = set()
         for idx, s in enumerate(chosen):
             n = order.index(s.hit_index) + 1
+            p = hits[s.hit_index].passage
+            if dated and p.article_id not in introduced:
+                introduced.add(p.article_id)
+                parts.append(f"As reported on {format_date(p.date)}:" if p.date
+                             else "In an undated article:")
+            if speaker is not None and idx == 0:
+                role = f" ({speaker.role})" if speaker.role else ""
+                parts.append(f"{speaker.speaker}{role} said:")
             if s.leans_back and (s.hit_index, s.previous[0]) not in shown:
                 shown.add((s.hit_index, s.previous[0]))
                 s.lead = s.previous
@@ -214,8 +275,7 @@ class Answerer:
         citations = self._citations(hits, order, chosen)
         return Answer(question, " ".join(parts), True, citations, support, "")
 
-    @staticmethod
-    def _citations(hits: list[Hit], order: list[int],
+    def _citations(self, hits: list[Hit], order: list[int],
                    chosen: list[_Sentence] | None = None) -> list[Citation]:
         """Used passages first (numbered as in the answer), then the other retrieved ones."""
         chosen = chosen or []
@@ -226,6 +286,12 @@ class Answerer:
             spans = [(s.start, s.end) for s in chosen if s.hit_index == i]
             spans += [s.attribution[:2] for s in chosen if s.hit_index == i and s.attribution]
             spans += [s.lead[:2] for s in chosen if s.hit_index == i and s.lead]
+            said: list[Statement] = []
+            for s in chosen:
+                if s.hit_index == i and self.book is not None:
+                    first = s.lead[0] if s.lead else s.start
+                    said += [st for st in self.book.overlapping(p.article_id, first, s.end)
+                             if st not in said]
             out.append(Citation(n, p.article_id, p.title, p.date, p.text, p.start, p.end,
-                                round(hits[i].similarity, 4), i in order, sorted(set(spans))))
+                                round(hits[i].similarity, 4), i in order, sorted(set(spans)), said))
         return out

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -25,8 +25,10 @@ from .articles import Article, read_corpus
 from .embedding import Embedder, model_fingerprint
 from .errors import IndexCorruptError, IndexMismatchError, NewsragError
 from .lexical import LexicalIndex
+from .names import NameTable, load_aliases
 from .passages import Chunker, Passage
 from .settings import Settings
+from .statements import Statement, StatementBook, extract_statements
 from .store import IndexStore
 from .vectors import DenseIndex
 
@@ -34,6 +36,8 @@ __all__ = ["BuildReport", "build_index", "index_is_stale", "embedding_text", "lo
            "write_generation"]
 
 PASSAGES = "passages.jsonl"
+NAMES = "names.json"
+STATEMENTS = "statements.jsonl"
 DENSE = "dense.faiss"
 BM25 = "bm25"
 
@@ -48,6 +52,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     embedded_passages: int = 0
+    statements: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     full: bool = False
@@ -61,7 +66,8 @@ class BuildReport:
         else:
             head = (f"indexed {self.articles} articles, {self.passages} passages "
                     f"({len(self.added)} added, {len(self.removed)} removed, {self.unchanged} "
-                    f"unchanged; {self.embedded_passages} passages embedded) in {self.seconds:.1f}s")
+                    f"unchanged; {self.embedded_passages} passages embedded; {self.statements} "
+                    f"statements) in {self.seconds:.1f}s")
         lines = [head]
         if self.reason_full:
             lines.append(f"full rebuild: {self.reason_full}")
@@ -135,7 +141,10 @@ def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str
     store = IndexStore(index_dir)
     if not store.exists():
         return "no index yet"
-    manifest = store.read_manifest()
+    try:
+        manifest = store.read_manifest()
+    except IndexMismatchError as exc:  # an older format: a build rewrites it
+        return str(exc).split(":")[0]
     files = {p.relative_to(corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
              for p in corpus_files(corpus_dir)}
     if files != manifest.get("corpus_files"):
@@ -146,7 +155,9 @@ def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str
 def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex,
                      passages: list[Passage], articles_meta: list[dict[str, Any]],
                      model: dict[str, Any], settings: Settings,
-                     corpus_files: dict[str, str], skipped: list[tuple[str, str]]) -> Path:
+                     corpus_files: dict[str, str], skipped: list[tuple[str, str]],
+                     names: NameTable | None = None,
+                     statements: Sequence[Statement] = ()) -> Path:
     """Write a complete generation and make it live (call under ``store.lock()``).
 
     Everything goes to a staging folder first; on any failure the staging folder is removed and
@@ -162,6 +173,8 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
                 fh.write(json.dumps({"article_id": p.article_id, "start": p.start, "end": p.end,
                                      "text": p.text}, ensure_ascii=False))
                 fh.write("\n")
+        (names or NameTable()).save(staging / NAMES)
+        StatementBook.save(statements, staging / STATEMENTS)
         return store.commit(staging, {
             "newsrag_version": __version__,
             "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -278,8 +291,11 @@ def build_index(
         lexical = LexicalIndex.build(
             [embedding_text(meta_by_id[p.article_id], p.text) for p in passages_all])
 
+        names = NameTable.build((a.text for a in reading.articles), load_aliases(settings.aliases))
+        statements = extract_statements(reading.articles, names)
+        report.statements = len(statements)
         write_generation(store, dense, lexical, passages_all, articles_meta, model, settings,
-                         reading.file_hashes, reading.skipped)
+                         reading.file_hashes, reading.skipped, names, statements)
         report.articles, report.passages = len(articles_meta), len(passages_all)
     report.seconds = time.perf_counter() - started
     return report

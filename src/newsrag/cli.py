@@ -1,4 +1,4 @@
-"""The ``newsrag`` command line: build, add, search, ask, info, serve.
+"""The ``newsrag`` command line: build, add, search, ask, statements, info, serve, eval.
 
 Errors newsrag expects (bad input, missing or stale index, a locked build) are printed to stderr as
 one line starting with ``error:`` and exit with status 1; with ``--json`` nothing but the JSON
@@ -30,6 +30,8 @@ Examples:
   newsrag ask "What did Zarif say about the attack?"
   newsrag ask "Who fired rockets at Al-Asad?" --json
   newsrag search "FAJR-5" -k 3 --mode bm25
+  newsrag statements --speaker Zarif     # who said what, and when
+  newsrag ask "What did he warn?" --speaker Austin --since 2021
   newsrag serve                          # the chat page on http://127.0.0.1:7860
   newsrag eval xquad                     # quality on a public benchmark
 """,
@@ -42,6 +44,9 @@ CorpusOpt = typer.Option(Path("corpus"), "--corpus", help="Folder of article fil
 IndexOpt = typer.Option(Path("index"), "--index", help="Folder of the index.")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object to stdout, nothing else.")
 ModeOpt = typer.Option("hybrid", "--mode", help="Retrieval: hybrid, dense or bm25.")
+SpeakerOpt = typer.Option(None, "--speaker", help="Only passages quoting this person (any spelling).")
+SinceOpt = typer.Option(None, "--since", help="Only passages from this date on: 2021, 2020-01, 2020-01-07.")
+UntilOpt = typer.Option(None, "--until", help="Only passages up to this date: 2021, 2020-01, 2020-01-07.")
 
 
 def _say(message: str) -> None:
@@ -80,7 +85,8 @@ def _ready_index(corpus: Path, index: Path):
 def _citation_dict(c) -> dict[str, Any]:
     return {"n": c.n, "article_id": c.article_id, "title": c.title, "date": c.date,
             "passage": c.passage, "start": c.start, "end": c.end, "score": c.score,
-            "used": c.used, "highlights": [list(h) for h in c.highlights]}
+            "used": c.used, "highlights": [list(h) for h in c.highlights],
+            "attribution": c.attribution, "statements": [st.to_dict() for st in c.statements]}
 
 
 @app.command()
@@ -131,6 +137,9 @@ def search(
     query: str = typer.Argument(..., help="What to look for."),
     k: int = typer.Option(5, "-k", min=1, max=1000, help="How many passages."),
     mode: str = ModeOpt,
+    speaker: Optional[str] = SpeakerOpt,
+    since: Optional[str] = SinceOpt,
+    until: Optional[str] = UntilOpt,
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
     as_json: bool = JsonOpt,
@@ -138,11 +147,12 @@ def search(
     """Show the passages that best match QUERY.
 
     \b
-    Example:
+    Examples:
       newsrag search "Article 51 self-defense" -k 3 --json
+      newsrag search "strike" --speaker Austin --since 2021
     """
     idx = _ready_index(corpus, index)
-    hits = idx.search(query, k, mode)
+    hits = idx.search(query, k, mode, speaker=speaker, since=since, until=until)
     if as_json:
         typer.echo(json.dumps({"query": query, "mode": mode, "hits": [
             {"rank": r, "row": h.row, "article_id": h.passage.article_id,
@@ -161,6 +171,9 @@ def ask(
     question: str = typer.Argument(..., help="A question about the articles."),
     k: Optional[int] = typer.Option(None, "-k", min=1, max=50, help="Passages to retrieve (default 5)."),
     mode: str = ModeOpt,
+    speaker: Optional[str] = SpeakerOpt,
+    since: Optional[str] = SinceOpt,
+    until: Optional[str] = UntilOpt,
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
     as_json: bool = JsonOpt,
@@ -171,9 +184,11 @@ def ask(
     Examples:
       newsrag ask "What did Esper say about talks with Iran?"
       newsrag ask "When were the rockets fired?" --json | jq .answer
+      newsrag ask "What did he warn?" --speaker Austin
+      newsrag ask "Who threatened revenge?" --until 2020-01
     """
     idx = _ready_index(corpus, index)
-    answer = idx.ask(question, k, mode)
+    answer = idx.ask(question, k, mode, speaker=speaker, since=since, until=until)
     if as_json:
         typer.echo(json.dumps({
             "question": answer.question, "answer": answer.answer, "answered": answer.answered,
@@ -184,8 +199,45 @@ def ask(
     for c in answer.citations:
         if answer.answered and not c.used:
             continue
-        typer.echo(f"[{c.n}] {c.title} ({c.date or 'undated'})")
+        said = f"  said by {c.attribution}" if c.attribution else ""
+        typer.echo(f"[{c.n}] {c.title} ({c.date or 'undated'}){said}")
         typer.echo("    " + c.passage.replace("\n\n", "\n    ") + "\n")
+
+
+@app.command()
+def statements(
+    speaker: Optional[str] = typer.Option(None, "--speaker", help="Only this person (any spelling)."),
+    since: Optional[str] = SinceOpt,
+    until: Optional[str] = UntilOpt,
+    corpus: Path = CorpusOpt,
+    index: Path = IndexOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """List who said what and when: quotations and reported speech found in the articles.
+
+    \b
+    Examples:
+      newsrag statements                     # everyone, oldest first
+      newsrag statements --speaker Zarif
+      newsrag statements --speaker Austim --json   # spelling variants find Lloyd Austin
+      newsrag statements --since 2021
+    """
+    idx = _ready_index(corpus, index)
+    found = idx.statements(speaker, since, until)
+    if as_json:
+        titles = {a.id: a.title for a in idx.articles()}
+        typer.echo(json.dumps({"speaker": speaker, "since": since, "until": until, "statements": [
+            {**st.to_dict(), "title": titles.get(st.article_id)} for st in found]},
+            ensure_ascii=False))
+        return
+    if not found:
+        known = ", ".join(name for name, _ in idx.speakers())
+        _say(f"no statements{' by ' + speaker if speaker else ''} found; speakers: {known}")
+        return
+    for st in found:
+        kind = "quoted" if st.kind == "quotation" else "reported"
+        typer.echo(f"{st.label()} ({kind}{', as ' + repr(st.speaker_as_written) if st.speaker_as_written and st.speaker_as_written != st.speaker else ''}):")
+        typer.echo(f"    {st.quote}\n")
 
 
 @app.command()

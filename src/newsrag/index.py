@@ -7,22 +7,34 @@ format this process uses, so a mismatch fails with "rebuild" instead of returnin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from .answering import Answer, Answerer, check_question
-from .build import BM25, DENSE, PASSAGES, BuildReport, build_index, load_passages
+import numpy as np
+
+from .answering import NOT_IN_ARTICLES, WHO_ASKS, Answer, Answerer, check_question
+from .build import BM25, DENSE, NAMES, PASSAGES, STATEMENTS, BuildReport, build_index, load_passages
 from .conversation import retrieval_query
+from .dates import TimeRange, between, dates_in, time_range_in
 from .embedding import CachedEncoder, Embedder, load_embedder, model_fingerprint
 from .errors import IndexCorruptError, IndexMismatchError, NewsragError
 from .lexical import LexicalIndex
+from .names import NameTable
 from .retrieval import Hit, Retriever
 from .settings import Settings
+from .statements import Statement, StatementBook
 from .store import REBUILD_HINT, IndexStore
 from .vectors import DenseIndex
 
 __all__ = ["Index", "ArticleInfo"]
+
+# A question about what someone said: answered first from that speaker's statements.
+SAYING = re.compile(r"\b(say|said|says|tell|told|tweet|tweeted|claim|claimed|warn|warned|promise|"
+                    r"promised|threaten|threatened|respond|responded|react|reacted|stance|position|"
+                    r"statement|remarks?|comment|commented|think|thought|stress|stressed|vow|vowed)\b",
+                    re.I)
 
 
 @dataclass(frozen=True)
@@ -42,16 +54,18 @@ class Index:
     """A loaded index. Read-only and safe to share between threads (the web server does)."""
 
     def __init__(self, folder: Path, settings: Settings, manifest: dict[str, Any],
-                 retriever: Retriever, embedder: Embedder):
+                 retriever: Retriever, embedder: Embedder, book: StatementBook):
         self.folder = folder
         self.settings = settings
         self.manifest = manifest
         self.retriever = retriever
         self.embedder = embedder
+        self.book = book
         self.answerer = Answerer(
             CachedEncoder(embedder, settings.sentence_cache_size, settings.batch_size).encode,
-            settings.refusal_threshold, settings.answer_sentences)
+            settings.refusal_threshold, settings.answer_sentences, book)
         self.build_report: BuildReport | None = None
+        self._row_dates: list[frozenset[str]] | None = None
 
     # ---- building and loading ------------------------------------------------------------
     @classmethod
@@ -97,7 +111,9 @@ class Index:
                                     manifest["dense"]["params"])
             lexical = LexicalIndex.load(gen / BM25)
             passages = load_passages(gen / PASSAGES, {a["id"]: a for a in manifest["articles"]})
-        except (RuntimeError, ValueError, KeyError, OSError) as exc:
+            names = NameTable.load(gen / NAMES)
+            statements = StatementBook.read(gen / STATEMENTS)
+        except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
             raise IndexCorruptError(f"cannot read the index in {gen}: {exc}; {REBUILD_HINT}") from None
         expected = manifest["counts"]["passages"]
         if not (dense.size == lexical.size == len(passages) == expected):
@@ -114,31 +130,112 @@ class Index:
                 f"the index has {dense.dim}-d vectors but the model makes {embedder.info.dim}-d "
                 "ones: " + REBUILD_HINT)
         retriever = Retriever(passages, dense, lexical, CachedEncoder(embedder, 256),
-                              settings.rrf_k, settings.candidates)
-        return cls(folder, settings, manifest, retriever, embedder)
+                              settings.rrf_k, settings.candidates, names)
+        article_rows = {a["id"]: [(p.start, p.end, row) for row, p in
+                                  enumerate(passages[a["first"]:a["first"] + a["count"]], a["first"])]
+                        for a in manifest["articles"]}
+        book = StatementBook(statements, names, article_rows)
+        return cls(folder, settings, manifest, retriever, embedder, book)
 
     # ---- querying ------------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None, mode: str = "hybrid") -> list[Hit]:
-        """The ``k`` best passages for ``query`` (mode: hybrid, dense or bm25)."""
+    def _row_date_sets(self) -> list[frozenset[str]]:
+        """Per passage row, the dates it can be placed at: its article's date, dates written in
+        it (a date without a year takes the article's date, else the latest full date the same
+        article writes), and the dates of the statements it carries. Built on first use."""
+        if self._row_dates is None:
+            passages = self.retriever.passages
+            dates: list[set[str]] = [set() for _ in passages]
+            for a in self.manifest["articles"]:
+                rows = range(a["first"], a["first"] + a["count"])
+                ref = a.get("date")
+                if ref is None:
+                    full = [d for r in rows for *_, d in dates_in(passages[r].text)]
+                    ref = max(full) if full else None
+                for r in rows:
+                    if a.get("date"):
+                        dates[r].add(a["date"])
+                    dates[r].update(d for *_, d in dates_in(passages[r].text, ref))
+            for i, st in enumerate(self.book.statements):
+                if st.date:
+                    for r in self.book.rows_of([i]):
+                        dates[r].add(st.date)
+            self._row_dates = [frozenset(d) for d in dates]
+        return self._row_dates
+
+    def _allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
+        """Rows a speaker or period filter leaves, or None for no filter."""
+        rows: set[int] | None = None
+        if speaker:
+            rows = self.book.rows_of(self.book.select(speaker, period))
+        if period is not None:
+            dated = {r for r, ds in enumerate(self._row_date_sets()) if any(map(period.contains, ds))}
+            rows = dated if rows is None else rows & dated
+        return None if rows is None else np.fromiter(sorted(rows), dtype=np.int64)
+
+    def search(self, query: str, k: int | None = None, mode: str = "hybrid",
+               speaker: str | None = None, since: str | None = None,
+               until: str | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``query`` (mode: hybrid, dense or bm25).
+
+        ``speaker`` keeps passages quoting that person (any spelling); ``since``/``until`` (a
+        year, month or day: "2021", "2020-01", "2020-01-07") keep passages of that period.
+        """
         query = check_question(query, self.settings.max_question_chars)
         k = k or self.settings.top_k
         if k < 1:
             raise NewsragError("k must be at least 1")
-        return self.retriever.search(query, k, mode)
+        return self.retriever.search(query, k, mode, self._allowed(speaker, between(since, until)))
 
     def ask(self, question: str, k: int | None = None, mode: str = "hybrid",
-            history: Sequence[str] = ()) -> Answer:
+            history: Sequence[str] = (), speaker: str | None = None, since: str | None = None,
+            until: str | None = None) -> Answer:
         """An extractive, cited answer, or an honest "the articles don't say".
 
         ``history`` holds the conversation's earlier questions, oldest first: a follow-up
-        ("what did he say about talks?") is searched with the names they mention.
+        ("what did he say about talks?") is searched with the names they mention. ``speaker``,
+        ``since`` and ``until`` restrict the sources as in :meth:`search`. A time named in the
+        question itself ("in 2021", "after Soleimani's death") narrows the sources to passages
+        of that period when there are any among the candidates.
         """
         question = check_question(question, self.settings.max_question_chars)
+        k = k or self.settings.top_k
         query = retrieval_query(question, history)
-        hits = self.search(query, k, mode)
+        if speaker and self.book.speaker_named_in(query) is None:
+            query = f"{query} ({speaker})"  # "What did he say?" with --speaker Esper
+        period = between(since, until)
+        allowed = self._allowed(speaker, period)
+        if allowed is not None and len(allowed) == 0:
+            who = f" quoting {speaker}" if speaker else ""
+            when = f" from {period.describe()}" if period else ""
+            return Answer(question, f"{NOT_IN_ARTICLES} No passage{who}{when} is in the index.",
+                          False, [], 0.0, "filter left no passages", query)
+        asked_period = time_range_in(question) if period is None else None
+        hits: list[Hit] = []
+        if speaker is None and SAYING.search(question):
+            # "What did Esper say ...?": first from the passages that quote him.
+            named = self.book.speaker_named_in(question)
+            if named is not None:
+                hits = self.search(query, k, mode, named, since, until)
+        hits = hits or self.search(query, max(k, self.settings.candidates) if asked_period else k,
+                                   mode, speaker, since, until)
+        if asked_period is not None:
+            dated = self._row_date_sets()
+            inside = [h for h in hits if any(map(asked_period.contains, dated[h.row]))]
+            hits = (inside or hits)[:k]
         answer = self.answerer.answer(query, self.retriever.encode(query), hits,
-                                      self.retriever.unknown_terms(question))
+                                      self.retriever.unknown_terms(question),
+                                      who=WHO_ASKS.match(question) is not None)
         return replace(answer, question=question, query=query)
+
+    def statements(self, speaker: str | None = None, since: str | None = None,
+                   until: str | None = None) -> list[Statement]:
+        """Statements found in the articles, oldest first; ``speaker`` in any spelling
+        ("Austim" finds Lloyd Austin's), ``since``/``until`` as in :meth:`search`."""
+        return self.book.filter(speaker, between(since, until))
+
+    def speakers(self) -> list[tuple[str, int]]:
+        """Named speakers and how many statements each has, most quoted first."""
+        return self.book.speakers()
 
     # ---- describing ----------------------------------------------------------------------
     def articles(self) -> list[ArticleInfo]:
@@ -161,4 +258,6 @@ class Index:
             "built_at": m["built_at"],
             "format_version": m["format_version"],
             "skipped": m.get("skipped", []),
+            "statements": len(self.book.statements),
+            "speakers": len(self.book.speakers()),
         }

@@ -112,12 +112,17 @@ class LexicalIndex:
         return process.extractOne(token, self._vocab_list, scorer=Levenshtein.distance,
                                   score_cutoff=max_edits) is not None
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Top ``k`` rows with a positive BM25 score, best first."""
+    def search(self, query: str, k: int,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top ``k`` rows with a positive BM25 score, best first; only ``allowed`` rows if given."""
         tokens = [t for t in tokenize(query) if t in self._vocab]
         if not tokens or self.size == 0:
             return []
         scores = np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        if allowed is not None:
+            mask = np.zeros(len(scores), dtype=bool)
+            mask[np.asarray(allowed, dtype=np.int64)] = True
+            scores = np.where(mask, scores, 0.0).astype(np.float32)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

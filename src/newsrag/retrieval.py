@@ -17,6 +17,7 @@ import numpy as np
 from .embedding import CachedEncoder
 from .errors import NewsragError
 from .lexical import LexicalIndex, tokenize
+from .names import NameTable
 from .passages import Passage
 from .vectors import DenseIndex
 
@@ -43,8 +44,8 @@ class Backend(ABC):
     name: str
 
     @abstractmethod
-    def rank(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Up to ``k`` (row, score) pairs, best first."""
+    def rank(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Up to ``k`` (row, score) pairs, best first, from the ``allowed`` rows if given."""
 
 
 class DenseBackend(Backend):
@@ -53,18 +54,22 @@ class DenseBackend(Backend):
     def __init__(self, encode: CachedEncoder, dense: DenseIndex):
         self.encode, self.dense = encode, dense
 
-    def rank(self, query: str, k: int) -> list[tuple[int, float]]:
-        return self.dense.search(self.encode(query), k)
+    def rank(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        return self.dense.search(self.encode(query), k, allowed)
 
 
 class BM25Backend(Backend):
     name = "bm25"
 
-    def __init__(self, lexical: LexicalIndex):
+    def __init__(self, lexical: LexicalIndex, names: NameTable | None = None):
         self.lexical = lexical
+        self.names = names
 
-    def rank(self, query: str, k: int) -> list[tuple[int, float]]:
-        return self.lexical.search(query, k)
+    def rank(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        # Other spellings of the names asked about: "Erbil" also finds "Irbil".
+        if self.names is not None:
+            query = self.names.expand(query)
+        return self.lexical.search(query, k, allowed)
 
 
 def reciprocal_rank_fusion(rankings: list[list[tuple[int, float]]], k: int = 60
@@ -84,10 +89,11 @@ class HybridBackend(Backend):
         self.dense, self.lexical = dense, lexical
         self.rrf_k, self.candidates = rrf_k, candidates
 
-    def rank(self, query: str, k: int) -> list[tuple[int, float]]:
+    def rank(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         depth = max(k, self.candidates)
         fused = reciprocal_rank_fusion(
-            [self.dense.rank(query, depth), self.lexical.rank(query, depth)], self.rrf_k)
+            [self.dense.rank(query, depth, allowed), self.lexical.rank(query, depth, allowed)],
+            self.rrf_k)
         return fused[:k]
 
 
@@ -95,23 +101,26 @@ class Retriever:
     """Search over one index's passages in any of :data:`MODES`."""
 
     def __init__(self, passages: list[Passage], dense: DenseIndex, lexical: LexicalIndex,
-                 encode: CachedEncoder, rrf_k: int = 60, candidates: int = 50):
+                 encode: CachedEncoder, rrf_k: int = 60, candidates: int = 50,
+                 names: NameTable | None = None):
         self.passages = passages
         self.dense = dense
         self.lexical = lexical
         self.encode = encode
         dense_backend = DenseBackend(encode, dense)
-        bm25_backend = BM25Backend(lexical)
+        bm25_backend = BM25Backend(lexical, names)
         self.backends: dict[str, Backend] = {
             "dense": dense_backend,
             "bm25": bm25_backend,
             "hybrid": HybridBackend(dense_backend, bm25_backend, rrf_k, candidates),
         }
 
-    def search(self, query: str, k: int, mode: str = "hybrid") -> list[Hit]:
+    def search(self, query: str, k: int, mode: str = "hybrid",
+               allowed: np.ndarray | None = None) -> list[Hit]:
+        """The ``k`` best hits; with ``allowed``, only among those rows (a filter)."""
         if mode not in self.backends:
             raise NewsragError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
-        ranked = self.backends[mode].rank(query, k)
+        ranked = self.backends[mode].rank(query, k, allowed)
         rows = [row for row, _ in ranked]
         sims = self.dense.similarity(self.encode(query), rows)
         return [Hit(row, self.passages[row], score, sim)

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     sentence_cache_size: int = Field(
         default=50_000, description="Sentence vectors remembered between questions (~1.5 KB each).")
     answer_sentences: int = Field(default=2, description="Most sentences in a composed answer.")
+    aliases: str | None = Field(
+        default=None,
+        description="JSON file of name spellings (same shape as newsrag/data/aliases.json); "
+        "default: the bundled table for the seed corpus's people and places.")
     max_question_chars: int = Field(default=2000, description="Longer questions are refused.")
     verify_checksums: bool = Field(
         default=True, description="Check every index file's SHA-256 when loading."

@@ -34,7 +34,7 @@ from .errors import BuildLockedError, IndexCorruptError, IndexMismatchError, Ind
 
 __all__ = ["FORMAT_VERSION", "IndexStore"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: names.json and statements.jsonl
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"

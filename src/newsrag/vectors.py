@@ -14,6 +14,9 @@ import numpy as np
 
 __all__ = ["DenseIndex"]
 
+# Up to this many allowed rows, a filtered search scores them exactly instead of asking FAISS.
+EXACT_SUBSET_MAX = 50_000
+
 
 class DenseIndex:
     """A FAISS index plus the record of what kind it is and with which parameters."""
@@ -71,11 +74,33 @@ class DenseIndex:
             index.hnsw.efSearch = int(params.get("efSearch", 128))
         return cls(index, kind, params)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top ``k`` rows by cosine similarity, best first."""
+    def search(self, query: np.ndarray, k: int,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top ``k`` rows by cosine similarity, best first; only ``allowed`` rows if given.
+
+        A small allowed set (a speaker's statements, a date range) is scored exactly from its
+        stored vectors: an HNSW walk restricted to a few rows can miss them. A large one goes
+        through FAISS with an ID selector.
+        """
         if self.size == 0:
             return []
-        scores, rows = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.size))
+        q = query.reshape(1, -1).astype(np.float32)
+        if allowed is None:
+            scores, rows = self.index.search(q, min(k, self.size))
+        elif len(allowed) == 0:
+            return []
+        elif len(allowed) <= EXACT_SUBSET_MAX:
+            ids = np.asarray(allowed, dtype=np.int64)
+            sims = self.index.reconstruct_batch(ids) @ q.reshape(-1)
+            top = np.argsort(-sims, kind="stable")[:k]
+            return [(int(ids[i]), float(sims[i])) for i in top]
+        else:
+            import faiss
+
+            sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=int(self.params.get("efSearch", 128)))
+                      if self.kind == "hnsw" else faiss.SearchParameters(sel=sel))
+            scores, rows = self.index.search(q, min(k, len(allowed)), params=params)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
     def similarity(self, query: np.ndarray, rows: list[int]) -> list[float]:

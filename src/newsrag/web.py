@@ -2,8 +2,10 @@
 
 An answer shows its [n] markers as links to numbered source cards (title, date or "undated", the
 passage with the sentences used highlighted). A "not in the articles" answer looks different and
-lists the closest passages under a heading that says they are not an answer. The same answering is
-served as the named API endpoint ``/ask`` for ``gradio_client``.
+lists the closest passages under a heading that says they are not an answer. A card whose passage
+carries a statement says who said it, where and when. The side panel lists the articles and lets
+the user restrict answers to one speaker. The same answering is served as the named API endpoint
+``/ask`` for ``gradio_client``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ EXAMPLES = [
     "What did Esper say about Soleimani?",
     "Who was killed in the rocket attack near Irbil airport?",
     "What did Lloyd Austin say on March 7?",
+    "Who threatened revenge?",
 ]
 
 CSS = """
@@ -49,12 +52,14 @@ CSS = """
 .nr-card.nr-unused {opacity: 0.8;}
 .nr-card-head {font-weight: 600;}
 .nr-card-meta {color: #666; font-size: 0.85em;}
+.nr-card-said {color: #374151; font-size: 0.85em; font-style: italic;}
 .nr-card-text {margin-top: 4px; line-height: 1.45;}
 .nr-card mark {background: #fde68a; padding: 0 1px;}
 #nr-status {font-size: 0.9em;}
 """
 
 _message_ids = itertools.count(1)
+ANYONE = "Anyone"
 
 
 def _date(value: str | None) -> str:
@@ -72,11 +77,13 @@ def _card(c: Citation, anchor: str) -> str:
     parts.append(html.escape(text[pos:]))
     body = "".join(parts).replace("\n\n", "<br>")  # paragraphs, without the chat's double gaps
     cls = "nr-card" if c.used else "nr-card nr-unused"
+    said = "".join(f'<div class="nr-card-said">Said by {html.escape(st.label())}</div>'
+                   for st in c.statements if st.speaker)
     return (
         f'<div class="{cls}" id="{anchor}-{c.n}" data-n="{c.n}">'
         f'<div class="nr-card-head">[{c.n}] {html.escape(c.title)}</div>'
         f'<div class="nr-card-meta">{html.escape(_date(c.date))} · similarity {c.score:.2f}</div>'
-        f'<div class="nr-card-text">{body}</div></div>'
+        f'{said}<div class="nr-card-text">{body}</div></div>'
     )
 
 
@@ -115,19 +122,24 @@ def create_app(loader: IndexLoader):
     """The Gradio Blocks app over an index that ``loader`` makes ready."""
     import gradio as gr
 
-    def status() -> tuple[str, str, Any]:
+    def status() -> tuple[str, str, Any, Any]:
         articles = render_articles(loader.wait(0).articles()) if loader.ready else ""
+        speakers = ([ANYONE] + [f"{name} ({n})" for name, n in loader.wait(0).speakers()]
+                    if loader.ready else [ANYONE])
         return (f"**Status:** {html.escape(loader.status)}", articles,
-                gr.Timer(active=not loader.ready and loader.error is None))
+                gr.Timer(active=not loader.ready and loader.error is None),
+                gr.Dropdown(choices=speakers))
 
-    def respond(question: str, chat: list[dict], asked: list[str]) -> Iterator[tuple]:
+    def respond(question: str, chat: list[dict], asked: list[str],
+                speaker: str | None = None) -> Iterator[tuple]:
         question = (question or "").strip()
         chat = chat + [{"role": "user", "content": question or "(empty question)"}]
         if not loader.ready:
             yield "", chat + [{"role": "assistant", "content": f"⏳ {loader.status}"}], asked
         try:
             index = loader.wait(timeout=600)
-            answer = index.ask(question, history=asked)
+            who = None if not speaker or speaker == ANYONE else re.sub(r" \(\d+\)$", "", speaker)
+            answer = index.ask(question, history=asked, speaker=who)
             reply = render_answer(answer)
             asked = asked + [question]
         except (QuestionError, NewsragError) as exc:
@@ -138,9 +150,12 @@ def create_app(loader: IndexLoader):
                                  "been logged. Please try again or rephrase it.")
         yield "", chat + [{"role": "assistant", "content": reply}], asked
 
-    def ask_api(question: str, history: list[str] | None = None) -> dict:
-        """Answer a question from the articles; returns the answer with its citations."""
-        return loader.wait(timeout=600).ask(question, history=history or []).to_dict()
+    def ask_api(question: str, history: list[str] | None = None, speaker: str | None = None,
+                since: str | None = None, until: str | None = None) -> dict:
+        """Answer a question from the articles; returns the answer with its citations.
+        ``speaker``, ``since`` and ``until`` restrict the sources, as in ``newsrag ask``."""
+        return loader.wait(timeout=600).ask(question, history=history or [], speaker=speaker,
+                                            since=since, until=until).to_dict()
 
     with gr.Blocks(title="newsrag: ask the news articles", analytics_enabled=False) as demo:
         gr.Markdown("## newsrag\nAsk about the Iranian rocket and missile attacks on bases housing "
@@ -161,13 +176,17 @@ def create_app(loader: IndexLoader):
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 clear = gr.Button("New conversation", size="sm")
             with gr.Column(scale=1):
+                speaker = gr.Dropdown([ANYONE], value=ANYONE, label="Only statements by",
+                                      elem_id="nr-speaker", interactive=True,
+                                      info="Answer from one person's quotations and remarks.")
                 gr.Markdown("### Articles in the index")
                 articles_html = gr.HTML(elem_id="nr-articles")
         timer = gr.Timer(1.0)
-        timer.tick(status, outputs=[status_md, articles_html, timer], api_visibility="private")
-        demo.load(status, outputs=[status_md, articles_html, timer], api_visibility="private")
+        outputs = [status_md, articles_html, timer, speaker]
+        timer.tick(status, outputs=outputs, api_visibility="private")
+        demo.load(status, outputs=outputs, api_visibility="private")
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, chatbot, asked], [box, chatbot, asked],
+            trigger(respond, [box, chatbot, asked, speaker], [box, chatbot, asked],
                     api_visibility="private")
         clear.click(lambda: ([], []), outputs=[chatbot, asked], api_visibility="private")
         gr.api(ask_api, api_name="ask")

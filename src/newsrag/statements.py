@@ -1,0 +1,414 @@
+"""Statements: who said what, when and where, found while reading the articles.
+
+Two shapes occur in news copy and in the seeds:
+
+- a quotation paragraph followed by an attribution line ("Javad Zarif via Twitter, January 7,
+  2020"), often after a lead-in ("As US Secretary of Defense Mark Esper stated to the press,");
+- reported speech in the running text ("..., Defense Secretary Lloyd Austin said on March 7",
+  "Speaking to the ABC media network, the top official stressed that ...", "As per the
+  Associated Press, ...").
+
+A speaker written as a role or a pronoun ("the top official", "he") is resolved to the person the
+article last named as a speaker; a quotation with no speaker anywhere near keeps none, never an
+invented one. Spellings are joined through the :class:`~newsrag.names.NameTable`, so "Austim" and
+"Lloyd Austin" are one speaker. Rules, not a model: they are cheap, need no download, and each one
+can be read and tested; they expect English news prose.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .articles import Article
+from .dates import TimeRange, dates_in, format_date
+from .names import NameTable
+from .passages import is_attribution_line, split_sentences
+
+__all__ = ["Statement", "StatementBook", "extract_statements"]
+
+SPEECH_VERBS = (
+    "said|says|stated|states|stressed|stresses|warned|warns|claimed|claims|told|tells|added|adds|"
+    "announced|announces|promised|promises|threatened|threatens|vowed|vows|revealed|reveals|"
+    "alleged|alleges|responded|responds|insisted|insists|noted|notes|argued|argues|declared|"
+    "declares|tweeted|tweets|wrote|writes|confirmed|confirms|denied|denies|urged|urges|"
+    "explained|explains|acknowledged|admitted|suggested|suggests|hinted|accused|blamed|pledged|"
+    "pledges|reiterated|remarked|replied|asserted|asserts|called for|took the position"
+)
+VERB = re.compile(rf"\b({SPEECH_VERBS})\b")
+# Words that may stand between a speaker and the verb ("Esper also took", "have revealed").
+BETWEEN = re.compile(r"(?:\s+(?:also|then|later|again|publicly|reportedly|seemingly|has|have|had|"
+                     r"was|were|is|had also|has also|have also))*\s*$")
+# Titles and offices: part of a speaker's role, never of the name.
+ROLE_WORDS = frozenset(
+    "president vice secretary minister ministry foreign defense defence state prime supreme "
+    "leader general gen commander spokesman spokeswoman spokesperson ambassador chief director "
+    "senator sen governor gov deputy admiral adm colonel col major maj captain capt lieutenant "
+    "lt officer official representative rep speaker chairman chair head envoy top senior "
+    "former acting us u.s. iranian iraqi american british national security advisor "
+    "adviser ayatollah mayor manager chancellor premier of the".split()
+)
+HONORIFICS = frozenset("dr dr. mr mr. mrs mrs. ms ms. prof prof. sir".split())
+PRONOUN_SUBJECT = re.compile(r"\b(he|she|it|they)$", re.I)
+ROLE_REFERENCE = re.compile(
+    r"\bthe(?:\s+[a-z-]+){0,3}?\s+(official|minister|secretary|president|spokesman|spokeswoman|"
+    r"spokesperson|general|leader|commander|diplomat|envoy|chief|director|mayor|governor|"
+    r"ambassador|head|manager|chairman|chairwoman|senator|premier|chancellor)$")
+GROUP_SUBJECT = re.compile(r"((?:[A-Z][\w-]*\s+)?(?:authorities|officials|diplomats|sources|"
+                           r"military|government|ministry|administration|pentagon))$", re.I)
+ACCORDING_TO = re.compile(r"\b(?i:according to|as per)\s+(?:the\s+)?([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*)*)")
+CHANNELS = (
+    re.compile(r"\bvia\s+([A-Z][\w.]*(?:\s+[A-Z][\w.]*)*)"),
+    re.compile(r"\bon\s+(Twitter|Facebook|Instagram|Telegram|X|state television|state TV|"
+               r"television|TV|radio)\b"),
+    re.compile(r"\b(?:[Ss]peaking|[Tt]alking|told|said|stated|spoke)\s+to\s+(?:the\s+)?"
+               r"([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*)*(?:\s+(?:media network|network|television|"
+               r"newspaper|news agency|radio|magazine))?)"),
+    re.compile(r"\bto\s+(the press|reporters|journalists)\b"),
+    re.compile(r"\b(?:in|at)\s+an?\s+((?:press\s+)?(?:statement|briefing|press conference|"
+               r"interview|speech|televised address))\b"),
+)
+SOCIAL = frozenset("twitter facebook instagram telegram x youtube".split())
+BROADCAST = frozenset(["television", "tv", "radio", "state television", "state tv"])
+FORMATS = frozenset("statement briefing conference interview speech address".split())
+QUOTED = re.compile(r"(?<!\w)(?:“([^”]+)”|\"([^\"]+)\"|‘([^’]+)’(?!\w)|'([^']+)'(?!\w))")
+NAME_TOKEN = re.compile(r"^(?:[A-Z][\w’'-]*|[A-Z]\.)$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One thing someone said, as the article reports it.
+
+    ``start``/``end`` is the quoted (or reported) span in the article text; ``context_start``/
+    ``context_end`` the whole sentence or quotation block with its attribution, which is what a
+    passage must overlap to carry the statement. ``dated_by`` says where ``date`` comes from:
+    the attribution line, the text ("on March 7"), or only the article's date.
+    """
+
+    article_id: str
+    kind: str  # "quotation" or "reported"
+    speaker: str | None
+    speaker_as_written: str | None
+    role: str | None
+    channel: str | None
+    date: str | None
+    dated_by: str | None
+    quote: str
+    start: int
+    end: int
+    context_start: int
+    context_end: int
+
+    def label(self) -> str:
+        """'Javad Zarif, via Twitter, 7 Jan 2020', as shown on a citation."""
+        parts = [self.speaker or "unattributed"]
+        if self.channel:
+            low = self.channel.lower()
+            prep = ("via" if low in SOCIAL else "on" if low in BROADCAST
+                    else "in a" if low.split()[-1] in FORMATS else "to")
+            parts.append(f"{prep} {self.channel}")
+        if self.date:
+            parts.append(format_date(self.date) + (" (article date)" if self.dated_by == "article" else ""))
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "label": self.label()}
+
+
+# ---- reading one article ----------------------------------------------------------------------
+def _split_speaker(phrase: str) -> tuple[str | None, str | None]:
+    """'Secretary of Defense Dr. Mark T. Esper' -> ('Mark T. Esper', 'Secretary of Defense')."""
+    tokens = phrase.split()
+    name: list[str] = []
+    while tokens and NAME_TOKEN.match(tokens[-1]) and tokens[-1].lower().strip(".,") not in ROLE_WORDS \
+            and tokens[-1].lower() not in HONORIFICS:
+        name.insert(0, tokens.pop())
+    role_words: list[str] = []
+    while tokens and (tokens[-1].lower().strip(",") in ROLE_WORDS or tokens[-1].lower() in HONORIFICS):
+        word = tokens.pop()
+        if word.lower() not in HONORIFICS:
+            role_words.insert(0, word)
+    while role_words and role_words[0].lower() in ("of", "the"):
+        role_words.pop(0)
+    name = [w for w in name if not w.endswith(("’s", "'s"))]
+    if not name or all(re.fullmatch(r"[A-Z]\.", w) for w in name):
+        return None, None
+    return " ".join(name).strip(",") or None, " ".join(role_words) or None
+
+
+def _channel(text: str) -> str | None:
+    for pattern in CHANNELS:
+        if m := pattern.search(text):
+            return m.group(1).strip()
+    return None
+
+
+def _parse_attribution(line: str, article_date: str | None) -> tuple[str | None, str | None, str | None, str | None]:
+    """(speaker, role, channel, date) from 'US President Donald Trump via Twitter, January 7, 2020'."""
+    dates = dates_in(line, article_date)
+    date = dates[0][2] if dates else None
+    head = line[: dates[0][0]] if dates else line
+    channel = _channel(head)
+    head = re.split(r"\bvia\b|,", head)[0].strip()
+    speaker, role = _split_speaker(head)
+    return speaker, role, channel, date
+
+
+@dataclass
+class _Speaker:
+    name: str
+    role: str | None
+
+
+class _ArticleReader:
+    """Statements of one article, in text order, with the last named speaker remembered."""
+
+    def __init__(self, article: Article):
+        self.article = article
+        self.text = article.text
+        self.out: list[Statement] = []
+        self.last_person: _Speaker | None = None
+        self.last_any: _Speaker | None = None
+
+    def _add(self, kind: str, speaker: _Speaker | None, written: str | None, channel: str | None,
+             date: str | None, dated_by: str | None, span: tuple[int, int],
+             context: tuple[int, int]) -> None:
+        if date is None and self.article.date:
+            date, dated_by = self.article.date, "article"
+        s, e = span
+        while s < e and self.text[s] in " ,:;":
+            s += 1
+        while e > s and self.text[e - 1] in " ,;":
+            e -= 1
+        if e - s < 2:
+            return
+        self.out.append(Statement(self.article.id, kind, speaker.name if speaker else None, written,
+                                  speaker.role if speaker else None, channel, date, dated_by,
+                                  self.text[s:e], s, e, context[0], context[1]))
+
+    def _remember(self, speaker: _Speaker, person: bool) -> None:
+        self.last_any = speaker
+        if person:
+            self.last_person = speaker
+
+    def _resolve(self, subject: str) -> tuple[_Speaker | None, str | None]:
+        """The speaker a subject phrase names: a name, a role or pronoun (resolved), a group."""
+        subject = subject.strip().rstrip(",")
+        if m := PRONOUN_SUBJECT.search(subject):
+            word = m.group(1).lower()
+            target = self.last_any if word in ("it", "they") else self.last_person
+            return target, m.group(1)
+        if m := ROLE_REFERENCE.search(subject):
+            return self.last_person, m.group(0)
+        name, role = _split_speaker(subject)
+        if name:
+            written = f"{role} {name}" if role else name
+            speaker = _Speaker(name, role)
+            self._remember(speaker, person=len(name.split()) >= 1 and not GROUP_SUBJECT.search(name))
+            return speaker, written
+        if m := GROUP_SUBJECT.search(subject):
+            speaker = _Speaker(m.group(1), None)
+            self.last_any = speaker
+            return speaker, m.group(1)
+        return None, None
+
+    def _quotation_block(self, quote: tuple[int, int], attribution: tuple[int, int],
+                         lead: tuple[int, int] | None) -> None:
+        line = self.text[attribution[0]:attribution[1]]
+        name, role, channel, date = _parse_attribution(line, self.article.date)
+        speaker = _Speaker(name, role) if name else None
+        if lead and not channel:
+            channel = _channel(self.text[lead[0]:lead[1]])
+        if speaker:
+            self._remember(speaker, person=True)
+        self._add("quotation", speaker, line.split(" via ")[0].split(",")[0].strip() if name else None,
+                  channel, date, "attribution" if date else None, quote,
+                  (lead[0] if lead else quote[0], attribution[1]))
+
+    def _sentence(self, s: int, e: int, next_block: tuple[str | None, str | None, str | None] | None) -> None:
+        sentence = self.text[s:e]
+        channel = _channel(sentence)
+        dated = dates_in(sentence, self.article.date)
+        date, dated_by = (dated[0][2], "text") if dated else (None, None)
+        if m := ACCORDING_TO.search(sentence):
+            speaker, written = self._resolve(m.group(1))
+            if speaker:
+                rest = sentence.find(",", m.end())
+                span = (s + rest + 1, e) if rest >= 0 else (s, s + m.start())
+                self._add("reported", speaker, written, channel, date, dated_by, span, (s, e))
+                return
+        verb = VERB.search(sentence)
+        if verb is None:
+            self._unattributed_quotes(s, e)
+            return
+        before = sentence[: verb.start()]
+        subject = BETWEEN.sub("", before)
+        # The subject is what stands right before the verb, after the last comma or "and".
+        clause = re.split(r",\s+|\s+and\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+", subject)[-1]
+        speaker, written = self._resolve(clause)
+        from_lead = False
+        if speaker is None:
+            lead = re.match(r"^((?:[A-Z][\w.’'-]*|of|the)(?:\s+(?:[A-Z][\w.’'-]*|of))*)", before)
+            # Only a real name opens the sentence ("US President Donald Trump, meanwhile, ...
+            # said"), not a participle or an adverb ("Speaking to ...", "Meanwhile ...").
+            if lead and not re.match(r"\w+(?:ing|ed|ly)\b", lead.group(1)):
+                speaker, written = self._resolve(lead.group(1))
+                from_lead = True
+        if speaker is None:
+            self._unattributed_quotes(s, e)
+            return
+        if next_block and next_block[0] and speaker.name and _same_words(speaker.name, next_block[0]):
+            # The lead-in to a quotation: the remarks are the quotation's, with its date/channel.
+            channel = channel or next_block[1]
+            if next_block[2] and date is None:
+                date, dated_by = next_block[2], "attribution"
+        head = sentence[:max(0, len(subject) - len(clause))].rstrip()
+        after = sentence[verb.end():]
+        skip = re.match(r"\s*(?:on\s+(?:[A-Z]\w+\s+\d{1,2}|\w+day)\s*)?(that\s+)?", after)
+        inverted = (not from_lead and head.endswith(",") and len(head.split()) >= 4
+                    and not (skip and skip.group(1)))
+        if inverted:  # "X will do Y, Austin said on March 7 ..."
+            span = (s, s + len(head) - 1)
+        else:
+            span = (s + verb.end() + (skip.end() if skip else 0), e)
+        self._add("reported", speaker, written, channel, date, dated_by, span, (s, e))
+
+    def _unattributed_quotes(self, s: int, e: int) -> None:
+        for m in QUOTED.finditer(self.text, s, e):
+            inner = next(g for g in m.groups() if g is not None)
+            if len(inner.split()) >= 1 and len(inner) > 3:
+                self._add("quotation", None, None, None, None, None, (m.start(), m.end()), (s, e))
+
+    def read(self) -> list[Statement]:
+        paras = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", self.text)]
+        is_attr = [is_attribution_line(self.text[a:b]) for a, b in paras]
+        consumed: set[int] = set()
+        blocks: dict[int, tuple[str | None, str | None, str | None]] = {}
+        for i, (a, b) in enumerate(paras):
+            if is_attr[i] and i > 0 and not is_attr[i - 1]:
+                name, _, channel, date = _parse_attribution(self.text[a:b], self.article.date)
+                blocks[i - 1] = (name, channel, date)
+        for i, (a, b) in enumerate(paras):
+            if i in consumed:
+                continue
+            if i in blocks:
+                lead = paras[i - 1] if i > 0 and self.text[paras[i - 1][1] - 1] in ",:" else None
+                self._quotation_block((a, b), paras[i + 1], lead)
+                consumed.update({i, i + 1})
+                continue
+            if is_attr[i] or (self.text[b - 1] in ",:" and i + 1 in blocks):
+                continue  # a stray attribution-like line, or the lead-in of the next quotation
+            sentences = split_sentences(self.text, a, b)
+            for j, (s, e) in enumerate(sentences):
+                nxt = blocks.get(i + 1) if j == len(sentences) - 1 else None
+                self._sentence(s, e, nxt)
+        return sorted(self.out, key=lambda st: st.start)
+
+
+def _same_words(a: str, b: str) -> bool:
+    wa = {w.lower() for w in re.findall(r"\w{3,}", a)}
+    wb = {w.lower() for w in re.findall(r"\w{3,}", b)}
+    return bool(wa & wb)
+
+
+# ---- the corpus --------------------------------------------------------------------------------
+def extract_statements(articles: Iterable[Article], names: NameTable) -> list[Statement]:
+    """Every article's statements, speakers joined under one name across the corpus.
+
+    The name shown is the alias table's, else the most frequent full (two-word or longer)
+    spelling among the speakers that are one person; "Austim" becomes "Lloyd Austin".
+    """
+    raw = [st for art in articles for st in _ArticleReader(art).read()]
+    spelled = Counter(st.speaker for st in raw if st.speaker)
+    people: list[list[str]] = []
+    for name in sorted(spelled, key=lambda n: (-len(n.split()), -spelled[n], n)):
+        for group in people:
+            if names.same(name, group[0]):
+                group.append(name)
+                break
+        else:
+            people.append([name])
+    shown: dict[str, str] = {}
+    for group in people:
+        alias = next((names.canonical(n) for n in group if names.group(n) is not None
+                      and len(names.canonical(n).split()) >= 2), None)
+        full = sorted(group, key=lambda n: (len(n.split()) < 2, -spelled[n], n))[0]
+        for n in group:
+            shown[n] = alias or full
+    return [replace(st, speaker=shown[st.speaker]) if st.speaker else st for st in raw]
+
+
+class StatementBook:
+    """The statements of an index, with the passage rows that carry each."""
+
+    def __init__(self, statements: Sequence[Statement], names: NameTable,
+                 article_rows: dict[str, list[tuple[int, int, int]]]):
+        """``article_rows``: per article id, its passages as (start, end, row) in text order."""
+        self.statements = list(statements)
+        self.names = names
+        self._rows: list[list[int]] = []
+        for st in self.statements:
+            spans = article_rows.get(st.article_id, [])
+            starts = [p[0] for p in spans]
+            first = max(0, bisect_right(starts, st.context_start) - 1)
+            rows = [row for ps, pe, row in spans[first:]
+                    if ps < st.context_end and pe > st.context_start and ps <= st.context_end]
+            self._rows.append(rows)
+        self._by_article: dict[str, list[int]] = {}
+        for i, st in enumerate(self.statements):
+            self._by_article.setdefault(st.article_id, []).append(i)
+
+    @staticmethod
+    def save(statements: Sequence[Statement], path: Path) -> None:
+        with path.open("w", encoding="utf-8") as fh:
+            for st in statements:
+                fh.write(json.dumps(asdict(st), ensure_ascii=False) + "\n")
+
+    @staticmethod
+    def read(path: Path) -> list[Statement]:
+        with path.open(encoding="utf-8") as fh:
+            return [Statement(**json.loads(line)) for line in fh if line.strip()]
+
+    def speakers(self) -> list[tuple[str, int]]:
+        """Named speakers with their number of statements, most quoted first."""
+        counts = Counter(st.speaker for st in self.statements if st.speaker)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def speaker_named_in(self, text: str) -> str | None:
+        """The known speaker a question names ("What did Austim say?" -> "Lloyd Austin")."""
+        words = [w for w in re.findall(r"[A-Z][\w’'-]+", text)[1:] + re.findall(r"[A-Z][\w’'-]+", text)[:1]
+                 if len(w) > 2]
+        for name, _ in self.speakers():
+            if any(self.names.same(w, name) for w in words):
+                return name
+        return None
+
+    def matches_speaker(self, st: Statement, speaker: str) -> bool:
+        return st.speaker is not None and (
+            self.names.same(speaker, st.speaker)
+            or (st.speaker_as_written is not None and self.names.same(speaker, st.speaker_as_written)))
+
+    def select(self, speaker: str | None = None, period: TimeRange | None = None) -> list[int]:
+        """Indexes of the statements by ``speaker`` (any spelling) within ``period``."""
+        return [i for i, st in enumerate(self.statements)
+                if (speaker is None or self.matches_speaker(st, speaker))
+                and (period is None or period.contains(st.date))]
+
+    def filter(self, speaker: str | None = None, period: TimeRange | None = None) -> list[Statement]:
+        """The statements by ``speaker`` within ``period``, oldest first (undated last)."""
+        chosen = [self.statements[i] for i in self.select(speaker, period)]
+        return sorted(chosen, key=lambda st: (st.date is None, st.date or "", st.start))
+
+    def rows_of(self, indexes: Iterable[int]) -> set[int]:
+        """Passage rows carrying the given statements."""
+        return {row for i in indexes for row in self._rows[i]}
+
+    def overlapping(self, article_id: str, start: int, end: int) -> list[Statement]:
+        """Statements of an article whose sentence or quotation block overlaps [start, end)."""
+        return [self.statements[i] for i in self._by_article.get(article_id, [])
+                if self.statements[i].context_start < end and self.statements[i].context_end > start]

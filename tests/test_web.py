@@ -3,27 +3,18 @@ by playwright, and called through ``gradio_client``'s named endpoint."""
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
-import socket
 import subprocess
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, newsrag_cmd
+from conftest import CORPUS, start_serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -31,26 +22,10 @@ def server(tmp_path_factory):
     """``newsrag serve`` in a fresh project folder: it has to build the index itself."""
     folder = tmp_path_factory.mktemp("web")
     shutil.copytree(CORPUS, folder / "corpus")
-    port = _free_port()
-    log = open(folder / "serve.log", "w")
-    proc = subprocess.Popen([*newsrag_cmd(), "serve", "--port", str(port)], cwd=folder,
-                            stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail(f"server did not start:\n{(folder / 'serve.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+    proc, url, port = start_serve(folder)
     yield {"url": url, "port": port, "folder": folder, "proc": proc}
     proc.terminate()
     proc.wait(timeout=30)
-    log.close()
 
 
 def test_binds_loopback_only(server):
@@ -114,8 +89,21 @@ def test_chat_in_a_real_browser(server, tmp_path):
         expect(page.locator("#nr-chat .nr-answer")).to_have_count(3, timeout=60_000)
         expect(page.locator("#nr-chat .nr-answer").last).to_contain_text("peaceful dialog")
 
+        # the source card of a quotation says who said it, where and when
+        expect(page.locator("#nr-chat .nr-card-said").first).to_contain_text("Said by Mark Esper")
+
         ask("   ")
         expect(page.locator("#nr-chat .nr-error").last).to_contain_text("empty", timeout=30_000)
+
+        # one speaker's statements only, chosen in the side panel
+        page.get_by_role("button", name="New conversation").click()
+        expect(page.locator("#nr-chat .nr-answer")).to_have_count(0, timeout=30_000)
+        page.locator("#nr-speaker input").click()
+        page.get_by_role("option", name=re.compile("Lloyd Austin")).click()
+        ask("What did he warn?")
+        last = page.locator("#nr-chat .nr-answer").last
+        expect(last).to_contain_text("strike", timeout=60_000)
+        expect(page.locator("#nr-chat .nr-card-said").last).to_contain_text("Lloyd Austin")
 
         shot = tmp_path / "chat.png"
         page.screenshot(path=str(shot), full_page=True)

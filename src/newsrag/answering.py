@@ -11,12 +11,13 @@ answer says plainly that the articles don't say, and the closest passages are st
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
 
 from .dates import format_date
+from .generation import Grounding
 from .errors import QuestionError
 from .lexical import tokenize
 from .passages import is_attribution_line, split_sentences
@@ -82,6 +83,8 @@ class Answer:
     support: float = 0.0
     reason: str = ""
     query: str = ""  # what was searched: the question, plus names from earlier ones if a follow-up
+    generated: bool = False  # written by a language model and checked, not extracted
+    generation: Grounding | None = None  # the model's reply, each sentence's verdict, any notice
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -274,6 +277,31 @@ class Answerer:
                 parts.append(f"({s.attribution[2]}) [{n}]")
         citations = self._citations(hits, order, chosen)
         return Answer(question, " ".join(parts), True, citations, support, "")
+
+    def from_generation(self, question: str, hits: list[Hit], grounding: Grounding,
+                        extractive: Answer) -> Answer:
+        """The generated answer made of the sentences the grounding check kept, each with the
+        marker of the passage that supports it; the extractive answer if none was kept."""
+        kept = grounding.kept
+        if not kept:
+            grounding.fallback = True
+            grounding.notice = grounding.notice or (
+                "nothing the language model wrote is supported by the passages; showing the "
+                "extractive answer")
+            return replace(extractive, generation=grounding)
+        parts = [f"{s.text} [{s.supported_by}]" for s in kept]
+        citations = []
+        for i, hit in enumerate(hits):
+            n, p = i + 1, hit.passage
+            spans = sorted({s.evidence for s in kept if s.supported_by == n and s.evidence})
+            said: list[Statement] = []
+            if self.book is not None:
+                for a, b in spans:
+                    said += [st for st in self.book.overlapping(p.article_id, a, b) if st not in said]
+            citations.append(Citation(n, p.article_id, p.title, p.date, p.text, p.start, p.end,
+                                      round(hit.similarity, 4), bool(spans), list(spans), said))
+        return Answer(question, " ".join(parts), True, citations, extractive.support, "",
+                      extractive.query, True, grounding)
 
     def _citations(self, hits: list[Hit], order: list[int],
                    chosen: list[_Sentence] | None = None) -> list[Citation]:

@@ -47,10 +47,20 @@ ModeOpt = typer.Option("hybrid", "--mode", help="Retrieval: hybrid, dense or bm2
 SpeakerOpt = typer.Option(None, "--speaker", help="Only passages quoting this person (any spelling).")
 SinceOpt = typer.Option(None, "--since", help="Only passages from this date on: 2021, 2020-01, 2020-01-07.")
 UntilOpt = typer.Option(None, "--until", help="Only passages up to this date: 2021, 2020-01, 2020-01-07.")
+GeneratorOpt = typer.Option(None, "--generator", help="extractive (default) or openai: a language model "
+                            "writes the answer, checked sentence by sentence against the passages.")
+LlmUrlOpt = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
+                         "(key from $NEWSRAG_LLM_API_KEY or $OPENAI_API_KEY).")
+LlmModelOpt = typer.Option(None, "--llm-model", help="Model name to ask the endpoint for.")
 
 
 def _say(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def _say_inline(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 def _fail(message: str) -> None:
@@ -67,12 +77,21 @@ def _settings():
         _fail(f"invalid NEWSRAG_* setting: {exc}")
 
 
-def _ready_index(corpus: Path, index: Path):
+def _llm(generator: Optional[str], llm_url: Optional[str], llm_model: Optional[str]):
+    """Settings with the generator options given on the command line."""
+    update = {k: v for k, v in {"generator": generator, "llm_url": llm_url,
+                                "llm_model": llm_model}.items() if v is not None}
+    if generator not in (None, "extractive", "openai"):
+        _fail(f"unknown generator {generator!r}: use extractive or openai")
+    return _settings().model_copy(update=update)
+
+
+def _ready_index(corpus: Path, index: Path, settings=None):
     """Load the index, building or updating it first if it is missing or stale."""
     from .build import index_is_stale
     from .index import Index
 
-    settings = _settings()
+    settings = settings or _settings()
     stale = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
     if stale is None:
         return Index.load(index, settings)
@@ -174,6 +193,9 @@ def ask(
     speaker: Optional[str] = SpeakerOpt,
     since: Optional[str] = SinceOpt,
     until: Optional[str] = UntilOpt,
+    generator: Optional[str] = GeneratorOpt,
+    llm_url: Optional[str] = LlmUrlOpt,
+    llm_model: Optional[str] = LlmModelOpt,
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
     as_json: bool = JsonOpt,
@@ -186,15 +208,37 @@ def ask(
       newsrag ask "When were the rockets fired?" --json | jq .answer
       newsrag ask "What did he warn?" --speaker Austin
       newsrag ask "Who threatened revenge?" --until 2020-01
+      newsrag ask "What did Zarif say?" --generator openai --llm-url http://127.0.0.1:8080/v1
     """
-    idx = _ready_index(corpus, index)
-    answer = idx.ask(question, k, mode, speaker=speaker, since=since, until=until)
+    settings = _llm(generator, llm_url, llm_model)
+    idx = _ready_index(corpus, index, settings)
+    streamed = []
+
+    def show(piece: str) -> None:  # the model's draft, live, on stderr; the checked answer follows
+        if not streamed:
+            _say_inline("draft from the language model (checked when done): ")
+        streamed.append(piece)
+        _say_inline(piece)
+
+    answer = idx.ask(question, k, mode, speaker=speaker, since=since, until=until,
+                     on_token=None if as_json else show)
+    if streamed:
+        _say("")
     if as_json:
-        typer.echo(json.dumps({
-            "question": answer.question, "answer": answer.answer, "answered": answer.answered,
-            "citations": [_citation_dict(c) for c in answer.citations],
-        }, ensure_ascii=False))
+        data = {"question": answer.question, "answer": answer.answer, "answered": answer.answered,
+                "citations": [_citation_dict(c) for c in answer.citations]}
+        if settings.generator != "extractive":
+            data["generated"] = answer.generated
+            data["generation"] = answer.generation.to_dict() if answer.generation else None
+        typer.echo(json.dumps(data, ensure_ascii=False))
         return
+    g = answer.generation
+    if g is not None and g.notice:
+        _say(f"notice: {g.notice}")
+    if g is not None:
+        for s in g.sentences:
+            if not s.kept:
+                _say(f"removed by the grounding check: {s.text!r} ({s.reason})")
     typer.echo(answer.answer + "\n")
     for c in answer.citations:
         if answer.answered and not c.used:
@@ -269,6 +313,9 @@ def eval_(
     data: Optional[Path] = typer.Option(None, "--data", help="Benchmark folder (default ../shared/bench)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
     answers: bool = typer.Option(True, "--answers/--no-answers", help="Also measure ask() answers."),
+    generator: Optional[str] = GeneratorOpt,
+    llm_url: Optional[str] = LlmUrlOpt,
+    llm_model: Optional[str] = LlmModelOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Measure retrieval and answer quality on a dataset, with the product's own pipeline.
@@ -278,12 +325,13 @@ def eval_(
       newsrag eval xquad                      # recall@1/@5, MRR@10, answer containment
       newsrag eval scifact --mode all --no-answers --json
       newsrag eval own                        # the project's question set over corpus/
+      newsrag eval own --generator openai     # the same with generated, checked answers
     """
     from .evaluation import PUBLISHED, evaluate, load_dataset
 
     modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
     ds = load_dataset(dataset, data, limit)
-    settings = _settings()
+    settings = _llm(generator, llm_url, llm_model)
     results = []
     with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as work:
         for m in modes:  # one index for all modes: after the first, the build is a no-op
@@ -307,18 +355,22 @@ def eval_(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback unless you say otherwise)."),
     port: int = typer.Option(7860, "--port", min=1, max=65535),
+    generator: Optional[str] = GeneratorOpt,
+    llm_url: Optional[str] = LlmUrlOpt,
+    llm_model: Optional[str] = LlmModelOpt,
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
 ) -> None:
     """Start the chat page (builds the index first if it is missing or stale).
 
     \b
-    Example:
+    Examples:
       newsrag serve --port 8080
+      newsrag serve --generator openai --llm-url http://127.0.0.1:11434/v1 --llm-model llama3.2
     """
     from .web import serve as run_server
 
-    run_server(corpus, index, host, port, _settings())
+    run_server(corpus, index, host, port, _llm(generator, llm_url, llm_model))
 
 
 def main() -> None:

@@ -190,11 +190,18 @@ def evaluate(ds: EvalDataset, mode: str = "hybrid", k: int = 10, settings: Setti
 
 def _answer_metrics(ds: EvalDataset, index: Index, mode: str, doc_of, progress: bool) -> dict[str, Any]:
     contained = refused = correct = 0
+    generation = {"generated_answers": 0, "fallbacks": 0, "sentences": 0, "sentences_kept": 0}
     failures: dict[str, int] = {"refused": 0, "wrong passage": 0, "right passage, other sentence": 0}
     for i, q in enumerate(ds.queries):
         if progress and i % 100 == 0:
             print(f"  answering {i}/{len(ds.queries)}", file=sys.stderr)
         answer = index.ask(q["text"], mode=mode)
+        if answer.generation is not None:
+            g = answer.generation
+            generation["generated_answers"] += answer.generated
+            generation["fallbacks"] += g.fallback
+            generation["sentences"] += len(g.sentences)
+            generation["sentences_kept"] += len(g.kept)
         if not answer.answered:
             refused += 1
         text = answer.answer.lower()
@@ -209,6 +216,10 @@ def _answer_metrics(ds: EvalDataset, index: Index, mode: str, doc_of, progress: 
     n = max(1, len(ds.queries))
     out: dict[str, Any] = {"answer_containment": round(contained / n, 4), "refused": refused,
                            "failures": failures}
+    if index.settings.generator != "extractive":
+        generation["kept_share"] = round(
+            generation["sentences_kept"] / max(1, generation["sentences"]), 4)
+        out["generation"] = generation
     if ds.name == "own":
         out["correct_rate"] = round(correct / n, 4)
         refused_unanswerable = sum(not index.ask(q, mode=mode).answered for q in ds.unanswerable)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -20,8 +20,10 @@ from .conversation import retrieval_query
 from .dates import TimeRange, between, dates_in, time_range_in
 from .embedding import CachedEncoder, Embedder, load_embedder, model_fingerprint
 from .errors import IndexCorruptError, IndexMismatchError, NewsragError
+from .generation import Generator, GeneratorError, Grounding, GroundingChecker, build_prompt, make_generator
 from .lexical import LexicalIndex
 from .names import NameTable
+from .passages import Chunker
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
@@ -64,6 +66,8 @@ class Index:
         self.answerer = Answerer(
             CachedEncoder(embedder, settings.sentence_cache_size, settings.batch_size).encode,
             settings.refusal_threshold, settings.answer_sentences, book)
+        self.checker = GroundingChecker(self.answerer.encode, settings.grounding_threshold)
+        self._count_tokens = Chunker(**settings.chunking()).count_tokens
         self.build_report: BuildReport | None = None
         self._row_dates: list[frozenset[str]] | None = None
 
@@ -188,7 +192,8 @@ class Index:
 
     def ask(self, question: str, k: int | None = None, mode: str = "hybrid",
             history: Sequence[str] = (), speaker: str | None = None, since: str | None = None,
-            until: str | None = None) -> Answer:
+            until: str | None = None, generate: bool | Generator | None = None,
+            on_token: Callable[[str], None] | None = None) -> Answer:
         """An extractive, cited answer, or an honest "the articles don't say".
 
         ``history`` holds the conversation's earlier questions, oldest first: a follow-up
@@ -196,6 +201,11 @@ class Index:
         ``since`` and ``until`` restrict the sources as in :meth:`search`. A time named in the
         question itself ("in 2021", "after Soleimani's death") narrows the sources to passages
         of that period when there are any among the candidates.
+
+        ``generate``: None follows the ``generator`` setting; True uses the configured
+        OpenAI-compatible endpoint; a :class:`Generator` uses that one; False stays extractive.
+        A generated answer keeps only sentences the passages support (see
+        :mod:`newsrag.generation`); ``on_token`` receives the model's text as it streams.
         """
         question = check_question(question, self.settings.max_question_chars)
         k = k or self.settings.top_k
@@ -225,7 +235,38 @@ class Index:
         answer = self.answerer.answer(query, self.retriever.encode(query), hits,
                                       self.retriever.unknown_terms(question),
                                       who=WHO_ASKS.match(question) is not None)
-        return replace(answer, question=question, query=query)
+        answer = replace(answer, question=question, query=query)
+        generator = self._generator(generate)
+        if generator is None or not answer.answered:
+            return answer  # a refusal is never handed to a model to talk its way around
+        return self._generate(generator, question, hits, answer, on_token)
+
+    def _generator(self, generate: bool | Generator | None) -> Generator | None:
+        if isinstance(generate, Generator):
+            return generate
+        if generate is None:
+            return make_generator(self.settings)
+        if generate:
+            return make_generator(self.settings.model_copy(update={"generator": "openai"}))
+        return None
+
+    def _generate(self, generator: Generator, question: str, hits: list[Hit], extractive: Answer,
+                  on_token: Callable[[str], None] | None) -> Answer:
+        messages, shown = build_prompt(question, [h.passage for h in hits],
+                                       self.settings.llm_prompt_tokens, self._count_tokens)
+        model = getattr(generator, "model", generator.name)
+        reply = ""
+        try:
+            for piece in generator.stream(messages):
+                reply += piece
+                if on_token is not None:
+                    on_token(piece)
+        except GeneratorError as exc:
+            notice = f"{exc}; showing the extractive answer"
+            return replace(extractive, generation=Grounding(reply, [], True, notice, model))
+        checked = self.checker.check(reply, [h.passage for h in hits[:shown]])
+        grounding = Grounding(reply, checked, False, None, model)
+        return self.answerer.from_generation(question, hits, grounding, extractive)
 
     def statements(self, speaker: str | None = None, since: str | None = None,
                    until: str | None = None) -> list[Statement]:

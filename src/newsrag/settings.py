@@ -7,6 +7,8 @@ Python API agree. Values can be overridden by keyword, or by environment variabl
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -75,6 +77,31 @@ class Settings(BaseSettings):
     sentence_cache_size: int = Field(
         default=50_000, description="Sentence vectors remembered between questions (~1.5 KB each).")
     answer_sentences: int = Field(default=2, description="Most sentences in a composed answer.")
+    generator: Literal["extractive", "openai"] = Field(
+        default="extractive",
+        description="extractive: answers are sentences of the articles (offline, instant). openai: "
+        "an OpenAI-compatible chat endpoint writes the answer, then every sentence is checked "
+        "against the passages.")
+    llm_url: str = Field(
+        default="http://127.0.0.1:8080/v1",
+        description="Base URL of the OpenAI-compatible endpoint (llama.cpp server, Ollama "
+        "http://127.0.0.1:11434/v1, vLLM, LM Studio, a hosted API).")
+    llm_model: str = Field(default="local", description="Model name sent to the endpoint.")
+    llm_api_key_env: str = Field(
+        default="NEWSRAG_LLM_API_KEY",
+        description="Environment variable holding the endpoint's API key (OPENAI_API_KEY is "
+        "tried too); local servers need none. The key itself is never a setting.")
+    llm_timeout: float = Field(default=60.0, description="Seconds to wait for the endpoint.")
+    llm_max_tokens: int = Field(default=200, description="Most tokens the model may write.")
+    llm_prompt_tokens: int = Field(
+        default=1200,
+        description="Token budget of the prompt (counted with tiktoken): passages are added best "
+        "first until it is spent. Small local models have 2,048-token contexts.")
+    grounding_threshold: float = Field(
+        default=0.60,
+        description="A generated sentence is kept when 0.5 x its best cosine with a passage "
+        "sentence + 0.5 x the share of its words in the passage reaches this, and its names and "
+        "numbers are all in the passage (calibrated on tests/grounding.json).")
     aliases: str | None = Field(
         default=None,
         description="JSON file of name spellings (same shape as newsrag/data/aliases.json); "

@@ -226,9 +226,12 @@ class _ArticleReader:
             channel = _channel(self.text[lead[0]:lead[1]])
         if speaker:
             self._remember(speaker, person=True)
+        # The statement's context starts at the lead-in sentence ("As ... Esper stated to the
+        # press,"), not at the start of its paragraph.
+        lead_start = split_sentences(self.text, *lead)[-1][0] if lead else quote[0]
         self._add("quotation", speaker, line.split(" via ")[0].split(",")[0].strip() if name else None,
                   channel, date, "attribution" if date else None, quote,
-                  (lead[0] if lead else quote[0], attribution[1]))
+                  (lead_start, attribution[1]))
 
     def _sentence(self, s: int, e: int, next_block: tuple[str | None, str | None, str | None] | None) -> None:
         sentence = self.text[s:e]

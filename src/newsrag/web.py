@@ -14,7 +14,9 @@ import html
 import itertools
 import logging
 import os
+import queue
 import re
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -53,6 +55,11 @@ CSS = """
 .nr-card-head {font-weight: 600;}
 .nr-card-meta {color: #666; font-size: 0.85em;}
 .nr-card-said {color: #374151; font-size: 0.85em; font-style: italic;}
+.nr-notice {font-size: 0.85em; color: #92400e; margin: 4px 0;}
+.nr-removed {font-size: 0.85em; color: #555; margin-top: 4px;}
+.nr-removed li {text-decoration: line-through; text-decoration-color: #dc2626;}
+.nr-removed li span {text-decoration: none; display: inline-block; color: #777; margin-left: 4px;}
+.nr-draft {color: #555; font-style: italic;}
 .nr-card-text {margin-top: 4px; line-height: 1.45;}
 .nr-card mark {background: #fde68a; padding: 0 1px;}
 #nr-status {font-size: 0.9em;}
@@ -60,6 +67,8 @@ CSS = """
 
 _message_ids = itertools.count(1)
 ANYONE = "Anyone"
+EXTRACTIVE = "Quoted from the articles"
+GENERATED = "Written by the language model (checked)"
 
 
 def _date(value: str | None) -> str:
@@ -77,14 +86,35 @@ def _card(c: Citation, anchor: str) -> str:
     parts.append(html.escape(text[pos:]))
     body = "".join(parts).replace("\n\n", "<br>")  # paragraphs, without the chat's double gaps
     cls = "nr-card" if c.used else "nr-card nr-unused"
-    said = "".join(f'<div class="nr-card-said">Said by {html.escape(st.label())}</div>'
-                   for st in c.statements if st.speaker)
+    labels = dict.fromkeys(st.label() for st in c.statements if st.speaker)
+    said = "".join(f'<div class="nr-card-said">Said by {html.escape(label)}</div>' for label in labels)
     return (
         f'<div class="{cls}" id="{anchor}-{c.n}" data-n="{c.n}">'
         f'<div class="nr-card-head">[{c.n}] {html.escape(c.title)}</div>'
         f'<div class="nr-card-meta">{html.escape(_date(c.date))} · similarity {c.score:.2f}</div>'
         f'{said}<div class="nr-card-text">{body}</div></div>'
     )
+
+
+def _generation_notes(answer: Answer) -> str:
+    """What the grounding check removed, and why an extractive answer stands in, if it does."""
+    g = answer.generation
+    if g is None:
+        return ""
+    out = f'<div class="nr-notice">⚠ {html.escape(g.notice)}</div>' if g.notice else ""
+    removed = [s for s in g.sentences if not s.kept]
+    if removed:
+        items = "".join(f"<li>{html.escape(s.text)} <span>({html.escape(s.reason)})</span></li>"
+                        for s in removed)
+        out += (f'<details class="nr-removed"><summary>{len(removed)} generated sentence(s) removed '
+                f"by the grounding check</summary><ul>{items}</ul></details>")
+    return out
+
+
+def render_draft(text: str) -> str:
+    """The model's reply while it streams, before the grounding check."""
+    return (f'<div class="nr-draft">Writing (checked against the articles when done)…<br>'
+            f"{html.escape(text)}</div>")
 
 
 def render_answer(answer: Answer) -> str:
@@ -94,8 +124,9 @@ def render_answer(answer: Answer) -> str:
         body = re.sub(r"\[(\d+)\]",
                       lambda m: f'<a class="nr-marker" href="#{anchor}-{m.group(1)}">[{m.group(1)}]</a>',
                       html.escape(answer.answer))
-        head = ('<div class="nr-answer"><span class="nr-badge">From the articles</span>'
-                f'<div class="nr-text">{body}</div></div>')
+        badge = "Generated · checked against the articles" if answer.generated else "From the articles"
+        head = (f'<div class="nr-answer"><span class="nr-badge">{badge}</span>'
+                f'<div class="nr-text">{body}</div>{_generation_notes(answer)}</div>')
         cards = [c for c in answer.citations if c.used]
         sources = '<div class="nr-sources-head">Sources</div>'
     else:
@@ -122,6 +153,8 @@ def create_app(loader: IndexLoader):
     """The Gradio Blocks app over an index that ``loader`` makes ready."""
     import gradio as gr
 
+    generated_default = loader.settings.generator != "extractive"
+
     def status() -> tuple[str, str, Any, Any]:
         articles = render_articles(loader.wait(0).articles()) if loader.ready else ""
         speakers = ([ANYONE] + [f"{name} ({n})" for name, n in loader.wait(0).speakers()]
@@ -131,7 +164,7 @@ def create_app(loader: IndexLoader):
                 gr.Dropdown(choices=speakers))
 
     def respond(question: str, chat: list[dict], asked: list[str],
-                speaker: str | None = None) -> Iterator[tuple]:
+                speaker: str | None = None, style: str | None = None) -> Iterator[tuple]:
         question = (question or "").strip()
         chat = chat + [{"role": "user", "content": question or "(empty question)"}]
         if not loader.ready:
@@ -139,7 +172,30 @@ def create_app(loader: IndexLoader):
         try:
             index = loader.wait(timeout=600)
             who = None if not speaker or speaker == ANYONE else re.sub(r" \(\d+\)$", "", speaker)
-            answer = index.ask(question, history=asked, speaker=who)
+            generate = style == GENERATED
+            if not generate:
+                answer = index.ask(question, history=asked, speaker=who, generate=False)
+            else:  # stream the model's draft into the chat while it writes
+                pieces: queue.Queue = queue.Queue()
+                box: dict[str, Any] = {}
+
+                def work() -> None:
+                    try:
+                        box["answer"] = index.ask(question, history=asked, speaker=who,
+                                                  generate=True, on_token=pieces.put)
+                    except BaseException as exc:  # re-raised below, in the request's thread
+                        box["error"] = exc
+                    finally:
+                        pieces.put(None)
+
+                threading.Thread(target=work, daemon=True).start()
+                draft = ""
+                while (piece := pieces.get()) is not None:
+                    draft += piece
+                    yield "", chat + [{"role": "assistant", "content": render_draft(draft)}], asked
+                if "error" in box:
+                    raise box["error"]
+                answer = box["answer"]
             reply = render_answer(answer)
             asked = asked + [question]
         except (QuestionError, NewsragError) as exc:
@@ -151,11 +207,13 @@ def create_app(loader: IndexLoader):
         yield "", chat + [{"role": "assistant", "content": reply}], asked
 
     def ask_api(question: str, history: list[str] | None = None, speaker: str | None = None,
-                since: str | None = None, until: str | None = None) -> dict:
+                since: str | None = None, until: str | None = None,
+                generate: bool | None = None) -> dict:
         """Answer a question from the articles; returns the answer with its citations.
-        ``speaker``, ``since`` and ``until`` restrict the sources, as in ``newsrag ask``."""
+        ``speaker``, ``since`` and ``until`` restrict the sources, as in ``newsrag ask``;
+        ``generate`` asks the configured language model (checked), None follows the server."""
         return loader.wait(timeout=600).ask(question, history=history or [], speaker=speaker,
-                                            since=since, until=until).to_dict()
+                                            since=since, until=until, generate=generate).to_dict()
 
     with gr.Blocks(title="newsrag: ask the news articles", analytics_enabled=False) as demo:
         gr.Markdown("## newsrag\nAsk about the Iranian rocket and missile attacks on bases housing "
@@ -176,6 +234,12 @@ def create_app(loader: IndexLoader):
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 clear = gr.Button("New conversation", size="sm")
             with gr.Column(scale=1):
+                style = gr.Radio([EXTRACTIVE, GENERATED], label="How answers are written",
+                                 value=GENERATED if generated_default else EXTRACTIVE,
+                                 elem_id="nr-style",
+                                 info="Generated answers come from the language model at "
+                                      f"{html.escape(loader.settings.llm_url)}; sentences the "
+                                      "articles do not support are removed.")
                 speaker = gr.Dropdown([ANYONE], value=ANYONE, label="Only statements by",
                                       elem_id="nr-speaker", interactive=True,
                                       info="Answer from one person's quotations and remarks.")
@@ -186,7 +250,7 @@ def create_app(loader: IndexLoader):
         timer.tick(status, outputs=outputs, api_visibility="private")
         demo.load(status, outputs=outputs, api_visibility="private")
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, chatbot, asked, speaker], [box, chatbot, asked],
+            trigger(respond, [box, chatbot, asked, speaker, style], [box, chatbot, asked],
                     api_visibility="private")
         clear.click(lambda: ([], []), outputs=[chatbot, asked], api_visibility="private")
         gr.api(ask_api, api_name="ask")

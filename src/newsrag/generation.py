@@ -1,0 +1,268 @@
+"""Generated answers: a chat model writes, the passages judge what it wrote.
+
+The default answer stays extractive (offline, instant, nothing invented). With the ``openai``
+generator, the question and the best passages, numbered [1]..[m] and added best first until a
+token budget (counted with tiktoken) is spent, go to any OpenAI-compatible chat-completions
+endpoint: Ollama, llama.cpp's server, vLLM, LM Studio or a hosted API. The reply streams back.
+
+Then every sentence of the reply is checked (:class:`GroundingChecker`): it must be supported by a
+passage it cites, or failing that by another retrieved passage (its marker is then corrected).
+Support is the sentence's best cosine similarity with one sentence of the passage, averaged with
+the share of its words the passage contains; and every number and name in it must occur in the
+passages, which is what catches a small model's invented details ("on January 8", "50 soldiers").
+Sentences below the threshold are removed, markers pointing to no passage are dropped, and when
+nothing supported remains the extractive answer is given instead. A failing endpoint (refused,
+timeout, error status, garbage, cut mid-answer) falls back to the extractive answer with a notice.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import NewsragError
+from .lexical import tokenize
+from .passages import Passage, split_sentences
+
+__all__ = ["Generator", "OpenAICompatibleGenerator", "GeneratorError", "GroundingChecker",
+           "CheckedSentence", "Grounding", "build_prompt", "make_generator", "SYSTEM_PROMPT"]
+
+SYSTEM_PROMPT = (
+    "You answer questions about news articles using only the numbered passages you are given. "
+    "After every sentence, cite the passage it comes from with its number in brackets, like [1]. "
+    "Do not add anything the passages do not say. If the passages do not answer the question, "
+    "reply exactly: The articles don't say. Answer in at most three short sentences."
+)
+MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# Words that, when they carry a digit or a capital past the first word, name a specific fact.
+SPECIFIC = re.compile(r"\b(?:\w*\d\w*(?:[-:.,]\d+)*|[A-Z][\w’'-]+)\b")
+MIN_WORDS = 3
+
+
+class GeneratorError(NewsragError):
+    """The language model endpoint failed; the caller falls back to the extractive answer."""
+
+
+class Generator(ABC):
+    """Something that writes an answer from a prompt, streaming its text."""
+
+    name: str = "generator"
+
+    @abstractmethod
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """The reply's text, piece by piece; raises :class:`GeneratorError` on failure."""
+
+
+class OpenAICompatibleGenerator(Generator):
+    """Any OpenAI-compatible ``/v1/chat/completions`` endpoint, streamed (the ``openai`` client:
+    it speaks to Ollama, llama.cpp, vLLM, LM Studio and hosted APIs alike)."""
+
+    name = "openai"
+
+    def __init__(self, url: str, model: str, api_key: str | None, timeout: float,
+                 max_tokens: int, temperature: float = 0.0):
+        self.url, self.model = url, model
+        self.api_key = api_key
+        self.timeout, self.max_tokens, self.temperature = timeout, max_tokens, temperature
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        import openai
+
+        client = openai.OpenAI(base_url=self.url, api_key=self.api_key or "not-needed",
+                               timeout=self.timeout, max_retries=0)
+        try:
+            chunks = client.chat.completions.create(
+                model=self.model, messages=messages, stream=True, max_tokens=self.max_tokens,
+                temperature=self.temperature)
+            for chunk in chunks:
+                choices = getattr(chunk, "choices", None)
+                if not choices:
+                    continue
+                delta = choices[0].delta.content if choices[0].delta else None
+                if delta:
+                    yield delta
+        except openai.APITimeoutError:
+            raise GeneratorError(f"the language model at {self.url} did not answer within "
+                                 f"{self.timeout:g} s") from None
+        except openai.APIConnectionError as exc:
+            raise GeneratorError(f"cannot reach the language model at {self.url} "
+                                 f"({type(exc.__cause__ or exc).__name__})") from None
+        except openai.APIStatusError as exc:
+            raise GeneratorError(f"the language model at {self.url} answered with HTTP "
+                                 f"{exc.status_code}") from None
+        except Exception as exc:  # garbage instead of JSON, a connection cut mid-stream, ...
+            raise GeneratorError(f"the language model at {self.url} sent an unusable reply "
+                                 f"({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def make_generator(settings: Any) -> Generator | None:
+    """The generator the settings ask for, or None for extractive answers."""
+    if settings.generator == "extractive":
+        return None
+    if settings.generator == "openai":
+        key = os.environ.get(settings.llm_api_key_env) or os.environ.get("OPENAI_API_KEY")
+        return OpenAICompatibleGenerator(settings.llm_url, settings.llm_model, key,
+                                         settings.llm_timeout, settings.llm_max_tokens)
+    raise NewsragError(f"unknown generator {settings.generator!r}: use extractive or openai")
+
+
+def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,
+                 count_tokens: Callable[[str], int]) -> tuple[list[dict[str, str]], int]:
+    """Chat messages with as many passages (best first) as fit ``budget_tokens``; and how many.
+
+    The first passage always goes in, cut to the budget if it alone is longer.
+    """
+    blocks: list[str] = []
+    used = count_tokens(SYSTEM_PROMPT) + count_tokens(question) + 20
+    for i, p in enumerate(passages, start=1):
+        block = f"[{i}] {p.title} ({p.date or 'undated'})\n{p.text}"
+        cost = count_tokens(block) + 2
+        if used + cost > budget_tokens:
+            if not blocks:
+                keep = max(50, budget_tokens - used)
+                blocks.append(block[: keep * 3])
+            break
+        blocks.append(block)
+        used += cost
+    user = ("Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\n"
+            "Answer from the passages only, citing them like [1].")
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}], len(blocks)
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    """One sentence of the model's reply and the grounding check's verdict on it."""
+
+    text: str                 # without markers
+    kept: bool
+    reason: str
+    support: float
+    cited: list[int]          # markers the model wrote
+    supported_by: int | None  # passage number (1-based) that supports it, if any
+    evidence: tuple[int, int] | None = None  # article offsets of the supporting sentence
+
+
+@dataclass
+class Grounding:
+    """The checked reply: what was kept, what was removed and why."""
+
+    raw: str
+    sentences: list[CheckedSentence] = field(default_factory=list)
+    fallback: bool = False
+    notice: str | None = None
+    model: str = ""
+
+    @property
+    def kept(self) -> list[CheckedSentence]:
+        return [s for s in self.sentences if s.kept]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for s in data["sentences"]:
+            s["evidence"] = list(s["evidence"]) if s["evidence"] else None
+        return data
+
+
+class GroundingChecker:
+    """Judges each generated sentence against the passages; see the module docstring."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], threshold: float,
+                 max_sentences: int = 4):
+        self.encode = encode
+        self.threshold = threshold
+        self.max_sentences = max_sentences
+
+    @staticmethod
+    def _specifics(sentence: str) -> set[str]:
+        """Numbers and names in a sentence, as tokens ("January 8" -> {"januari", "8"})."""
+        words = SPECIFIC.findall(sentence)
+        out: set[str] = set()
+        for i, w in enumerate(words):
+            if i == 0 and sentence.lstrip().startswith(w) and not any(c.isdigit() for c in w):
+                continue  # a capital that only starts the sentence
+            out.update(tokenize(w))
+        return out
+
+    def _support(self, vec: np.ndarray, words: set[str], passage: Passage,
+                 sent_cache: dict[int, tuple[list[tuple[int, int]], np.ndarray, set[str]]],
+                 number: int) -> tuple[float, tuple[int, int] | None, set[str]]:
+        if number not in sent_cache:
+            spans = split_sentences(passage.text) or [(0, len(passage.text))]
+            vecs = self.encode([passage.text[s:e] for s, e in spans])
+            # The prompt shows each passage's title too, so its words count as the passage's.
+            sent_cache[number] = (spans, vecs, set(tokenize(f"{passage.title} {passage.text}")))
+        spans, vecs, vocab = sent_cache[number]
+        cos = vecs @ vec
+        best = int(np.argmax(cos))
+        overlap = len(words & vocab) / len(words) if words else 0.0
+        s, e = spans[best]
+        return 0.5 * float(cos[best]) + 0.5 * overlap, (passage.start + s, passage.start + e), vocab
+
+    def check(self, reply: str, passages: Sequence[Passage]) -> list[CheckedSentence]:
+        """Every sentence of ``reply`` judged against ``passages`` (numbered from 1)."""
+        pieces = []
+        for s, e in split_sentences(reply):
+            raw = reply[s:e]
+            cited = [int(n) for m in MARKERS.finditer(raw) for n in re.split(r"[,;]", m.group(1))]
+            text = MARKERS.sub("", raw).strip()
+            if text:
+                pieces.append((text, cited))
+        # A marker alone after a sentence belongs to the sentence before it.
+        if not pieces:
+            return []
+        vectors = self.encode([t for t, _ in pieces])
+        cache: dict[int, Any] = {}
+        out: list[CheckedSentence] = []
+        kept = 0
+        seen: set[str] = set()
+        for (text, cited), vec in zip(pieces, vectors):
+            lowered = text.lower()
+            if lowered in seen:
+                out.append(CheckedSentence(text, False, "repeats an earlier sentence", 0.0, cited, None))
+                continue
+            seen.add(lowered)
+            if kept >= self.max_sentences:
+                out.append(CheckedSentence(text, False, f"past the answer's {self.max_sentences}-"
+                                           "sentence limit", 0.0, cited, None))
+                continue
+            if lowered.startswith(("the articles don't say", "the articles do not say")):
+                out.append(CheckedSentence(text, False, "the model found no answer", 0.0, cited, None))
+                continue
+            if any(re.fullmatch(re.escape(p.title) + r"\W*(\([^)]*\))?\W*", text) for p in passages):
+                out.append(CheckedSentence(text, False, "a passage's title, not a claim", 0.0, cited, None))
+                continue
+            if len(text.split()) < MIN_WORDS:
+                out.append(CheckedSentence(text, False, "too short to be a claim", 0.0, cited, None))
+                continue
+            words, specifics = set(tokenize(text)), self._specifics(text)
+            valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
+            bad = [n for n in cited if n not in valid]
+            note = f"; marker [{', '.join(map(str, bad))}] points to no passage, dropped" if bad else ""
+            judged = []
+            for n in range(1, len(passages) + 1):
+                score, span, vocab = self._support(vec, words, passages[n - 1], cache, n)
+                judged.append((n, score, span, specifics - vocab))
+            good = [j for j in judged if j[1] >= self.threshold and not j[3]]
+            # The passage it cites if that one holds up, else the best other one.
+            pick = (max((j for j in good if j[0] in valid), key=lambda j: j[1], default=None)
+                    or max(good, key=lambda j: j[1], default=None))
+            if pick is not None:
+                n, score, span, _ = pick
+                how = (f"supported by [{n}]" if n in valid else
+                       f"supported by [{n}], not by the passage it cited; marker corrected"
+                       if valid else f"supported by [{n}]; it cited none, marker added")
+                out.append(CheckedSentence(text, True, how + note, round(score, 4), cited, n, span))
+                kept += 1
+                continue
+            n, score, _, missing = max(judged, key=lambda j: j[1])
+            if score < self.threshold:
+                why = f"not supported by any passage (support {score:.2f} < {self.threshold:.2f})"
+            else:
+                why = "names or numbers not in the passages: " + ", ".join(sorted(missing))
+            out.append(CheckedSentence(text, False, why + note, round(score, 4), cited, None))
+        return out

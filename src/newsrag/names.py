@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from .errors import NewsragError
 
 __all__ = ["NameTable", "load_aliases", "name_key"]
@@ -115,11 +117,10 @@ class NameTable:
                 continue
             matrix = process.cdist(bucket, bucket, scorer=Levenshtein.distance, score_cutoff=2,
                                    workers=-1)
-            for i, a in enumerate(bucket):
-                for j in range(i + 1, len(bucket)):
-                    b = bucket[j]
-                    if matrix[i][j] <= min(_max_edits(a), _max_edits(b)) and a[:3] == b[:3]:
-                        uf.union(a, b)
+            for i, j in zip(*np.nonzero(np.triu(matrix <= 2, k=1))):
+                a, b = bucket[i], bucket[j]
+                if matrix[i][j] <= min(_max_edits(a), _max_edits(b)) and a[:3] == b[:3]:
+                    uf.union(a, b)
         clusters: dict[str, list[str]] = {}
         for w in words:
             clusters.setdefault(uf.find(w), []).append(w)

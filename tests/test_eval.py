@@ -18,10 +18,18 @@ except NewsragError:
 needs_bench = pytest.mark.skipif(BENCH is None, reason="../shared/bench not beside the project")
 
 
+@pytest.fixture(scope="module")
+def xquad_work(tmp_path_factory):
+    """One folder for the XQuAD index: every subset indexes all 240 paragraphs, so after the
+    first test the build finds nothing to do."""
+    return tmp_path_factory.mktemp("xquad")
+
+
 @needs_bench
-def test_xquad_subset_floors(settings, embedder):
+def test_xquad_subset_floors(settings, embedder, xquad_work):
     """100 questions spread over all 48 articles, all 240 paragraphs indexed."""
-    result = evaluate(load_dataset("xquad", limit=100), "hybrid", 10, settings, embedder)
+    result = evaluate(load_dataset("xquad", limit=100), "hybrid", 10, settings, embedder,
+                      work_dir=xquad_work)
     print(f"\nxquad subset: {json.dumps(result)}")
     assert result["documents"] == 240 and result["questions"] == 100
     assert result["recall@5"] >= 0.95
@@ -31,9 +39,9 @@ def test_xquad_subset_floors(settings, embedder):
 
 
 @needs_bench
-def test_hybrid_beats_or_matches_each_method_on_xquad_subset(settings, embedder):
+def test_hybrid_beats_or_matches_each_method_on_xquad_subset(settings, embedder, xquad_work):
     ds = load_dataset("xquad", limit=60)
-    scores = {m: evaluate(ds, m, 10, settings, embedder, answers=False)["mrr@10"]
+    scores = {m: evaluate(ds, m, 10, settings, embedder, answers=False, work_dir=xquad_work)["mrr@10"]
               for m in ("bm25", "dense", "hybrid")}
     print(f"\nxquad subset mrr@10: {scores}")
     assert scores["hybrid"] >= max(scores["bm25"], scores["dense"]) - 0.02

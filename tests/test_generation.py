@@ -83,7 +83,8 @@ def llm(tmp_path_factory):
 @pytest.fixture(scope="module")
 def gen_index(tmp_path_factory, settings, embedder, llm):
     folder = tmp_path_factory.mktemp("gen")
-    s = settings.model_copy(update={"generator": "openai", "llm_url": llm, "llm_model": "smollm2"})
+    s = settings.model_copy(update={"generator": "openai", "llm_url": llm, "llm_model": "smollm2",
+                                    "llm_max_tokens": 120})
     return Index.build(CORPUS, folder / "index", s, embedder=embedder)
 
 
@@ -120,7 +121,7 @@ def test_generated_answers_end_to_end(gen_index):
     """On the project's own questions: generated answers are checked; every kept sentence is
     backed by the passage its marker points to; invented names and numbers never survive."""
     sentences = kept = 0
-    for item in QUESTIONS["answerable"][:6]:
+    for item in QUESTIONS["answerable"][:4]:
         answer = gen_index.ask(item["q"])
         assert answer.answered
         g = answer.generation

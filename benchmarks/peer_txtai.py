@@ -9,8 +9,8 @@ OUT: build seconds, per-query latencies, and the top-10 document ids per query.
 import json
 import sys
 import time
+from importlib.metadata import version
 
-import txtai
 from txtai import Embeddings
 
 spec = json.load(open(sys.argv[1]))
@@ -26,5 +26,5 @@ for qid, text in spec["queries"].items():
     results = embeddings.search(text, 10)
     latencies.append(time.perf_counter() - t0)
     run[qid] = [r["id"] for r in results]
-json.dump({"version": txtai.__version__, "build": build, "latencies": latencies, "run": run},
+json.dump({"version": version("txtai"), "build": build, "latencies": latencies, "run": run},
           open(sys.argv[2], "w"))

@@ -20,7 +20,8 @@ from importlib import resources
 
 from .errors import NewsragError
 
-__all__ = ["TimeRange", "format_date", "dates_in", "time_range_in", "parse_range", "MONTH_NAMES"]
+__all__ = ["TimeRange", "format_date", "dates_in", "time_range_in", "parse_range", "between",
+           "MONTH_NAMES", "YEAR"]
 
 MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTH_NAMES.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -45,6 +46,10 @@ class TimeRange:
         if iso is None:
             return False
         return (self.since is None or iso >= self.since) and (self.until is None or iso <= self.until)
+
+    def overlaps_year(self, year: int) -> bool:
+        return ((self.since is None or f"{year:04d}-12-31" >= self.since)
+                and (self.until is None or f"{year:04d}-01-01" <= self.until))
 
     def describe(self) -> str:
         if self.since and self.until:

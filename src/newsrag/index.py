@@ -17,7 +17,7 @@ import numpy as np
 from .answering import NOT_IN_ARTICLES, WHO_ASKS, Answer, Answerer, check_question
 from .build import BM25, DENSE, NAMES, PASSAGES, STATEMENTS, BuildReport, build_index, load_passages
 from .conversation import retrieval_query
-from .dates import TimeRange, between, dates_in, time_range_in
+from .dates import YEAR, TimeRange, between, dates_in, time_range_in
 from .embedding import CachedEncoder, Embedder, load_embedder, model_fingerprint
 from .errors import IndexCorruptError, IndexMismatchError, NewsragError
 from .generation import Generator, GeneratorError, Grounding, GroundingChecker, build_prompt, make_generator
@@ -70,6 +70,7 @@ class Index:
         self._count_tokens = Chunker(**settings.chunking()).count_tokens
         self.build_report: BuildReport | None = None
         self._row_dates: list[frozenset[str]] | None = None
+        self._row_years: list[frozenset[int]] | None = None
 
     # ---- building and loading ------------------------------------------------------------
     @classmethod
@@ -166,6 +167,15 @@ class Index:
             self._row_dates = [frozenset(d) for d in dates]
         return self._row_dates
 
+    def _in_period(self, row: int, period: TimeRange) -> bool:
+        """A passage belongs to a period if one of its dates does, or it names a year of it."""
+        if any(map(period.contains, self._row_date_sets()[row])):
+            return True
+        if self._row_years is None:
+            self._row_years = [frozenset(int(y) for y in YEAR.findall(p.text))
+                               for p in self.retriever.passages]
+        return any(period.overlaps_year(y) for y in self._row_years[row])
+
     def _allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
         """Rows a speaker or period filter leaves, or None for no filter."""
         rows: set[int] | None = None
@@ -220,21 +230,33 @@ class Index:
             return Answer(question, f"{NOT_IN_ARTICLES} No passage{who}{when} is in the index.",
                           False, [], 0.0, "filter left no passages", query)
         asked_period = time_range_in(question) if period is None else None
+        named = (self.book.speaker_named_in(question)
+                 if speaker is None and SAYING.search(question) else None)
+        # Narrowest reading first: the named speaker's statements ("What did Esper say ...?"),
+        # the period the question names; each is dropped again if it leaves no answer, since
+        # a name or a year in a question can also just be a word of it.
+        plans = [(who, narrow) for who in dict.fromkeys([named, None])
+                 for narrow in dict.fromkeys([asked_period is not None, False])]
+        unknown = self.retriever.unknown_terms(question)
+        who_asks = WHO_ASKS.match(question) is not None
+        answer: Answer | None = None
         hits: list[Hit] = []
-        if speaker is None and SAYING.search(question):
-            # "What did Esper say ...?": first from the passages that quote him.
-            named = self.book.speaker_named_in(question)
-            if named is not None:
-                hits = self.search(query, k, mode, named, since, until)
-        hits = hits or self.search(query, max(k, self.settings.candidates) if asked_period else k,
+        for who, narrow in plans:
+            if who is not None:
+                hits = self.search(query, k, mode, who, since, until)
+            else:
+                hits = self.search(query, max(k, self.settings.candidates) if narrow else k,
                                    mode, speaker, since, until)
-        if asked_period is not None:
-            dated = self._row_date_sets()
-            inside = [h for h in hits if any(map(asked_period.contains, dated[h.row]))]
-            hits = (inside or hits)[:k]
-        answer = self.answerer.answer(query, self.retriever.encode(query), hits,
-                                      self.retriever.unknown_terms(question),
-                                      who=WHO_ASKS.match(question) is not None)
+            if narrow and asked_period is not None:
+                hits = [h for h in hits if self._in_period(h.row, asked_period)][:k] or hits[:k]
+            if not hits:
+                continue
+            answer = self.answerer.answer(query, self.retriever.encode(query), hits, unknown,
+                                          who=who_asks)
+            if answer.answered or unknown:
+                break
+        if answer is None:  # nothing retrieved at all
+            answer = self.answerer.answer(query, self.retriever.encode(query), [], unknown)
         answer = replace(answer, question=question, query=query)
         generator = self._generator(generate)
         if generator is None or not answer.answered:

@@ -221,13 +221,17 @@ class Answerer:
         speaker = self._speaker_of(hits, best) if who else None
         return self._compose(question, hits, chosen, support, speaker)
 
-    def _statements(self, hits: list[Hit], s: _Sentence) -> list[Statement]:
-        if self.book is None:
-            return []
-        return self.book.overlapping(hits[s.hit_index].passage.article_id, s.start, s.end)
+    def _said(self, article_id: str, spans: list[tuple[int, int]]) -> list[Statement]:
+        """The statements whose sentence or quotation overlaps any of ``spans``, each once."""
+        said: list[Statement] = []
+        if self.book is not None:
+            for a, b in spans:
+                said += [st for st in self.book.overlapping(article_id, a, b) if st not in said]
+        return said
 
     def _speaker_of(self, hits: list[Hit], s: _Sentence) -> Statement | None:
-        return next((st for st in self._statements(hits, s) if st.speaker), None)
+        said = self._said(hits[s.hit_index].passage.article_id, [(s.start, s.end)])
+        return next((st for st in said if st.speaker), None)
 
     def _compose(self, question: str, hits: list[Hit], chosen: list[_Sentence],
                  support: float, speaker: Statement | None = None) -> Answer:
@@ -294,12 +298,9 @@ class Answerer:
         for i, hit in enumerate(hits):
             n, p = i + 1, hit.passage
             spans = sorted({s.evidence for s in kept if s.supported_by == n and s.evidence})
-            said: list[Statement] = []
-            if self.book is not None:
-                for a, b in spans:
-                    said += [st for st in self.book.overlapping(p.article_id, a, b) if st not in said]
             citations.append(Citation(n, p.article_id, p.title, p.date, p.text, p.start, p.end,
-                                      round(hit.similarity, 4), bool(spans), list(spans), said))
+                                      round(hit.similarity, 4), bool(spans), list(spans),
+                                      self._said(p.article_id, spans)))
         return Answer(question, " ".join(parts), True, citations, extractive.support, "",
                       extractive.query, True, grounding)
 
@@ -314,12 +315,8 @@ class Answerer:
             spans = [(s.start, s.end) for s in chosen if s.hit_index == i]
             spans += [s.attribution[:2] for s in chosen if s.hit_index == i and s.attribution]
             spans += [s.lead[:2] for s in chosen if s.hit_index == i and s.lead]
-            said: list[Statement] = []
-            for s in chosen:
-                if s.hit_index == i and self.book is not None:
-                    first = s.lead[0] if s.lead else s.start
-                    said += [st for st in self.book.overlapping(p.article_id, first, s.end)
-                             if st not in said]
+            said = self._said(p.article_id, [(s.lead[0] if s.lead else s.start, s.end)
+                                             for s in chosen if s.hit_index == i])
             out.append(Citation(n, p.article_id, p.title, p.date, p.text, p.start, p.end,
                                 round(hits[i].similarity, 4), i in order, sorted(set(spans)), said))
         return out

@@ -195,10 +195,14 @@ class Index:
         year, month or day: "2021", "2020-01", "2020-01-07") keep passages of that period.
         """
         query = check_question(query, self.settings.max_question_chars)
+        return self._search(query, k, mode, self._allowed(speaker, between(since, until)))
+
+    def _search(self, query: str, k: int | None, mode: str, allowed: np.ndarray | None) -> list[Hit]:
+        """:meth:`search` with the filter already resolved to rows (``ask`` resolves it once)."""
         k = k or self.settings.top_k
         if k < 1:
             raise NewsragError("k must be at least 1")
-        return self.retriever.search(query, k, mode, self._allowed(speaker, between(since, until)))
+        return self.retriever.search(query, k, mode, allowed)
 
     def ask(self, question: str, k: int | None = None, mode: str = "hybrid",
             history: Sequence[str] = (), speaker: str | None = None, since: str | None = None,
@@ -243,10 +247,10 @@ class Index:
         hits: list[Hit] = []
         for who, narrow in plans:
             if who is not None:
-                hits = self.search(query, k, mode, who, since, until)
+                hits = self._search(query, k, mode, self._allowed(who, period))
             else:
-                hits = self.search(query, max(k, self.settings.candidates) if narrow else k,
-                                   mode, speaker, since, until)
+                hits = self._search(query, max(k, self.settings.candidates) if narrow else k,
+                                    mode, allowed)
             if narrow and asked_period is not None:
                 hits = [h for h in hits if self._in_period(h.row, asked_period)][:k] or hits[:k]
             if not hits:

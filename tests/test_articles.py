@@ -114,3 +114,49 @@ def test_unreadable_date_is_a_warning_not_a_guess(tmp_path: Path):
     reading = read_corpus(tmp_path)
     assert reading.articles[0].date is None
     assert reading.warnings == [("a.md", "unreadable date 'last Tuesday': article kept as undated")]
+
+
+# ---- real-world article files (written for these tests in the shape maintainers paste in) ----
+REALISTIC = Path(__file__).parent / "data" / "realistic"
+
+
+def test_wire_copy_with_date_line_first_keeps_headline_and_drops_furniture():
+    [art] = read_article_file(REALISTIC / "wire_dateline.txt")
+    assert art.date == "2021-02-16"
+    assert art.title == "Rockets hit military base near Erbil airport, one contractor killed"
+    assert not art.title_derived
+    assert art.text.startswith("ERBIL, Iraq (Newswire) — At least three rockets")
+    for furniture in ("By Hana Saleh", "Read Next", "Photo by", "Reporting by", "©",
+                      "All rights reserved", "Smoke rises"):
+        assert furniture not in art.text, furniture
+    assert art.text.endswith("cooperate with Baghdad on the investigation.")
+
+
+def test_headline_ending_in_an_abbreviation_is_a_headline():
+    [art] = read_article_file(REALISTIC / "headline_abbreviation.txt")
+    assert art.title == "Brain injuries from Iranian strike now total 109, says U.S."
+    assert not art.title_derived
+    assert art.text.startswith("WASHINGTON — The number of American troops")
+
+
+def test_cms_markdown_is_plain_text_with_tweet_attribution():
+    [art] = read_article_file(REALISTIC / "cms_export.md")
+    assert art.date == "2020-01-08" and art.author == "R. Amini"
+    text = art.text
+    assert "measures in self-defence under the UN Charter" in text
+    for markup in ("](", "**", "===", "---", "![", "pic.twitter.com", "> ", "Getty", "Read more",
+                   "*brief*"):
+        assert markup not in text, markup
+    # The tweet becomes a quotation with an attribution line, as in the seed articles.
+    assert "We do not seek escalation or war.\n\nJavad Zarif via Twitter, January 8, 2020" in text
+    assert "What Zarif said\n\n" in text  # a setext subheading stays a line of its own
+
+
+def test_html_page_date_from_page_chrome_and_paragraphs_kept():
+    [art] = read_article_file(REALISTIC / "page_chrome.html")
+    assert art.date == "2021-03-03"
+    assert art.title == "Pentagon: rockets hit Al-Asad base, contractor dies"
+    assert "cookie" not in art.text.lower() and "Privacy policy" not in art.text
+    paragraphs = art.text.split("\n\n")
+    assert len(paragraphs) >= 4
+    assert paragraphs[0].startswith("At least ten rockets struck Ain al-Asad")

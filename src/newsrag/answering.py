@@ -16,21 +16,25 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .dates import format_date
+from .dates import TimeRange, dates_in, format_date, resolve_weekday
 from .generation import Grounding
 from .errors import QuestionError
 from .lexical import tokenize
 from .passages import is_attribution_line, split_sentences
+from .lexicon import INTERVIEWER_LABELS, TITLE_WORDS
+from .questions import Reading, answer_evidence, read_question
 from .retrieval import Hit
 from .statements import Statement, StatementBook
 
-__all__ = ["Citation", "Answer", "Answerer", "NOT_IN_ARTICLES", "WHO_ASKS", "FRAMING",
+__all__ = ["Citation", "Answer", "Answerer", "NOT_IN_ARTICLES", "FRAMING",
            "check_question"]
 
 NOT_IN_ARTICLES = "The articles don't say."
 MIN_SENTENCE_WORDS = 4
 # Weight of word overlap beside cosine in a sentence's score.
 OVERLAP_WEIGHT = 0.3
+# Weight of the question's word pairs found together ("civilian contractor"), fitted on dev data.
+PHRASE_WEIGHT = 0.2
 # Sentences of the same article within this fraction of the best score may join the answer.
 RUNNER_UP_RATIO = 0.8
 # A sentence opening with one of these needs the sentence before it to make sense.
@@ -39,15 +43,28 @@ LEANING_START = re.compile(r"^(he|she|it|they|his|her|its|their|this|these|those
 FRAGMENT_FACTOR = 0.9
 # A sentence from another article than the best one's joins the answer only this close to it.
 CROSS_ARTICLE_RATIO = 0.92
-# "Who said / threatened / promised ...?": the answer names the speaker first.
-WHO_ASKS = re.compile(
-    r"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:said|says|say|threatened|threatens|warned|"
-    r"warns|promised|promises|vowed|claimed|claims|stated|tweeted|wrote|called|declared|"
-    r"announced|stressed|insisted|accused|blamed|pledged|urged|told|responded|spoke|brushed|"
-    r"dismissed|hinted|talked)\b", re.I)
+# Reading the question (see newsrag.questions). Fitted on the development data only: XQuAD's dev
+# half and bench/news_pd (`newsrag eval xquad --split dev`, `newsrag eval news`).
+# A sentence holding the kind of thing asked for (a name for "who", a number for "how many").
+EVIDENCE_BONUS = 0.25
+# A sentence inherits this share of the relevance of the sentence before it: "Who died in the
+# attack?" is answered by the sentence after the one describing the attack.
+NEIGHBOUR_SHARE = 0.9
+# The asked speaker's own words, for "What did X say ...?".
+SPEAKER_BONUS = 0.2
+# A passage of the period the question names.
+PERIOD_BONUS = 0.1
+# A sentence of the asked kind answers only if this close to the most relevant sentence.
+RELATIVE_SUPPORT = 0.85
+# Kinds of question whose evidence (see newsrag.questions.answer_evidence) earns the bonus.
+EVIDENCE_KINDS = frozenset(["who", "when", "where", "count", "which", "why"])
+# What a typed question lacked, for the refusal's reason.
+KIND_WANTED = {"who": "who", "when": "when", "where": "where", "count": "how many"}
+# A transcript paragraph opens with its speaker: "SECRETARY POMPEO: ...".
+SPEAKER_LABEL = re.compile(r"^([A-Z][A-Z.'’ -]{0,80}):\s")
 # The only words of an answer that are not article text: who spoke, and when a source reported.
-FRAMING = re.compile(r"^(?:As reported on \d{1,2} \w{3} \d{4}|In an undated article|"
-                     r"[A-Z][\w.'’ -]{1,60}?(?: \([^)]{1,60}\))? said): ")
+FRAMING = re.compile(r"^(?:As reported on \d{1,2} \w{3,9} \d{4}(?: \(\w+day: \d{1,2} \w{3,9} \d{4}\))?"
+                     r"|In an undated article|[A-Z][\w.'’ -]{1,60}?(?: \([^)]{1,60}\))? said): ")
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,11 @@ class _Sentence:
     attribution: tuple[int, int, str] | None = None
     previous: tuple[int, int, str] | None = None  # the sentence before it in its paragraph
     lead: tuple[int, int, str] | None = None  # ``previous``, when shown in the answer
+    label: str | None = None  # the transcript speaker label of its paragraph, if any
+    relevance: float = 0.0  # cosine + word overlap, before reading the question
+    inherits: bool = False  # relevant through the sentence before it (which it answers)
+    evidence: bool = False  # holds the kind of thing the question asks for
+    said: bool = False  # words of the speaker the question asks about
 
     @property
     def surroundings(self) -> str:
@@ -128,6 +150,11 @@ class _Sentence:
         attribution line of a quotation (so "What did Zarif say?" finds his quoted words)."""
         before = self.previous[2] if self.previous else ""
         return f"{before} {self.attribution[2] if self.attribution else ''}"
+
+    @property
+    def unlabelled(self) -> str:
+        """The text without a transcript's speaker label ("SECRETARY POMPEO: ...")."""
+        return SPEAKER_LABEL.sub("", self.text, count=1)
 
     @property
     def leans_back(self) -> bool:
@@ -153,11 +180,12 @@ class Answerer:
     def _candidates(self, hits: list[Hit]) -> list[_Sentence]:
         """The answerable sentences of the hits, each once, with the attribution line that
         follows its paragraph, if any."""
-        seen: set[tuple[str, int]] = set()
+        seen: dict[tuple[str, int], _Sentence] = {}
         out: list[_Sentence] = []
         for i, hit in enumerate(hits):
             p = hit.passage
             previous: list[_Sentence] = []
+            label: str | None = None  # a transcript's speaker holds the floor until the next
             for para in re.finditer(r"[^\n]+", p.text):
                 line = para.group().strip()
                 if previous and is_attribution_line(line):
@@ -168,6 +196,8 @@ class Answerer:
                     continue
                 previous = []
                 before: tuple[int, int, str] | None = None
+                label_match = SPEAKER_LABEL.match(line)
+                label = label_match.group(1) if label_match else label
                 for s, e in split_sentences(p.text, para.start(), para.end()):
                     text = p.text[s:e]
                     prior, before = before, (p.start + s, p.start + e, text)
@@ -175,43 +205,53 @@ class Answerer:
                     if (len(text.split()) < MIN_SENTENCE_WORDS or is_attribution_line(text)
                             or text.endswith((",", ":"))):  # lead-ins answer nothing alone
                         continue
-                    sent = _Sentence(i, p.start + s, p.start + e, text, previous=prior)
+                    sent = _Sentence(i, p.start + s, p.start + e, text, previous=prior,
+                                     label=label)
                     previous.append(sent)
                     if key not in seen:
-                        seen.add(key)
+                        seen[key] = sent
                         out.append(sent)
+                    elif seen[key].label is None:  # another passage shows who was speaking
+                        seen[key].label = label
         return out
 
     def answer(self, question: str, question_vector: np.ndarray, hits: list[Hit],
-               unknown_terms: list[str], who: bool = False) -> Answer:
+               unknown_terms: list[str], who: bool = False, reading: Reading | None = None,
+               coverage: Callable[[str, str], bool] | None = None,
+               in_period: Callable[[int, TimeRange], bool] | None = None) -> Answer:
         """The answer to ``question`` from ``hits``; ``who`` (a "who said ...?" question) puts
-        the speaker of the best sentence first."""
+        the speaker of the best sentence first.
+
+        ``reading`` is what the question asks for (read from ``question`` if not given): a
+        sentence holding that kind of thing, by the speaker asked about, in the period named,
+        wins over one that merely repeats the question's words. The answer must also *cover*
+        the question: ``coverage(article_id, name)`` tells whether an article contains a name
+        the question uses, ``in_period(row, period)`` whether a passage belongs to the period it
+        names. A question no sentence covers is refused, saying what is missing.
+        """
+        reading = reading or read_question(question)
         sentences = self._candidates(hits)
-        q_terms = set(tokenize(question))
-        if sentences:
-            vectors = self.encode([s.text for s in sentences])
-            cosines = vectors @ question_vector.reshape(-1)
-            for s, cos in zip(sentences, cosines):
-                own = q_terms & set(tokenize(s.text))
-                # Question words found only around the sentence count half.
-                near = (q_terms & set(tokenize(s.surroundings))) - own
-                overlap = (len(own) + 0.5 * len(near)) / len(q_terms) if q_terms else 0.0
-                s.cosine = float(cos)
-                s.score = float(cos) + OVERLAP_WEIGHT * overlap
-                if s.is_fragment:
-                    s.score *= FRAGMENT_FACTOR
-        best = max(sentences, key=lambda s: s.score, default=None)
-        support = max([best.score if best else 0.0] + [0.0])
+        self._score(question, question_vector, hits, sentences, reading, in_period)
+        best_relevance = max((s.relevance for s in sentences), default=0.0)
         reason = ""
+        eligible = [s for s in sentences if s.relevance >= self.threshold]
         if unknown_terms:
             reason = f"not in any article: {', '.join(unknown_terms)}"
-        elif best is None or support < self.threshold:
-            reason = f"support {support:.2f} below threshold {self.threshold:.2f}"
+        elif not eligible:
+            reason = f"support {best_relevance:.2f} below threshold {self.threshold:.2f}"
+        else:
+            eligible, reason = self._covering(eligible, hits, reading, coverage, in_period)
         if reason:
-            return Answer(question, NOT_IN_ARTICLES + " The closest passages are listed below.",
-                          False, self._citations(hits, []), support, reason)
+            # Say what is missing ("no article quotes Milley on this"), not only that it is.
+            missing = (f"No article mentions {', '.join(unknown_terms)}. " if unknown_terms
+                       else f"{reason[0].upper()}{reason[1:]}. " if reason.startswith("no ")
+                       else "")
+            return Answer(question, f"{NOT_IN_ARTICLES} {missing}The closest passages are listed "
+                          "below.", False, self._citations(hits, []), best_relevance, reason)
+        best = max(eligible, key=lambda s: s.score)
+        support = best.relevance
         best_article = hits[best.hit_index].passage.article_id
-        ranked = sorted(sentences, key=lambda s: -s.score)
+        ranked = sorted(eligible, key=lambda s: -s.score)
         chosen = [s for s in ranked if s.score >= best.score * RUNNER_UP_RATIO
                   and hits[s.hit_index].passage.article_id == best_article][: self.max_sentences]
         if not who:
@@ -219,7 +259,123 @@ class Answerer:
             chosen += [s for s in ranked if s.score >= best.score * CROSS_ARTICLE_RATIO
                        and hits[s.hit_index].passage.article_id != best_article][:1]
         speaker = self._speaker_of(hits, best) if who else None
-        return self._compose(question, hits, chosen, support, speaker)
+        return self._compose(question, hits, chosen, support, speaker,
+                             when=reading.kind == "when")
+
+    def _score(self, question: str, question_vector: np.ndarray, hits: list[Hit],
+               sentences: list[_Sentence], reading: Reading,
+               in_period: Callable[[int, TimeRange], bool] | None) -> None:
+        """Relevance (cosine + word overlap, inherited by the next sentence) and the reading's
+        rewards: the thing asked for, the speaker's own words, the period named."""
+        if not sentences:
+            return
+        q_tokens = tokenize(question)
+        q_terms = set(q_tokens)
+        q_pairs = set(zip(q_tokens, q_tokens[1:]))
+        vectors = self.encode([s.text for s in sentences])
+        cosines = vectors @ question_vector.reshape(-1)
+        for s, cos in zip(sentences, cosines):
+            own = q_terms & set(tokenize(s.text))
+            # Question words found only around the sentence count half.
+            near = (q_terms & set(tokenize(s.surroundings))) - own
+            overlap = (len(own) + 0.5 * len(near)) / len(q_terms) if q_terms else 0.0
+            s.cosine = float(cos)
+            s_tokens = tokenize(s.text)
+            phrases = len(q_pairs & set(zip(s_tokens, s_tokens[1:]))) / len(q_pairs) if q_pairs else 0
+            s.relevance = float(cos) + OVERLAP_WEIGHT * overlap + PHRASE_WEIGHT * phrases
+            if s.is_fragment:
+                s.relevance *= FRAGMENT_FACTOR
+        by_start = {(hits[s.hit_index].passage.article_id, s.start): s for s in sentences}
+        for s in sentences:
+            prev = (by_start.get((hits[s.hit_index].passage.article_id, s.previous[0]))
+                    if s.previous else None)
+            own_evidence = answer_evidence(reading, s.unlabelled)
+            if prev is not None and NEIGHBOUR_SHARE * prev.relevance > s.relevance \
+                    and own_evidence and not answer_evidence(reading, prev.unlabelled):
+                s.relevance, s.inherits = NEIGHBOUR_SHARE * prev.relevance, True
+            s.evidence = own_evidence
+        for s in sentences:
+            s.said = self._said_by(reading, hits, s)
+            s.score = s.relevance
+            if reading.kind in EVIDENCE_KINDS and s.evidence:
+                s.score += EVIDENCE_BONUS
+            if s.said:
+                s.score += SPEAKER_BONUS
+            if reading.period is not None and in_period is not None \
+                    and in_period(hits[s.hit_index].row, reading.period):
+                s.score += PERIOD_BONUS
+
+    def _covering(self, eligible: list[_Sentence], hits: list[Hit], reading: Reading,
+                  coverage: Callable[[str, str], bool] | None,
+                  in_period: Callable[[int, TimeRange], bool] | None
+                  ) -> tuple[list[_Sentence], str]:
+        """The sentences that meet every constraint of the question, or none and what is missing.
+        Checked in order, so the reason names the first constraint nothing meets. A sentence of
+        the asked kind must also be nearly as relevant as the best sentence that meets the
+        other constraints: a name somewhere in a loosely related sentence is no answer."""
+        if coverage is not None and reading.names:
+            covered = [s for s in eligible if all(
+                coverage(hits[s.hit_index].passage.article_id, n) for n in reading.names)]
+            if not covered:
+                missing = [n for n in reading.names if not any(
+                    coverage(hits[s.hit_index].passage.article_id, n) for s in eligible)]
+                what = ", ".join(missing) if missing else " and ".join(reading.names)
+                return [], f"no article that answers it mentions {what}"
+            eligible = covered
+        if self._named_speaker(reading):
+            eligible = [s for s in eligible if s.said]
+            if not eligible:
+                return [], f"no article quotes {reading.speaker} on this"
+        if reading.explicit_period and reading.period is not None and in_period is not None:
+            eligible = [s for s in eligible if in_period(hits[s.hit_index].row, reading.period)]
+            if not eligible:
+                return [], f"no article covers {reading.period.describe()}"
+        if reading.typed:
+            top = max(s.relevance for s in eligible)
+            # A dated report answers "when?" by its date even where no sentence names one.
+            eligible = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top and (
+                s.evidence or (reading.kind == "when" and hits[s.hit_index].passage.date))]
+            if not eligible:
+                return [], f"no sentence says {KIND_WANTED[reading.kind]}"
+        return eligible, ""
+
+    @staticmethod
+    def _named_speaker(reading: Reading) -> bool:
+        """A question about someone's words that names them (not "the senior official")."""
+        return reading.speaker is not None
+
+    def _same_person(self, st: Statement, wanted: list[str]) -> bool:
+        """Whether a statement's speaker is the person whose name words are ``wanted``: the
+        surnames agree in some spelling (a shared first name, "Mark" Esper and "Mark" Milley,
+        is not enough)."""
+        if not st.speaker or not wanted or self.book is None:
+            return False
+        names = [st.speaker] + ([st.speaker_as_written] if st.speaker_as_written else [])
+        return any(self.book.names.same(wanted[-1], n.split()[-1]) for n in names if n.split())
+
+    def _said_by(self, reading: Reading, hits: list[Hit], s: _Sentence) -> bool:
+        """Whether the sentence is the words of the speaker the question asks about: a
+        statement by them covers it, its transcript label names them, or they are named in it,
+        in the sentence before it or in its quotation's attribution line."""
+        if not self._named_speaker(reading):
+            return False
+        assert reading.speaker is not None
+        wanted = [w.lower() for w in reading.speaker.split()
+                  if len(w) > 2 and w.lower() not in TITLE_WORDS]
+        said = self._said(hits[s.hit_index].passage.article_id, [(s.start, s.end)])
+        if self.book is not None and any(self._same_person(st, wanted) for st in said):
+            return True
+        if s.label is not None and s.label.strip().lower() in INTERVIEWER_LABELS:
+            # The interviewer of a transcript is the host its title names ("Secretary Pompeo
+            # With Sean Hannity of ...").
+            title = hits[s.hit_index].passage.title.lower()
+            host = title.split(" with ", 1)[1] if " with " in title else ""
+            return any(re.search(rf"\b{re.escape(w)}\b", host) for w in wanted)
+        if s.label is not None:
+            return any(w in s.label.lower() for w in wanted)
+        around = f"{s.previous[2] if s.previous else ''} {s.text} " \
+                 f"{s.attribution[2] if s.attribution else ''}".lower()
+        return any(re.search(rf"\b{re.escape(w)}\b", around) for w in wanted)
 
     def _said(self, article_id: str, spans: list[tuple[int, int]]) -> list[Statement]:
         """The statements whose sentence or quotation overlaps any of ``spans``, each once."""
@@ -234,7 +390,7 @@ class Answerer:
         return next((st for st in said if st.speaker), None)
 
     def _compose(self, question: str, hits: list[Hit], chosen: list[_Sentence],
-                 support: float, speaker: Statement | None = None) -> Answer:
+                 support: float, speaker: Statement | None = None, when: bool = False) -> Answer:
         # Number the cited passages by first use; order sentences by passage rank, then position.
         # Sentences from several articles go oldest source first, each introduced by its date.
         articles = {hits[s.hit_index].passage.article_id for s in chosen}
@@ -242,6 +398,10 @@ class Answerer:
         for s in sorted(chosen, key=lambda s: s.hit_index):
             rank.setdefault(hits[s.hit_index].passage.article_id, len(rank))
         dated = len(articles) > 1
+        # "When ...?" answered by a sentence without a full date: say when it was reported,
+        # and which day a weekday it names was.
+        when = when and not any(dates_in(s.text) for s in chosen)
+        dated = dated or when
         # Date order needs every source's date; with an undated one, the best source leads.
         by_date = dated and all(hits[s.hit_index].passage.date for s in chosen)
 
@@ -264,12 +424,15 @@ class Answerer:
             p = hits[s.hit_index].passage
             if dated and p.article_id not in introduced:
                 introduced.add(p.article_id)
-                parts.append(f"As reported on {format_date(p.date)}:" if p.date
+                day = resolve_weekday(s.text, p.date) if when else None
+                note = f" ({day[0]}: {format_date(day[1], long=True)})" if day else ""
+                parts.append(f"As reported on {format_date(p.date, long=when)}{note}:" if p.date
                              else "In an undated article:")
             if speaker is not None and idx == 0:
                 role = f" ({speaker.role})" if speaker.role else ""
                 parts.append(f"{speaker.speaker}{role} said:")
-            if s.leans_back and (s.hit_index, s.previous[0]) not in shown:
+            if (s.leans_back or s.inherits) and s.previous \
+                    and (s.hit_index, s.previous[0]) not in shown:
                 shown.add((s.hit_index, s.previous[0]))
                 s.lead = s.previous
                 parts.append(f"{s.previous[2]} [{n}]")

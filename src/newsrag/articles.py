@@ -30,9 +30,29 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".html", ".htm")
 # Lines that belong to the page around a story, not to the story ("Read: ..." related links,
 # "Image: AP" credits). Kept as data so a new site's boilerplate is one more entry.
 BOILERPLATE_LINE = re.compile(
-    r"^\s*(read|also read|read more|image|photo|photograph|watch|video|file photo)\s*:",
+    r"^\s*(?:(?:read|also read|read more|read next|related|see also|more|image|images|photo|photos|"
+    r"photograph|watch|video|file photo|sign up|subscribe|advertisement|share this|follow us)"
+    r"\s*:|advertisement\s*$|(?:©|\(c\)|copyright\b)|all rights reserved|"
+    r"\(?(?:reporting|writing|editing|additional reporting) by\b|pic\.twitter\.com/\S+\s*$|"
+    r"(?:photo|image|picture)s?\s+(?:by|credit|courtesy)\b|"
+    r".{0,200}[.)]\s+\(?(?:photo|image|picture)s?\s*(?:by|credit|courtesy|:)\s*[A-Z][^.]{0,60}\)?$|"
+    r"[^.!?]{0,160}\b(?:in this (?:file )?photo|file photo)\b|"
+    r"(?:getty images|ap photo|afp|reuters|associated press)(?:\s*/\s*\S.*)?\s*$)",
     re.IGNORECASE,
 )
+# A byline: "By Omar Jaber and Karen Lindqvist", "By Dana Whitcombe, Military Affairs Correspondent".
+BYLINE = re.compile(r"^\s*by\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}"
+                    r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’ -]{1,60})*\s*$", re.IGNORECASE)
+# An embedded tweet's signature: "... — Javad Zarif (@JZarif) January 8, 2020".
+TWEET_SIGNATURE = re.compile(r"^(?P<quote>.*?)\s*[—–-]{1,2}\s*(?P<name>[A-Z][^()@\n]{1,60}?)\s*"
+                             r"\(@\w{1,30}\)\s*(?P<date>[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4})\s*$")
+# Markdown a CMS exports: links, images, emphasis, quote markers, setext underlines.
+MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^)]*\))*\)")
+MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
+SETEXT_UNDERLINE = re.compile(r"^\s*(?:=+|-{3,})\s*$")
+# A headline may end in an abbreviation ("... says U.S.") and still be a headline.
+ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Inc|Co|Corp|Ltd|St)\.)[\"'”’]?$")
 DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 # A first line counts as a headline when it is short and does not read as a sentence.
 HEADLINE_MAX_CHARS = 160
@@ -115,8 +135,34 @@ def _normalise_date(value: Any, name: str, warnings: list[tuple[str, str]]) -> s
 
 
 def _paragraphs(lines: list[str]) -> list[str]:
-    """Non-empty, non-boilerplate lines, whitespace-trimmed: one paragraph each."""
-    return [ln.strip() for ln in lines if ln.strip() and not BOILERPLATE_LINE.match(ln)]
+    """Non-empty, non-boilerplate lines, whitespace-trimmed: one paragraph each. Bylines,
+    credit and copyright lines, "Read Next" links and photo captions are page furniture."""
+    out = []
+    for ln in lines:
+        text = re.sub(r"\s*pic\.twitter\.com/\S+", "", ln).strip()
+        if text and not BOILERPLATE_LINE.match(text) and not BYLINE.match(text) \
+                and not SETEXT_UNDERLINE.match(text):
+            tweet = TWEET_SIGNATURE.match(text)
+            if tweet:  # the tweet, then its attribution line in the seed shape
+                if tweet.group("quote").strip():
+                    out.append(tweet.group("quote").strip())
+                out.append(f"{tweet.group('name').strip()} via Twitter, {tweet.group('date')}")
+            else:
+                out.append(text)
+    return out
+
+
+def _clean_markdown(text: str) -> str:
+    """Plain text from CMS Markdown: link text without its URL, no images, no emphasis marks,
+    no quote markers; a setext underline ("=====") becomes a paragraph break."""
+    text = MD_IMAGE.sub("", text)
+    text = MD_LINK.sub(r"\1", text)
+    lines = []
+    for line in text.split("\n"):
+        line = re.sub(r"^\s{0,3}>\s?", "", line)  # blockquote (an embedded tweet, a quote)
+        line = MD_EMPHASIS.sub(r"\2", line)
+        lines.append("" if SETEXT_UNDERLINE.match(line) and line.strip() else line)
+    return "\n".join(lines)
 
 
 def _derived_title(body: str) -> str:
@@ -130,7 +176,8 @@ def _derived_title(body: str) -> str:
 
 def _looks_like_headline(line: str) -> bool:
     line = line.strip()
-    return 0 < len(line) <= HEADLINE_MAX_CHARS and not re.search(r"[.!?][\"'”’]?$", line)
+    return 0 < len(line) <= HEADLINE_MAX_CHARS and (
+        not re.search(r"[.!?][\"'”’]?$", line) or ABBREVIATION_END.search(line) is not None)
 
 
 def _take_date(line: str) -> tuple[str | None, str]:
@@ -150,6 +197,8 @@ def _parse_plain(name: str, text: str, meta: dict[str, Any], warnings: list) -> 
         if found:
             date = date or found
             lines[0] = rest
+        while lines and not lines[0].strip():  # "date 2021-03-03" alone on the first line
+            lines.pop(0)
     if not title and lines and _looks_like_headline(lines[0]) and len(_paragraphs(lines)) > 1:
         title = lines.pop(0).strip().lstrip("#").strip()
         # A date line may also follow the headline.
@@ -180,7 +229,7 @@ def _parse_markdown(name: str, text: str, warnings: list) -> dict[str, Any]:
             raise ArticleError(f"{name}: front matter must be a mapping of fields")
         meta = loaded or {}
         text = text[m.end():]
-    return _parse_plain(name, text, meta, warnings)
+    return _parse_plain(name, _clean_markdown(text), meta, warnings)
 
 
 def _parse_records(name: str, text: str, suffix: str,
@@ -227,7 +276,8 @@ def _parse_html(name: str, text: str) -> dict[str, Any]:
         "url": data.get("url"),
         "source": data.get("sitename") or data.get("hostname"),
         "author": data.get("author"),
-        "text": data.get("raw_text") or data.get("text") or "",
+        # "text" keeps the page's paragraphs on lines of their own ("raw_text" runs them together).
+        "text": data.get("text") or data.get("raw_text") or "",
     }
 
 

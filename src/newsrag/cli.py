@@ -307,10 +307,16 @@ def info(index: Path = IndexOpt, as_json: bool = JsonOpt) -> None:
 
 @app.command("eval")
 def eval_(
-    dataset: str = typer.Argument(..., help="xquad, scifact or own (tests/questions.json over corpus/)."),
+    dataset: str = typer.Argument(..., help="xquad, scifact, own (tests/questions.json over "
+                                  "corpus/) or news (a folder of articles + questions.jsonl)."),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense, bm25, or all three."),
     k: int = typer.Option(10, "--k", min=1, max=100, help="Depth for the ranking metrics."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Benchmark folder (default ../shared/bench)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Benchmark folder (default ../shared/bench); "
+                                        "for news, a folder with questions.jsonl (default bench/news_pd)."),
+    split: str = typer.Option("all", "--split", help="XQuAD half: dev (tune on it), test (report "
+                              "it) or all; split by article."),
+    add: Optional[Path] = typer.Option(None, "--add", help="own: add this folder's articles to the "
+                                       "corpus (the seed questions must score the same)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
     answers: bool = typer.Option(True, "--answers/--no-answers", help="Also measure ask() answers."),
     generator: Optional[str] = GeneratorOpt,
@@ -326,11 +332,14 @@ def eval_(
       newsrag eval scifact --mode all --no-answers --json
       newsrag eval own                        # the project's question set over corpus/
       newsrag eval own --generator openai     # the same with generated, checked answers
+      newsrag eval xquad --split test         # the held-out half (tune on --split dev)
+      newsrag eval news                       # ../shared/bench/news_pd
+      newsrag eval own --add ../shared/bench/news_pd   # seed questions with more articles beside
     """
     from .evaluation import PUBLISHED, evaluate, load_dataset
 
     modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
-    ds = load_dataset(dataset, data, limit)
+    ds = load_dataset(dataset, data, limit, split, add)
     settings = _llm(generator, llm_url, llm_model)
     results = []
     with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as work:
@@ -345,7 +354,11 @@ def eval_(
         typer.echo(f"{r['dataset']} · {r['mode']} · {r['questions']} questions · "
                    f"{r['documents']} documents · {r['passages']} passages")
         for key, value in r.items():
-            if key not in ("dataset", "mode", "questions", "documents", "passages"):
+            if key in ("misses", "answered_unanswerable"):
+                for miss in value:
+                    typer.echo(f"  {key[:-2] if key == 'misses' else 'not refused'}: "
+                               f"{miss['question']!r} -> {miss['answer'][:120]!r}")
+            elif key not in ("dataset", "mode", "questions", "documents", "passages"):
                 typer.echo(f"  {key:>22}: {value}")
     if dataset in PUBLISHED:
         typer.echo("published nDCG@10: " + ", ".join(f"{n} {v}" for n, v in PUBLISHED[dataset].items()))

@@ -20,7 +20,7 @@ from importlib import resources
 
 from .errors import NewsragError
 
-__all__ = ["TimeRange", "format_date", "dates_in", "time_range_in", "parse_range", "between",
+__all__ = ["resolve_weekday", "TimeRange", "format_date", "dates_in", "time_range_in", "parse_range", "between",
            "MONTH_NAMES", "YEAR"]
 
 MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
@@ -59,15 +59,35 @@ class TimeRange:
         return f"up to {format_date(self.until)}"
 
 
-def format_date(iso: str | None) -> str:
-    """'2020-01-07' -> '7 Jan 2020'; None -> 'undated'."""
+def format_date(iso: str | None, long: bool = False) -> str:
+    """'2020-01-07' -> '7 Jan 2020' (``long``: '7 January 2020'); None -> 'undated'."""
     if not iso:
         return "undated"
     try:
         d = dt.date.fromisoformat(iso)
     except ValueError:
         return iso
-    return f"{d.day} {calendar.month_abbr[d.month]} {d.year}"
+    month = calendar.month_name[d.month] if long else calendar.month_abbr[d.month]
+    return f"{d.day} {month} {d.year}"
+
+
+WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+
+
+def resolve_weekday(text: str, article_date: str | None) -> tuple[str, str] | None:
+    """("Thursday", "2020-01-02") for the first weekday ``text`` names, taken as the latest such
+    day on or before the article's date (news writes "late Thursday" for the day before a Friday
+    report). None without a weekday or a date."""
+    m = WEEKDAY.search(text)
+    if not m or not article_date:
+        return None
+    try:
+        ref = dt.date.fromisoformat(article_date)
+    except ValueError:
+        return None
+    wanted = [d.lower() for d in calendar.day_name].index(m.group(1).lower())
+    day = ref - dt.timedelta(days=(ref.weekday() - wanted) % 7)
+    return m.group(1).capitalize(), day.isoformat()
 
 
 def _iso(year: int, month: int, day: int) -> str | None:

@@ -14,16 +14,17 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .answering import NOT_IN_ARTICLES, WHO_ASKS, Answer, Answerer, check_question
+from .answering import NOT_IN_ARTICLES, Answer, Answerer, check_question
 from .build import BM25, DENSE, NAMES, PASSAGES, STATEMENTS, BuildReport, build_index, load_passages
 from .conversation import retrieval_query
-from .dates import YEAR, TimeRange, between, dates_in, time_range_in
+from .dates import YEAR, TimeRange, between, dates_in
 from .embedding import CachedEncoder, Embedder, load_embedder, model_fingerprint
 from .errors import IndexCorruptError, IndexMismatchError, NewsragError
 from .generation import Generator, GeneratorError, Grounding, GroundingChecker, build_prompt, make_generator
 from .lexical import LexicalIndex
 from .names import NameTable
 from .passages import Chunker
+from .questions import NameCoverage, initials_of, read_question
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
@@ -32,11 +33,10 @@ from .vectors import DenseIndex
 
 __all__ = ["Index", "ArticleInfo"]
 
-# A question about what someone said: answered first from that speaker's statements.
-SAYING = re.compile(r"\b(say|said|says|tell|told|tweet|tweeted|claim|claimed|warn|warned|promise|"
-                    r"promised|threaten|threatened|respond|responded|react|reacted|stance|position|"
-                    r"statement|remarks?|comment|commented|think|thought|stress|stressed|vow|vowed)\b",
-                    re.I)
+# Passages a reading of the question (its speaker, its period) may add to the retrieved ones, and
+# how many of the retrieved ones always stay.
+READING_EXTRA = 2
+KEEP_RETRIEVED = 3
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,9 @@ class Index:
         self.build_report: BuildReport | None = None
         self._row_dates: list[frozenset[str]] | None = None
         self._row_years: list[frozenset[int]] | None = None
+        self._coverages: dict[str, NameCoverage] = {}
+        self._article_meta: dict[str, dict[str, Any]] = {}
+        self._corpus_initials: frozenset[str] | None = None
 
     # ---- building and loading ------------------------------------------------------------
     @classmethod
@@ -167,6 +170,31 @@ class Index:
             self._row_dates = [frozenset(d) for d in dates]
         return self._row_dates
 
+    def _coverage(self, article_id: str) -> NameCoverage:
+        """The names an article contains (its title, source, author and every passage), for
+        checking that an answer's article covers the names its question uses."""
+        if article_id not in self._coverages:
+            if not self._coverages:
+                self._article_meta = {a["id"]: a for a in self.manifest["articles"]}
+            a = self._article_meta[article_id]
+            texts = [a.get("title") or "", a.get("source") or "", a.get("author") or ""]
+            texts += [p.text for p in self.retriever.passages[a["first"]:a["first"] + a["count"]]]
+            self._coverages[article_id] = NameCoverage("\n".join(texts))
+        return self._coverages[article_id]
+
+    def _covers(self, article_id: str, name: str) -> bool:
+        """Whether the article contains ``name`` in any of its spellings (the name table's)."""
+        group = self.retriever.names.group(name) if self.retriever.names is not None else None
+        return any(self._coverage(article_id).covers(n) for n in [name, *(group or [])])
+
+    def _initials(self) -> frozenset[str]:
+        """Acronyms the articles' titles, sources and authors spell out ("Voice of America")."""
+        if self._corpus_initials is None:
+            self._corpus_initials = frozenset().union(*(
+                initials_of(" \n".join(str(a.get(f) or "") for f in ("title", "source", "author")))
+                for a in self.manifest["articles"]))
+        return self._corpus_initials
+
     def _in_period(self, row: int, period: TimeRange) -> bool:
         """A passage belongs to a period if one of its dates does, or it names a year of it."""
         if any(map(period.contains, self._row_date_sets()[row])):
@@ -175,6 +203,14 @@ class Index:
             self._row_years = [frozenset(int(y) for y in YEAR.findall(p.text))
                                for p in self.retriever.passages]
         return any(period.overlaps_year(y) for y in self._row_years[row])
+
+    def _not_out_of_period(self, row: int, period: TimeRange) -> bool:
+        """Whether a passage may belong to a period: it does, or nothing dates it at all (an
+        undated article that writes no date or year cannot be placed outside it)."""
+        if self._in_period(row, period):
+            return True
+        assert self._row_years is not None  # filled by _in_period
+        return not self._row_date_sets()[row] and not self._row_years[row]
 
     def _allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
         """Rows a speaker or period filter leaves, or None for no filter."""
@@ -233,34 +269,31 @@ class Index:
             when = f" from {period.describe()}" if period else ""
             return Answer(question, f"{NOT_IN_ARTICLES} No passage{who}{when} is in the index.",
                           False, [], 0.0, "filter left no passages", query)
-        asked_period = time_range_in(question) if period is None else None
+        reading = read_question(question)
+        unknown = self.retriever.unknown_terms(question, self._initials())
+        hits = self._search(query, k, mode, allowed)
+        # Readings of the question re-rank; they never remove the best retrieved passages (a
+        # word taken for a speaker or a date may be just a word). Passages quoting the speaker
+        # the question names, and passages of the period it names, join the candidates.
+        extra: list[Hit] = []
         named = (self.book.speaker_named_in(question)
-                 if speaker is None and SAYING.search(question) else None)
-        # Narrowest reading first: the named speaker's statements ("What did Esper say ...?"),
-        # the period the question names; each is dropped again if it leaves no answer, since
-        # a name or a year in a question can also just be a word of it.
-        plans = [(who, narrow) for who in dict.fromkeys([named, None])
-                 for narrow in dict.fromkeys([asked_period is not None, False])]
-        unknown = self.retriever.unknown_terms(question)
-        who_asks = WHO_ASKS.match(question) is not None
-        answer: Answer | None = None
-        hits: list[Hit] = []
-        for who, narrow in plans:
-            if who is not None:
-                hits = self._search(query, k, mode, self._allowed(who, period))
-            else:
-                hits = self._search(query, max(k, self.settings.candidates) if narrow else k,
-                                    mode, allowed)
-            if narrow and asked_period is not None:
-                hits = [h for h in hits if self._in_period(h.row, asked_period)][:k] or hits[:k]
-            if not hits:
-                continue
-            answer = self.answerer.answer(query, self.retriever.encode(query), hits, unknown,
-                                          who=who_asks)
-            if answer.answered or unknown:
-                break
-        if answer is None:  # nothing retrieved at all
-            answer = self.answerer.answer(query, self.retriever.encode(query), [], unknown)
+                 if speaker is None and reading.speaker is not None else None)
+        if named is not None:
+            speaker_rows = self._allowed(named, period)
+            if speaker_rows is not None and len(speaker_rows):
+                extra += self._search(query, READING_EXTRA, mode, speaker_rows)
+        if period is None and reading.period is not None:
+            pool = self._search(query, max(k, self.settings.candidates), mode, allowed)
+            extra += [h for h in pool if self._in_period(h.row, reading.period)][:READING_EXTRA]
+        rows = {h.row for h in hits}
+        new = [h for h in dict((h.row, h) for h in extra).values() if h.row not in rows]
+        new = new[:READING_EXTRA]
+        if new:
+            kept = hits[:max(KEEP_RETRIEVED, k - len(new))] + new
+            hits = kept + [h for h in hits if h not in kept][:max(0, k - len(kept))]
+        answer = self.answerer.answer(query, self.retriever.encode(query), hits, unknown,
+                                      who=reading.who_said, reading=reading,
+                                      coverage=self._covers, in_period=self._not_out_of_period)
         answer = replace(answer, question=question, query=query)
         generator = self._generator(generate)
         if generator is None or not answer.answered:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import AbstractSet
 
 import numpy as np
 
@@ -107,6 +108,7 @@ class Retriever:
         self.dense = dense
         self.lexical = lexical
         self.encode = encode
+        self.names = names
         dense_backend = DenseBackend(encode, dense)
         bm25_backend = BM25Backend(lexical, names)
         self.backends: dict[str, Backend] = {
@@ -126,22 +128,25 @@ class Retriever:
         return [Hit(row, self.passages[row], score, sim)
                 for (row, score), sim in zip(ranked, sims)]
 
-    def unknown_terms(self, question: str) -> list[str]:
-        """Names and numbers in the question that occur nowhere in the corpus.
+    def unknown_terms(self, question: str, initials: AbstractSet[str] = frozenset()) -> list[str]:
+        """Names in the question that occur nowhere in the corpus, in any spelling.
 
-        A capitalised word past the first (or a code such as "F-35") that no passage contains
-        is a strong sign the articles cannot answer ("What did Macron say?"). A spelling
-        variant of a corpus word ("Maastrich", "Superbowl") is not unknown. Plain numbers do
-        not count: years and counts are often asked about in words the articles do not use.
+        A name ("Macron", "Ukraine International Airlines") or a code ("PS752", "F-35") that no
+        passage contains is a strong sign the articles cannot answer. A name counts as known
+        when half its distinctive words are in the corpus give or take a letter or two
+        ("Maastrich", "Ain al-Assad" for "Al-Asad"), when the alias table joins it to a spelling
+        the corpus uses ("Pentagon" for "Defense Department"), or when it is an acronym the
+        corpus spells out (``initials``: "VOA"). Plain numbers do not count: years and counts
+        are often asked about in words the articles do not use.
         """
-        words = re.findall(r"\w+(?:[-:.'’]\w+)*", question)
+        from .questions import name_found, question_names
+
+        def has(token: str) -> bool:
+            return self.lexical.resembles(token)
+
         unknown = []
-        for i, word in enumerate(words):
-            has_digit = any(c.isdigit() for c in word)
-            has_alpha = any(c.isalpha() for c in word)
-            if not ((i > 0 and word[0].isupper()) or (has_digit and has_alpha)):
-                continue
-            tokens = tokenize(word)
-            if tokens and not any(self.lexical.resembles(t) for t in tokens):
-                unknown.append(word)
+        for name in question_names(question):
+            group = self.names.group(name) if self.names is not None else None
+            if not any(name_found(n, has, initials) for n in [name, *(group or [])]):
+                unknown.append(name)
         return unknown

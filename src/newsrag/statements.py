@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .articles import Article
-from .dates import TimeRange, dates_in, format_date
+from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
+from .lexicon import INTERVIEWER_LABELS, WEEKDAYS
 from .names import NameTable
 from .passages import is_attribution_line, split_sentences
 
@@ -38,7 +39,7 @@ SPEECH_VERBS = (
     "alleged|alleges|responded|responds|insisted|insists|noted|notes|argued|argues|declared|"
     "declares|tweeted|tweets|wrote|writes|confirmed|confirms|denied|denies|urged|urges|"
     "explained|explains|acknowledged|admitted|suggested|suggests|hinted|accused|blamed|pledged|"
-    "pledges|reiterated|remarked|replied|asserted|asserts|called for|took the position"
+    "pledges|reiterated|remarked|replied|asserted|asserts|called for|took the position|continued"
 )
 VERB = re.compile(rf"\b({SPEECH_VERBS})\b")
 # Words that may stand between a speaker and the verb ("Esper also took", "have revealed").
@@ -58,8 +59,9 @@ PRONOUN_SUBJECT = re.compile(r"\b(he|she|it|they)$", re.I)
 ROLE_REFERENCE = re.compile(
     r"\bthe(?:\s+[a-z-]+){0,3}?\s+(official|minister|secretary|president|spokesman|spokeswoman|"
     r"spokesperson|general|leader|commander|diplomat|envoy|chief|director|mayor|governor|"
-    r"ambassador|head|manager|chairman|chairwoman|senator|premier|chancellor)$")
-GROUP_SUBJECT = re.compile(r"((?:[A-Z][\w-]*\s+)?(?:authorities|officials|diplomats|sources|"
+    r"ambassador|head|manager|chairman|chairwoman|senator|premier|chancellor|"
+    r"press secretary)(\s+of\s+[a-z]+)?$")
+GROUP_SUBJECT = re.compile(r"((?:[A-Z][\w’'-]*\s+)?(?:authorities|officials|diplomats|sources|"
                            r"military|government|ministry|administration|pentagon))$", re.I)
 ACCORDING_TO = re.compile(r"\b(?i:according to|as per)\s+(?:the\s+)?([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*)*)")
 CHANNELS = (
@@ -77,6 +79,8 @@ SOCIAL = frozenset("twitter facebook instagram telegram x youtube".split())
 BROADCAST = frozenset(["television", "tv", "radio", "state television", "state tv"])
 FORMATS = frozenset("statement briefing conference interview speech address".split())
 QUOTED = re.compile(r"(?<!\w)(?:“([^”]+)”|\"([^\"]+)\"|‘([^’]+)’(?!\w)|'([^']+)'(?!\w))")
+# A transcript paragraph opens with its speaker in capitals: "SECRETARY POMPEO: ...".
+TRANSCRIPT_LABEL = re.compile(r"([A-Z][A-Z.'’ -]{0,80}[A-Z.]):\s")
 NAME_TOKEN = re.compile(r"^(?:[A-Z][\w’'-]*|[A-Z]\.)$")
 
 
@@ -91,7 +95,7 @@ class Statement:
     """
 
     article_id: str
-    kind: str  # "quotation" or "reported"
+    kind: str  # "quotation", "reported" or "transcript" (a speaker's turn in a transcript)
     speaker: str | None
     speaker_as_written: str | None
     role: str | None
@@ -174,6 +178,7 @@ class _ArticleReader:
         self.out: list[Statement] = []
         self.last_person: _Speaker | None = None
         self.last_any: _Speaker | None = None
+        self.position = 0  # where the sentence being read starts: role references look back
 
     def _add(self, kind: str, speaker: _Speaker | None, written: str | None, channel: str | None,
              date: str | None, dated_by: str | None, span: tuple[int, int],
@@ -199,13 +204,24 @@ class _ArticleReader:
     def _resolve(self, subject: str) -> tuple[_Speaker | None, str | None]:
         """The speaker a subject phrase names: a name, a role or pronoun (resolved), a group."""
         subject = subject.strip().rstrip(",")
+        if subject.lower() in ("you", "i", "i'm", "i’m"):  # the interviewer or the writer
+            return None, None
         if m := PRONOUN_SUBJECT.search(subject):
             word = m.group(1).lower()
             target = self.last_any if word in ("it", "they") else self.last_person
             return target, m.group(1)
         if m := ROLE_REFERENCE.search(subject):
+            # "the secretary of defense" is the person the article introduced with that role
+            # ("Secretary of Defense Lloyd J. Austin"), else the last person named.
+            role = re.escape(m.group(0)[4:].strip()).replace(r"\ ", r"\s+")
+            named = list(re.finditer(rf"(?i:{role})\s+((?:[A-Z][\w.’'-]*\s+){{0,2}}[A-Z][\w’'-]+)",
+                                     self.text[:self.position]))
+            if named and m.group(2):
+                return _Speaker(named[-1].group(1), m.group(0)[4:].strip()), m.group(0)
             return self.last_person, m.group(0)
         name, role = _split_speaker(subject)
+        if name and not self._could_be_name(name):
+            name = None
         if name:
             written = f"{role} {name}" if role else name
             speaker = _Speaker(name, role)
@@ -216,6 +232,18 @@ class _ArticleReader:
             self.last_any = speaker
             return speaker, m.group(1)
         return None, None
+
+    def _could_be_name(self, name: str) -> bool:
+        """Not a weekday or month, not a dateline in capitals ("BAGHDAD"), not a common word
+        that merely opens a sentence ("Imagine", "Oil": the article also writes it in lower
+        case)."""
+        words = name.split()
+        if any(w.lower().strip(".,") in MONTH_NAMES or w.lower().strip(".,") in WEEKDAYS
+               for w in words):
+            return False
+        if all(w.isupper() and len(w) > 2 for w in words):
+            return False
+        return not (len(words) == 1 and re.search(rf"\b{re.escape(name.lower())}\b", self.text))
 
     def _quotation_block(self, quote: tuple[int, int], attribution: tuple[int, int],
                          lead: tuple[int, int] | None) -> None:
@@ -234,10 +262,16 @@ class _ArticleReader:
                   (lead_start, attribution[1]))
 
     def _sentence(self, s: int, e: int, next_block: tuple[str | None, str | None, str | None] | None) -> None:
+        label = TRANSCRIPT_LABEL.match(self.text, s, e)
+        if label:  # the turn's speaker is read by _transcript_turns
+            s = label.end()
         sentence = self.text[s:e]
+        self.position = s
         channel = _channel(sentence)
         dated = dates_in(sentence, self.article.date)
         date, dated_by = (dated[0][2], "text") if dated else (None, None)
+        if date is None and (day := resolve_weekday(sentence, self.article.date)):
+            date, dated_by = day[1], "text"  # "said on Tuesday" in a Wednesday report
         if m := ACCORDING_TO.search(sentence):
             speaker, written = self._resolve(m.group(1))
             if speaker:
@@ -252,7 +286,8 @@ class _ArticleReader:
         before = sentence[: verb.start()]
         subject = BETWEEN.sub("", before)
         # The subject is what stands right before the verb, after the last comma or "and".
-        clause = re.split(r",\s+|\s+and\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+", subject)[-1]
+        clause = re.split(r",\s+|\s+and\s+|\s+[—–]\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+",
+                          subject)[-1]
         speaker, written = self._resolve(clause)
         from_lead = False
         if speaker is None:
@@ -310,7 +345,30 @@ class _ArticleReader:
             for j, (s, e) in enumerate(sentences):
                 nxt = blocks.get(i + 1) if j == len(sentences) - 1 else None
                 self._sentence(s, e, nxt)
+        self._transcript_turns(paras)
         return sorted(self.out, key=lambda st: st.start)
+
+    def _transcript_turns(self, paras: list[tuple[int, int]]) -> None:
+        """Each turn of a transcript ("SECRETARY POMPEO: ..." up to the next label) is a
+        statement of its speaker; the interviewer's ("QUESTION:") names no one."""
+        turns: list[tuple[_Speaker, str, int, int]] = []
+        for a, b in paras:
+            m = TRANSCRIPT_LABEL.match(self.text, a, b)
+            if m and m.group(1).strip().lower() in INTERVIEWER_LABELS:
+                turns.append((_Speaker("", None), "", m.end(), b))
+            elif m:
+                words = [w for w in m.group(1).split() if w.lower().strip(".") not in ROLE_WORDS
+                         and w.lower() not in HONORIFICS and w.lower() not in ("of", "press")]
+                name = " ".join(w if len(w) <= 2 else w.capitalize() for w in words)
+                turns.append((_Speaker(name, None), m.group(1), m.end(), b) if name
+                             else (_Speaker("", None), "", m.end(), b))
+            elif turns:
+                speaker, written, start, _ = turns[-1]
+                turns[-1] = (speaker, written, start, b)
+        for speaker, written, start, end in turns:
+            if speaker.name:
+                self._add("transcript", speaker, written, None, None, None, (start, end),
+                          (start, end))
 
 
 def _same_words(a: str, b: str) -> bool:

@@ -1,0 +1,97 @@
+"""The word lists that reading questions and answers rely on, in one place.
+
+Each list says what it is for; a new word goes here and nowhere else. They are small on purpose:
+English news questions, about people, places, times and counts.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
+           "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
+           "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS"]
+
+# Verbs of a "what did X say/tell/call ...?" question, and of "who threatened ...?".
+SAYING_VERBS = (
+    "say", "said", "says", "tell", "told", "tells", "tweet", "tweeted", "tweets", "claim",
+    "claimed", "claims", "warn", "warned", "warns", "promise", "promised", "threaten",
+    "threatened", "threatens", "respond", "responded", "react", "reacted", "describe",
+    "described", "call", "called", "calls", "think", "thought", "stress", "stressed", "vow",
+    "vowed", "write", "wrote", "announce", "announced", "comment", "commented", "reply",
+    "replied", "note", "noted", "declare", "declared", "insist", "insisted", "argue", "argued",
+    "pledge", "pledged", "urge", "urged", "accuse", "accused", "blame", "blamed", "deny",
+    "denied", "confirm", "confirmed", "admit", "admitted", "explain", "explained", "suggest",
+    "suggested", "characterize", "characterized", "characterise", "characterised", "mean",
+    "meant", "hint", "hinted", "brush", "brushed", "dismiss", "dismissed", "talk", "talked",
+    "speak", "spoke", "promised",
+)
+# Words after "which"/"what" that are not its noun ("what did", "which was").
+AUXILIARIES = frozenset("did does do was were is are has have had will would could can should "
+                        "may might must".split())
+# Words skipped on the way to the noun of "what kind of X", "which of the X".
+COUNT_NOUN_SKIP = frozenset("kind kinds type types sort sorts of the a an one two".split())
+# Counts written as words ("ten rockets", "a dozen missiles", "several service members").
+NUMBER_WORDS = (
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
+    "hundreds", "thousand", "thousands", "million", "millions", "dozen", "dozens", "several",
+    "a handful", "a pair",
+)
+# Nouns naming people or organisations: "which official" asks who; a sentence naming "a civilian
+# contractor" answers "who was killed?" though it names no one.
+PERSON_NOUNS = frozenset(
+    "person people man men woman women contractor contractors soldier soldiers troops troop "
+    "servicemen serviceman service member members official officials spokesman spokeswoman "
+    "spokesperson commander commanders general president minister secretary leader leaders "
+    "civilian civilians worker workers employee employees journalist journalists reporter pilot "
+    "pilots sailor marine marines diplomat diplomats ambassador militant militants fighter "
+    "fighters victim victims officer officers analyst envoy chief lawmaker lawmakers senator "
+    "group groups militia militias organization organisation agency ministry government "
+    "department company network administration spokesmen citizen citizens national nationals "
+    "child children".split())
+# Nouns naming places: "in which city" asks where.
+PLACE_NOUNS = frozenset(
+    "city cities town towns country countries province provinces region regions desert base "
+    "bases airbase airbases airport airports village villages capital area areas location "
+    "locations site sites place places state border district governorate embassy compound "
+    "facility facilities camp".split())
+# Words that open or frame questions, never names even when capitalised.
+QUESTION_OPENERS = frozenset(
+    "what who whom whose which when where why how did does do is are was were can could would "
+    "should will has have had according besides apart except other than in on at during after "
+    "before for of the a an and or to from by with i tell please give list name describe "
+    "explain".split())
+# Phrases that give a reason: the evidence a "why" question needs.
+REASON_MARKERS = (
+    "because", "in response", "in retaliation", "retaliat", "revenge", "avenge", "due to",
+    "so that", "in order to", "as a result", "following", "for security", "reason", "after ",
+    "citing", "to deter", "to protect", "to defend", "self-defense", "self-defence", "threat",
+    "blamed", "responsib", "since ", "over the",
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Words that place an event in time, beside dates and weekdays.
+TIME_WORDS = ("today", "yesterday", "tonight", "morning", "afternoon", "evening", "overnight",
+              "midnight", "dawn", "hours", "days", "weeks", "ago", "earlier this", "later that",
+              "last week", "last month", "last year", "this week", "next day", "any time",
+              "anytime", "soon", "immediately", "shortly", "the following day", "spring",
+              "summer", "autumn", "winter", "century", "centuries", "decade", "decades",
+              "years", "months", "era", "until", "since", "during", "period", "age of")
+# One country, many spellings: a question saying "U.S." is answered by an article saying "US".
+US_NAMES = frozenset(["us", "u.s", "u.s.", "usa", "america", "american", "americans",
+                      "united", "states", "washington"])
+# Words that turn a statement around ("do not seek war" vs "seeks war").
+NEGATIONS = frozenset("not no never neither nor without denied denies deny refused refuses "
+                      "rejected rejects n't cannot".split())
+# Lower-case words inside a name ("Secretary of State", "Ain al-Asad", "Saraya Awliya al-Dam").
+NAME_CONNECTORS = frozenset("of al el bin ibn de du van von la".split())
+# Titles and offices written before names: not what a name is checked by.
+TITLE_WORDS = frozenset(
+    "president vice secretary minister ministry foreign defense defence state prime supreme "
+    "leader general gen commander spokesman spokeswoman spokesperson ambassador chief director "
+    "senator sen governor gov deputy admiral adm colonel col major maj captain capt lieutenant "
+    "lt officer official representative rep chairman envoy senior former acting national "
+    "security advisor adviser ayatollah mayor chancellor premier press mr mrs ms dr the of "
+    "air base airbase airport force forces".split())
+# Transcript labels of whoever asks the questions ("QUESTION:", "Q:", "STAFF:").
+INTERVIEWER_LABELS = frozenset(["question", "q", "moderator", "interviewer", "reporter", "staff",
+                                "host", "operator", "audience member"])

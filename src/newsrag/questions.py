@@ -1,0 +1,359 @@
+"""Reading a question: what kind of answer it wants, and what an answer must cover.
+
+A sentence that repeats the question's words is not an answer to it. "Who died in the rocket
+attack near the airport?" is answered by the sentence that names someone, "How many were
+injured?" by one with a number, "When ...?" by one with a date or a weekday. This module reads
+that *answer type* off the question, and the *constraints* a sentence must meet to answer it: the
+names the question uses (a person, a place, a nationality, a code), the speaker of a "what did X
+say" question, and the period it names. :mod:`newsrag.answering` scores sentences with it and
+refuses when no sentence meets the constraints.
+
+Rules, not a model: English questions, a few word lists (all in :mod:`newsrag.lexicon`), each rule
+tested. They were fitted on the development data only (XQuAD's dev half and
+``bench/news_pd``), never on the question sets reported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import AbstractSet as Set, Callable
+
+from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
+from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
+                      PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS,
+                      TITLE_WORDS, US_NAMES, WEEKDAYS)
+from .lexical import tokenize
+
+__all__ = ["Reading", "read_question", "answer_evidence", "question_names", "KINDS",
+           "NameCoverage", "name_found", "initials_of"]
+
+# Answer types. "quote": what someone said; "which": a named member of the focus class.
+KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
+
+_SAYING = "|".join(SAYING_VERBS)
+# "What did Esper say ...", "How did Rouhani respond ...", "What did Pompeo tell CNN ...",
+# "What was Zarif's reaction" — the speaker is the capitalised phrase before the verb.
+QUOTE_ASK = re.compile(
+    rf"^\s*(?:according to [^,]+,\s*)?(?:what|how)\s+(?:did|does|do|has|have|had|would|will)\s+"
+    rf"(?P<who>.+?)\s+(?:{_SAYING})\b", re.I)
+# "In which city did Pompeo say ...", "who did Pompeo say would ...": a speaker inside the question.
+SPEAKER_INSIDE = re.compile(rf"\b(?:did|does|do|has|have|had)\s+(?P<who>(?:[A-Z][\w.'’-]*\s+)"
+                            rf"{{0,3}}[A-Z][\w.'’-]*)\s+(?:{_SAYING})\b")
+# "According to the Pentagon chief, ...": who the question's facts come from.
+ACCORDING = re.compile(r"\baccording\s+to\s+(?P<who>[^,?]+)", re.I)
+QUOTE_ASK_POSSESSIVE = re.compile(
+    r"^\s*what\s+(?:was|is|were|are)\s+(?P<who>.+?)['’]s?\s+(?:reaction|response|statement|"
+    r"message|comment|remarks?|position|stance|view|warning|answer|reply)\b", re.I)
+WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b", re.I)
+COUNT_ASK = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
+                       r"\b(?:death\s+toll|number\s+of)\b", re.I)
+WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\b|\b(?:what|which)\s+(?:date|day|time|year|month|"
+                      r"weekday)\b|\bat\s+what\s+time\b|\bhow\s+long\s+(?:ago|after|before)\b",
+                      re.I)
+WHERE_ASK = re.compile(r"^\s*(?:and\s+)?where\b|\bfrom\s+where\b|\bwhere\b", re.I)
+WHO_ASK = re.compile(r"\b(?:who|whom|whose)\b", re.I)
+WHY_ASK = re.compile(r"^\s*(?:and\s+)?why\b|\bfor\s+what\s+reason\b|\bwhat\s+(?:was|were|is)\s+"
+                     r"the\s+(?:reason|motive|rationale)\b", re.I)
+# "What was the name of the contractor ...": a person's name, when a person is named after it.
+NAME_ASK = re.compile(r"\bnames?\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(?P<what>(?:[\w.-]+\s+){0,2}"
+                      r"[\w-]+)", re.I)
+HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
+WHICH_ASK = re.compile(r"\b(?:which|what)\s+(?P<rest>(?:[\w.'’-]+\s+){0,4}[\w.'’-]+)", re.I)
+
+# Any year of history ("in 1521"), for "when" answers; dates.YEAR keeps to 1900-2099 for filters.
+ANY_YEAR = re.compile(r"\b(1\d{3}|20\d{2})s?\b")
+NUMBER = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
+WORD_NUMBER = re.compile(r"\b(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b",
+                         re.I)
+CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d{2}\b", re.I)
+TIME_EXPRESSION = re.compile(
+    r"\b(?:" + "|".join(WEEKDAYS + TIME_WORDS) + r"|" + "|".join(MONTH_NAMES) +
+    r"|(?:jan|feb|mar|apr|aug|sept?|oct|nov|dec)\.)", re.I)
+CAPITALISED_RUN = re.compile(r"(?<![\w’'])(?:[A-Z][\w’'.-]*|al-[A-Z][\w-]*)"
+                             r"(?:\s+(?:of\s+|al-|the\s+)?(?:[A-Z][\w’'.-]*))*")
+PLACE_PREPOSITION = re.compile(r"\b(?i:in|at|near|from|outside|inside|to|into|across|north|south|"
+                               r"east|west|of|back\s+from)\s+(?:the\s+)?(?:[a-z]+\s+)?[A-Z]")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a question asks for, and what its answer must cover."""
+
+    question: str
+    kind: str                            # one of KINDS
+    focus: str | None = None             # "desert" in "In which desert ...?"
+    speaker: str | None = None           # "Esper" in "What did Esper say ...?"
+    who_said: bool = False               # "Who threatened revenge?": answer names the speaker
+    names: tuple[str, ...] = ()          # names and codes the answer's source must contain
+    period: TimeRange | None = None      # "in January 2020", "in 2022"
+    explicit_period: bool = False        # a year or month written out, not an event's date
+    wants_name: bool = False             # "What was the name of ...?": a full name, not a role
+    terms: frozenset[str] = field(default_factory=frozenset)  # tokens of the question
+
+    @property
+    def typed(self) -> bool:
+        """Whether the answer must contain a thing of a kind (a name, date, place, number)."""
+        return self.kind in ("who", "when", "where", "count")
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question uses: runs of capitalised words past the first ("Ayatollah Ali
+    Khamenei", "Ain al-Assad", "Ukraine International Airlines") and codes ("PS752", "F-35").
+    Question words, months and weekdays are not names."""
+    words = list(re.finditer(r"[\w’'.-]*\w", question))
+    found: list[str] = []
+    run: list[str] = []
+
+    def close() -> None:
+        while run and run[-1].lower() in NAME_CONNECTORS:
+            run.pop()
+        if run and " ".join(run) not in found:
+            found.append(" ".join(run))
+        run.clear()
+
+    for i, m in enumerate(words):
+        w = m.group().strip(".") if not re.fullmatch(r"(?:[A-Z]\.)+", m.group()) else m.group()
+        low = w.lower()
+        code = (any(c.isdigit() for c in w) and any(c.isalpha() for c in w)
+                and not re.fullmatch(r"\d{2,4}['’]?s|\d+(?:st|nd|rd|th)", w))  # 1980s, 3rd
+        capital = i > 0 and w[:1].isupper() and low not in QUESTION_OPENERS \
+            and low not in MONTH_NAMES and low not in WEEKDAYS
+        gap = question[words[i - 1].end():m.start()] if i else ""
+        if run and ("," in gap or "?" in gap or ";" in gap):
+            close()
+        if capital or code:
+            run.append(w)
+        elif run and (low in NAME_CONNECTORS or low.startswith(("al-", "el-"))):
+            run.append(w)
+        else:
+            close()
+    close()
+    return found
+
+
+def _focus(question: str) -> str | None:
+    """The class a "which X" / "what X" question asks for: its first lower-case noun."""
+    m = WHICH_ASK.search(question)
+    if not m:
+        return None
+    words = m.group("rest").split()
+    for i, word in enumerate(words):
+        low = word.lower().strip(".,?")
+        if low in AUXILIARIES:
+            return None  # "What did ...", "Which was ..." have no focus noun
+        if low in COUNT_NOUN_SKIP or word[:1].isupper() or "-" in word:
+            continue  # "kind of", "U.S.", "Iranian-backed"
+        return low
+    return None
+
+
+def _speaker(question: str) -> tuple[str | None, bool]:
+    """Who a question asks the words of, and whether it asks *what they said* (a quote
+    question) rather than a fact they told ("In which city did Pompeo say ...?")."""
+    for pattern in (QUOTE_ASK, QUOTE_ASK_POSSESSIVE):
+        m = pattern.match(question)
+        if m:
+            return m.group("who").strip(), True
+    m = SPEAKER_INSIDE.search(question)
+    if m:
+        return m.group("who").strip(), False
+    return None, False
+
+
+def is_named(speaker: str | None) -> bool:
+    """A speaker given by name ("Esper", "Lloyd Austin"), not by role ("the senior DOD
+    official", "the Pentagon chief"): only a name can be checked against who said a sentence."""
+    if not speaker:
+        return False
+    words = speaker.split()
+    return words[-1][:1].isupper() and words[-1].lower() not in TITLE_WORDS
+
+
+def read_question(question: str) -> Reading:
+    """The reading of ``question`` (see :class:`Reading`)."""
+    q = question.strip()
+    speaker, quote = _speaker(q)
+    kind = "what"
+    if quote:
+        kind = "quote"
+    elif WHO_SAID.match(q):
+        kind = "who"
+    elif COUNT_ASK.search(q):
+        kind = "count"
+    elif WHEN_ASK.search(q):
+        kind = "when"
+    elif WHY_ASK.search(q):
+        kind = "why"
+    elif WHO_ASK.search(q):
+        kind = "who"
+    elif WHERE_ASK.search(q):
+        kind = "where"
+    elif HOW_ASK.match(q):
+        kind = "how"
+    name_of = NAME_ASK.search(q)
+    wants_name = bool(name_of and set(name_of.group("what").lower().split()) & PERSON_NOUNS)
+    if wants_name:
+        kind = "who"
+    focus = _focus(q) if kind in ("what", "who", "where") else None
+    if kind == "what" and focus is not None:
+        if focus in PERSON_NOUNS:
+            kind = "who"
+        elif focus in PLACE_NOUNS:
+            kind = "where"
+        else:
+            kind = "which"
+    period = time_range_in(q)
+    explicit = bool(period is not None and (dates_in(q) or YEAR.search(q)))
+    # Names in "according to X" say where the facts come from; the speaker is checked as one.
+    sources = " ".join(m.group("who") for m in ACCORDING.finditer(q))
+    names = tuple(n for n in question_names(q) if n not in sources
+                  and not (speaker and n in speaker))
+    return Reading(q, kind, focus, speaker if is_named(speaker) else None,
+                   bool(WHO_SAID.match(q)), names, period, explicit, wants_name,
+                   frozenset(tokenize(q)))
+
+
+def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:
+    """Capitalised runs of the sentence that the question does not contain (past a sentence's
+    first word, unless that word starts a longer run); ``people``: not after a preposition of
+    place ("in Al Asad" names a place, not who)."""
+    out = []
+    for m in CAPITALISED_RUN.finditer(sentence):
+        run = m.group().strip(".")
+        if m.start() == 0 and " " not in run:
+            continue
+        if run in ("I", "I'm", "I’m", "I've", "I’ve", "I'll", "I’ll", "I'd", "I’d"):
+            continue
+        if people and re.search(r"\b(?:in|at|near|from|to|into|outside|across)\s+(?:the\s+)?$",
+                                sentence[:m.start()], re.I):
+            continue
+        tokens = set(tokenize(run))
+        if tokens and not tokens <= question_terms and run.lower() not in MONTH_NAMES \
+                and run.lower() not in WEEKDAYS:
+            out.append(run)
+    return out
+
+
+def _counts(sentence: str, question: str) -> list[str]:
+    """Numbers in the sentence that are counts (not years, days of a date or clock times) and
+    are not already in the question."""
+    masked = sentence
+    for s, e, _ in dates_in(sentence):
+        masked = masked[:s] + " " * (e - s) + masked[e:]
+    if not re.search(r"\b(?:time|long|clock)\b", question, re.I):  # "how much time was left?"
+        masked = CLOCK.sub(lambda m: " " * len(m.group()), masked)
+    found = [m.group() for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
+    found += [m.group() for m in WORD_NUMBER.finditer(masked)]
+    asked = question.lower()
+    return [f for f in found if f.lower() not in asked]
+
+
+def answer_evidence(reading: Reading, sentence: str) -> bool:
+    """Whether ``sentence`` holds a thing of the kind the question asks for, beyond what the
+    question itself says: a new name for who/where/which, a date or time for when, a count for
+    how many. Untyped questions (what, how, why) need nothing."""
+    kind = reading.kind
+    if kind == "count":
+        return bool(_counts(sentence, reading.question))
+    if kind == "when":
+        text = sentence
+        if reading.period is not None:  # "in January 2020" in the question is not the answer
+            for s, e, _ in dates_in(sentence):
+                text = text[:s] + " " * (e - s) + text[e:]
+        new_time = [m.group() for m in TIME_EXPRESSION.finditer(text)
+                    if m.group().lower() not in reading.question.lower()]
+        return bool(new_time or CLOCK.search(text) or dates_in(text)
+                    or [y for y in ANY_YEAR.findall(text) if y not in reading.question])
+    if kind == "why":
+        low = sentence.lower()
+        return any(marker in low for marker in REASON_MARKERS)
+    if kind in ("who", "where", "which"):
+        found = _new_names(sentence, reading.terms, people=kind == "who")
+        if reading.wants_name:  # a person's name has at least two capitalised words
+            return any(len(n.split()) >= 2 and not n.isupper() for n in found)
+        if found:
+            return True
+        words = set(re.findall(r"[a-z]+", sentence.lower()))
+        if kind == "who":
+            return bool(words & PERSON_NOUNS - set(reading.question.lower().split()))
+        if kind == "where":
+            return bool(PLACE_PREPOSITION.search(sentence))
+        return reading.focus is not None and reading.focus.rstrip("s") in sentence.lower()
+    return True
+
+
+@lru_cache(maxsize=1)
+def _generic_tokens() -> tuple[frozenset[str], frozenset[str]]:
+    """Stemmed title words (never what a name is checked by) and the spellings of the US."""
+    return (frozenset(tokenize(" ".join(TITLE_WORDS | NAME_CONNECTORS))),
+            frozenset(tokenize(" ".join(US_NAMES))))
+
+
+def initials_of(text: str) -> set[str]:
+    """Acronyms the text spells out: "Voice of America" -> VOA and VA."""
+    out: set[str] = set()
+    for m in re.finditer(r"[A-Z][a-z]+(?:\s+(?:of|the|for|and|[A-Z][a-z]+))+", text):
+        words = m.group().split()
+        out.add("".join(w[0] for w in words).upper())
+        out.add("".join(w[0] for w in words if w[0].isupper()))
+    return out
+
+
+class NameCoverage:
+    """Whether an article contains a name, give or take its spelling.
+
+    A question's names are its constraints: "What did Blinken say about Erbil?" is not answered
+    by an article that never names Erbil, however close its sentences are. A multi-word name is
+    covered when at least half of its distinctive words are (so "Ain al-Assad" is found as
+    "Al-Asad"), each word exactly or one or two letters off; an acronym ("VOA") when the article
+    or its source spells it out; titles ("Secretary", "General") and the many spellings of the
+    United States never decide.
+    """
+
+    def __init__(self, text: str):
+        self.tokens = frozenset(tokenize(text))
+        self._list = sorted(self.tokens)
+        self.initials = initials_of(text)
+
+    def _has(self, token: str) -> bool:
+        if token in self.tokens:
+            return True
+        # Written as two words in the text: "Superbowl" / "Super Bowl".
+        if any(token[:i] in self.tokens and token[i:] in self.tokens for i in range(3, len(token) - 2)):
+            return True
+        if len(token) < 5:
+            return False
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        match = process.extractOne(token, self._list, scorer=Levenshtein.distance,
+                                   score_cutoff=1 if len(token) < 8 else 2)
+        return match is not None and match[0][:1] == token[:1]
+
+    def covers(self, name: str) -> bool:
+        return name_found(name, self._has, self.initials)
+
+
+def distinctive_tokens(name: str) -> list[str] | None:
+    """The tokens a name is recognised by; None when it never decides (a spelling of the US,
+    or only titles). Compounds come with their parts ("al-assad", "al", "assad"): the parts
+    decide."""
+    titles, us = _generic_tokens()
+    tokens = list(dict.fromkeys(tokenize(name)))
+    if not tokens or any(t in us for t in tokens):
+        return None
+    distinctive = [t for t in tokens if t not in titles and len(t) > 2 and "-" not in t]
+    return distinctive or None
+
+
+def name_found(name: str, has: Callable[[str], bool], initials: Set[str]) -> bool:
+    """Whether a text with word test ``has`` and spelled-out acronyms ``initials`` contains
+    ``name``: at least half of its distinctive words, or the acronym spelled out."""
+    if re.fullmatch(r"[A-Z]{2,6}", name) and name in initials:
+        return True
+    distinctive = distinctive_tokens(name)
+    if distinctive is None:
+        return True
+    return 2 * sum(map(has, distinctive)) >= len(distinctive)

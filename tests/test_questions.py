@@ -1,0 +1,126 @@
+"""Reading questions (newsrag.questions): answer types, names, speakers, periods, coverage.
+
+Pure functions over text: no model, milliseconds. The questions here are written for these tests
+in several phrasings; a reading that flips with a synonym is a defect.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from newsrag.dates import TimeRange, resolve_weekday
+from newsrag.questions import NameCoverage, answer_evidence, question_names, read_question
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("Who died in the rocket attack near the airport?", "who"),
+    ("Who was killed when rockets hit the airport?", "who"),
+    ("Which official announced the investigation?", "who"),
+    ("What was the name of the contractor who died?", "who"),
+    ("When did Iran fire missiles at the bases?", "when"),
+    ("On what date did the strike take place?", "when"),
+    ("At what time did the first rocket land?", "when"),
+    ("Where were the injured troops flown?", "where"),
+    ("In which city was the contractor killed?", "where"),
+    ("How many rockets were fired?", "count"),
+    ("How many people were injured?", "count"),
+    ("What number of missiles hit the base?", "count"),
+    ("What did Esper say about the strike?", "quote"),
+    ("How did Rouhani respond to the killing?", "quote"),
+    ("What was Zarif's reaction to the attack?", "quote"),
+    ("Why did countries evacuate their embassies?", "why"),
+    ("What is the FAJR-5?", "what"),
+    ("Which airbases were attacked?", "where"),
+    ("Which bases did Iran attack?", "where"),
+    ("Which agreement did the administration leave?", "which"),
+])
+def test_answer_type(question, kind):
+    assert read_question(question).kind == kind
+
+
+@pytest.mark.parametrize("question,speaker", [
+    ("What did Esper say about Soleimani?", "Esper"),
+    ("What did Lloyd Austin say on March 7?", "Lloyd Austin"),
+    ("In which U.S. city did Pompeo say the plot was hatched?", "Pompeo"),
+    ("What did the senior official say about the target?", None),  # a role, not a name
+    ("What did the Pentagon chief tell reporters?", None),
+    ("How many rockets were fired?", None),
+])
+def test_speaker_is_a_name_or_nothing(question, speaker):
+    assert read_question(question).speaker == speaker
+
+
+def test_names_are_runs_not_words():
+    """A multi-word name is one constraint: 'Ukraine' alone is not what was asked about."""
+    assert question_names("How many Canadians died when Ukraine International Airlines flight "
+                          "PS752 was shot down near Tehran?") == [
+        "Canadians", "Ukraine International Airlines", "PS752", "Tehran"]
+    assert question_names("In which desert is the Ain al-Assad air base?") == ["Ain al-Assad"]
+    # Question words, months and weekdays are not names.
+    assert question_names("What happened on Tuesday in February?") == []
+
+
+def test_names_in_according_to_are_sources_not_constraints():
+    reading = read_question("According to the Pentagon chief, how many missiles did Iran launch?")
+    assert reading.kind == "count"
+    assert "Pentagon" not in reading.names and "Iran" in reading.names
+
+
+def test_period_is_explicit_only_when_written_out():
+    assert read_question("What happened at Al-Asad in March 2021?").explicit_period
+    reading = read_question("What happened after Soleimani's death?")
+    assert reading.period is not None and not reading.explicit_period
+
+
+@pytest.mark.parametrize("question,yes,no", [
+    ("Who died in the rocket attack?",
+     "A civilian contractor was killed and nine people were wounded.",
+     "The rocket attack took place at night."),
+    ("How many rockets were fired?",
+     "Officials said 14 rockets were fired at about 9:30 p.m.",
+     "Rockets were fired at the base on Jan. 8, 2020."),
+    ("How many rockets were fired?",
+     "At least ten rockets were fired from east of the base.",
+     "The rockets were fired from a truck."),
+    ("When did the rockets hit the base?",
+     "The rockets hit the base late on Monday.",
+     "The rockets hit the base, officials said."),
+    ("Where were the wounded taken?",
+     "The wounded were flown to Landstuhl in Germany.",
+     "The wounded were taken away quickly."),
+])
+def test_evidence_of_the_kind_asked(question, yes, no):
+    reading = read_question(question)
+    assert answer_evidence(reading, yes)
+    assert not answer_evidence(reading, no)
+
+
+def test_a_place_is_not_who():
+    reading = read_question("What was the name of the contractor who died?")
+    assert not answer_evidence(reading, "The rockets struck the base in Al Asad on Wednesday.")
+    assert answer_evidence(reading, "The contractor was identified as John Miller of Ohio.")
+
+
+def test_name_coverage_tolerates_spelling_not_absence():
+    text = ("Rockets hit Al-Asad air base in the western Anbar desert. The report came from "
+            "the Voice of America. Defense Secretary Lloyd Austin spoke.")
+    covers = NameCoverage(text).covers
+    assert covers("Ain al-Assad")      # half the distinctive words, one letter off
+    assert covers("VOA")               # an acronym the text spells out
+    assert covers("Lloyd Austin") and covers("Secretary Austim")
+    assert covers("U.S.")              # spellings of the US never decide
+    assert not covers("Erbil")
+    assert not covers("Antony Blinken")
+
+
+def test_weekday_resolved_against_the_report_date():
+    # A Friday report's "late Thursday" is the day before.
+    assert resolve_weekday("in a statement late Thursday", "2020-01-03") == ("Thursday", "2020-01-02")
+    assert resolve_weekday("on Friday", "2020-01-03") == ("Friday", "2020-01-03")
+    assert resolve_weekday("no weekday here", "2020-01-03") is None
+    assert resolve_weekday("on Monday", None) is None
+
+
+def test_time_range_reading_unchanged():
+    assert read_question("How did the US respond in 2021?").period == TimeRange("2021-01-01",
+                                                                                 "2021-12-31")

@@ -91,7 +91,13 @@ MAX_CHAT_MESSAGES = 100  # the chat a browser sends back is kept to the latest m
 SCROLL_JS = """() => {
   const show = () => {
     const boxes = document.querySelectorAll('#nr-chat .nr-answer, #nr-chat .nr-refusal, #nr-chat .nr-error');
-    if (boxes.length) boxes[boxes.length - 1].scrollIntoView({block: 'start', behavior: 'instant'});
+    const box = boxes[boxes.length - 1];
+    if (!box) return;
+    let area = box.parentElement;  // the chat's own scroll area: move it, not the whole window
+    while (area && !(area.scrollHeight > area.clientHeight + 2 &&
+                     /(auto|scroll)/.test(getComputedStyle(area).overflowY))) area = area.parentElement;
+    if (!area || area === document.scrollingElement) { box.scrollIntoView({block: 'start'}); return; }
+    area.scrollTop += box.getBoundingClientRect().top - area.getBoundingClientRect().top - 8;
   };
   show(); setTimeout(show, 80); setTimeout(show, 400);
 }"""

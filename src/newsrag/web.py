@@ -414,10 +414,14 @@ def serve(corpus_dir: Path, index_dir: Path, host: str, port: int, settings: Set
     """Start the page and the HTTP API on one server; the index is loaded (or built) in the
     background meanwhile, and later generations are picked up as they appear."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    logging.basicConfig(level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One log line per event, INFO and up: libraries that turn on their own DEBUG output (bm25s
+    # sets its logger to DEBUG on import) print nothing below INFO, and only warnings from others.
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     log.setLevel(logging.INFO)
-    for noisy in ("bm25s", "httpx", "urllib3", "sentence_transformers", "faiss"):
+    for noisy in ("bm25s", "httpx", "urllib3", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import gradio as gr
     import uvicorn

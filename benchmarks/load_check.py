@@ -58,7 +58,8 @@ def start_server(work: Path) -> tuple[subprocess.Popen, str]:
 
 def http_asker(url: str) -> Callable[[str], dict]:
     def ask(question: str) -> dict:
-        req = urllib.request.Request(f"{url}/api/ask", data=json.dumps({"question": question}).encode(),
+        req = urllib.request.Request(f"{url}/api/ask",
+                                     data=json.dumps({"question": question}).encode(),
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=120) as resp:
             return json.loads(resp.read())
@@ -148,14 +149,16 @@ def main() -> int:
             name, make = apis[via]
             cpu_client, cpu_server = cpu_seconds(), cpu_seconds(server.pid)
             r = run(make, pool, args.clients, args.per_client)
-            cpu_client, cpu_server = cpu_seconds() - cpu_client, cpu_seconds(server.pid) - cpu_server
+            cpu_client = cpu_seconds() - cpu_client
+            cpu_server = cpu_seconds(server.pid) - cpu_server
             failed |= bool(r["errors"])
             print(f"load check, {name}: {args.clients} concurrent clients x {args.per_client} "
                   f"questions = {r['questions']}")
             print(f"  errors: {len(r['errors'])}")
             print(f"  latency p50 {1000 * r['p50']:.0f} ms, p95 {1000 * r['p95']:.0f} ms, "
                   f"max {1000 * r['max']:.0f} ms")
-            print(f"  throughput {r['questions'] / r['wall']:.1f} questions/s over {r['wall']:.1f} s")
+            print(f"  throughput {r['questions'] / r['wall']:.1f} questions/s "
+                  f"over {r['wall']:.1f} s")
             print(f"  CPU per question: server {1000 * cpu_server / r['questions']:.1f} ms, "
                   f"clients {1000 * cpu_client / r['questions']:.1f} ms (same cores)")
             for e in r["errors"][:5]:

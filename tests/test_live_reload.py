@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import CORPUS, run_cli, start_serve
 from test_web import http, wait_ready
 
@@ -80,8 +79,8 @@ def test_two_replicas_follow_an_add_without_failing_a_question(tmp_path):
             status, data = http(f"{url}/api/ask", {"question": NEW_QUESTION})
             assert status == 200 and data["answered"], data
             assert data["citations"][0]["title"] == NEW_TITLE
-        print(f"\nlive reload: {len(outcomes)} questions while `add` ran ({added_at - started:.1f} s),"
-              f" 0 failed; replicas served the new article "
+        print(f"\nlive reload: {len(outcomes)} questions while `add` ran "
+              f"({added_at - started:.1f} s), 0 failed; replicas served the new article "
               f"{', '.join(f'{s:.1f} s' for s in switched.values())} after `add` started")
     finally:
         for proc, _ in replicas:

@@ -165,8 +165,9 @@ class IndexLoader:
         """The live index, once ready; raises IndexNotReadyError if loading failed or timed out."""
         if not self._done.wait(timeout):
             status = self.status.rstrip(".…")
-            raise IndexNotReadyError(f"the index is not ready yet ({status[:1].lower() + status[1:]});"
-                                     " try again in a moment")
+            status = status[:1].lower() + status[1:]
+            raise IndexNotReadyError(f"the index is not ready yet ({status}); "
+                                     "try again in a moment")
         index = self._index
         if index is None:
             raise IndexNotReadyError(self.error or "the index could not be loaded")

@@ -90,13 +90,19 @@ MAX_CHAT_MESSAGES = 100  # the chat a browser sends back is kept to the latest m
 # After an answer, show its box at the top of the chat area (not the bottom of its source cards).
 SCROLL_JS = """() => {
   const show = () => {
-    const boxes = document.querySelectorAll('#nr-chat .nr-answer, #nr-chat .nr-refusal, #nr-chat .nr-error');
+    const boxes = document.querySelectorAll(
+      '#nr-chat .nr-answer, #nr-chat .nr-refusal, #nr-chat .nr-error');
     const box = boxes[boxes.length - 1];
     if (!box) return;
     let area = box.parentElement;  // the chat's own scroll area: move it, not the whole window
     while (area && !(area.scrollHeight > area.clientHeight + 2 &&
-                     /(auto|scroll)/.test(getComputedStyle(area).overflowY))) area = area.parentElement;
-    if (!area || area === document.scrollingElement) { box.scrollIntoView({block: 'start'}); return; }
+                     /(auto|scroll)/.test(getComputedStyle(area).overflowY))) {
+      area = area.parentElement;
+    }
+    if (!area || area === document.scrollingElement) {
+      box.scrollIntoView({block: 'start'});
+      return;
+    }
     area.scrollTop += box.getBoundingClientRect().top - area.getBoundingClientRect().top - 8;
   };
   show(); setTimeout(show, 80); setTimeout(show, 400);
@@ -128,7 +134,8 @@ def _excerpt(c: Citation) -> tuple[str, bool]:
     lo, hi = spans[first][0], spans[last][1]
     body = _highlighted(text, marks, lo, hi)
     cut_before, cut_after = bool(text[:lo].strip()), bool(text[hi:].strip())
-    return ("… " if cut_before else "") + body + (" …" if cut_after else ""), cut_before or cut_after
+    shown = ("… " if cut_before else "") + body + (" …" if cut_after else "")
+    return shown, cut_before or cut_after
 
 
 def _highlighted(text: str, marks: list[tuple[int, int]], lo: int, hi: int) -> str:
@@ -157,7 +164,8 @@ def _card(c: Citation, anchor: str) -> str:
                 "</div></details>")
     cls = "nr-card" if c.used else "nr-card nr-unused"
     labels = dict.fromkeys(st.label() for st in c.statements if st.speaker)
-    said = "".join(f'<div class="nr-card-said">Said by {html.escape(label)}</div>' for label in labels)
+    said = "".join(f'<div class="nr-card-said">Said by {html.escape(label)}</div>'
+                   for label in labels)
     return (
         f'<div class="{cls}" id="{anchor}-{c.n}" data-n="{c.n}">'
         f'<div class="nr-card-head">[{c.n}] {html.escape(c.title)}</div>'
@@ -176,8 +184,8 @@ def _generation_notes(answer: Answer) -> str:
     if removed:
         items = "".join(f"<li>{html.escape(s.text)} <span>({html.escape(s.reason)})</span></li>"
                         for s in removed)
-        out += (f'<details class="nr-removed"><summary>{len(removed)} generated sentence(s) removed '
-                f"by the grounding check</summary><ul>{items}</ul></details>")
+        out += (f'<details class="nr-removed"><summary>{len(removed)} generated sentence(s) '
+                f"removed by the grounding check</summary><ul>{items}</ul></details>")
     return out
 
 
@@ -208,9 +216,11 @@ def render_answer(answer: Answer) -> str:
     anchor = f"nr-src-{next(_message_ids)}"
     if answer.answered:
         body = re.sub(r"\[(\d+)\]",
-                      lambda m: f'<a class="nr-marker" href="#{anchor}-{m.group(1)}">[{m.group(1)}]</a>',
+                      lambda m: (f'<a class="nr-marker" href="#{anchor}-{m.group(1)}">'
+                                 f"[{m.group(1)}]</a>"),
                       html.escape(one_marker_per_run(answer.answer)))
-        badge = "Generated · checked against the articles" if answer.generated else "From the articles"
+        badge = ("Generated · checked against the articles" if answer.generated
+                 else "From the articles")
         head = (f'<div class="nr-answer"><span class="nr-badge">{badge}</span>'
                 f'<div class="nr-text">{body}</div>{_generation_notes(answer)}</div>')
         cards = [c for c in answer.citations if c.used]
@@ -294,7 +304,8 @@ def create_app(loader: IndexLoader, answering: Answering | None = None):
         chat = list(chat or [])[-MAX_CHAT_MESSAGES:]
         chat = chat + [{"role": "user", "content": render_question(question.strip())}]
         if not loader.ready:
-            yield "", chat + [{"role": "assistant", "content": render_pending(loader.status)}], asked
+            pending = {"role": "assistant", "content": render_pending(loader.status)}
+            yield "", chat + [pending], asked
         who = None if not speaker or speaker == ANYONE else re.sub(r" \(\d+\)$", "", speaker)
         payload = {"question": question, "speaker": who,
                    "history": list(asked)[-LIMITS["history_items"]:]}
@@ -350,9 +361,9 @@ def create_app(loader: IndexLoader, answering: Answering | None = None):
             raise gr.Error(str(exc), print_exception=False) from None
 
     with gr.Blocks(title="newsrag: ask the news articles", analytics_enabled=False) as demo:
-        gr.Markdown("## newsrag\nAsk about the Iranian rocket and missile attacks on bases housing "
-                    "US forces in Iraq (2020, 2021). Every answer quotes the articles and cites them; "
-                    "if the articles don't say, newsrag says so.")
+        gr.Markdown("## newsrag\nAsk about the Iranian rocket and missile attacks on bases "
+                    "housing US forces in Iraq (2020, 2021). Every answer quotes the articles and "
+                    "cites them; if the articles don't say, newsrag says so.")
         status_md = gr.Markdown("**Status:** starting…", elem_id="nr-status")
         asked = gr.State([])
         shown = gr.State(0)
@@ -377,8 +388,9 @@ def create_app(loader: IndexLoader, answering: Answering | None = None):
                         [EXTRACTIVE, GENERATED], label="How answers are written", value=GENERATED,
                         elem_id="nr-style",
                         info=f"Generated answers come from the language model "
-                             f"{html.escape(settings.llm_model)} at {html.escape(settings.llm_url)}; "
-                             "sentences the articles do not support are removed.")
+                             f"{html.escape(settings.llm_model)} at "
+                             f"{html.escape(settings.llm_url)}; sentences the articles do not "
+                             "support are removed.")
                 else:
                     style = gr.State(EXTRACTIVE)
                     gr.Markdown("Answers are quoted from the articles. To have a language model "
@@ -434,7 +446,8 @@ def serve(corpus_dir: Path, index_dir: Path, host: str, port: int, settings: Set
     demo.queue(default_concurrency_limit=None)
     app = FastAPI(title="newsrag", docs_url=None, redoc_url=None, openapi_url=None)
     add_routes(app, answering)
-    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    theme = gr.themes.Default(font=["system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
     app = gr.mount_gradio_app(app, demo, path="/", theme=theme, css=CSS, show_error=False,
                               footer_links=["api"], max_file_size="1kb",
                               server_name=host, server_port=port)

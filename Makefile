@@ -22,9 +22,12 @@ $(BIN)/python:
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX   ?= https://download.pytorch.org/whl/cpu
 define install_torch
-	@if [ -n "$(TORCH_INDEX)" ] && $(1) -m pip install --retries 1 --timeout 20 \
-	      "torch==$(TORCH_VERSION)" --index-url "$(TORCH_INDEX)"; then :; else \
-	  [ -z "$(TORCH_INDEX)" ] || echo "newsrag: $(TORCH_INDEX) not reachable; installing torch==$(TORCH_VERSION) from the configured index"; \
+	@if [ -z "$(TORCH_INDEX)" ]; then $(1) -m pip install "torch==$(TORCH_VERSION)"; \
+	elif $(1) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=15)' \
+	      "$(TORCH_INDEX)" 2>/dev/null; then \
+	  $(1) -m pip install "torch==$(TORCH_VERSION)" --index-url "$(TORCH_INDEX)"; \
+	else \
+	  echo "newsrag: $(TORCH_INDEX) is not reachable; installing torch==$(TORCH_VERSION) from the configured package index"; \
 	  $(1) -m pip install "torch==$(TORCH_VERSION)"; fi
 endef
 

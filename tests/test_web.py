@@ -153,6 +153,21 @@ def test_http_api_returns_what_the_cli_prints(server):
     assert set(data["articles"][0]) >= {"id", "title", "date", "passages"}
 
 
+def test_http_api_answers_concurrent_clients_like_one(server):
+    """20 clients at once: every answer arrives, and each is the answer a lone client gets
+    (answers run on worker threads, at most one per core; nothing is shared that should not be)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = ["Which airbases were attacked in January 2020?", "What did Zarif say?",
+                 "Who threatened revenge?", "What is the capital of France?"]
+    alone = {q: http(f"{server['url']}/api/ask", {"question": q})[1] for q in questions}
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda i: (questions[i % 4], http(
+            f"{server['url']}/api/ask", {"question": questions[i % 4]})), range(60)))
+    assert all(status == 200 for _, (status, _) in results)
+    assert all(rounded(data) == rounded(alone[q]) for q, (_, data) in results)
+
+
 @pytest.mark.parametrize("body,status,message", [
     ({"question": ""}, 400, "the question is empty"),
     ({"question": "?! ..."}, 400, "no words"),

@@ -182,7 +182,8 @@ def test_http_api_answers_concurrent_clients_like_one(server):
     ('{"question": "\\ud800 Who?"}', 400, "not valid text"),
     ("not json", 400, "not JSON"),
     ('["Who?"]', 400, "JSON object"),
-    ({"question": "Who?", "history": ["x" * 1000] * 70}, 413, "over 64 KB"),
+    ({"question": "Who?", "history": ["é" * 2001] * 20}, 400, "history item 1 is 2,001"),
+    ({"question": "Who?", "history": ["x" * 2000] * 150}, 413, "over 256 KB"),
 ])
 def test_http_api_refuses_bad_input_clearly(server, body, status, message):
     got, data = http(f"{server['url']}/api/ask", body)

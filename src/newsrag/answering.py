@@ -11,7 +11,7 @@ answer says plainly that the articles don't say, and the closest passages are st
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -104,12 +104,21 @@ class Answer:
     generation: Grounding | None = None  # the model's reply, each sentence's verdict, any notice
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for c, citation in zip(data["citations"], self.citations):
-            c["highlights"] = [list(h) for h in c["highlights"]]
-            c["statements"] = [st.to_dict() for st in citation.statements]
-            c["attribution"] = citation.attribution
-        return data
+        """The one JSON form of an answer: ``newsrag ask --json``, the page's ``/ask`` and the HTTP
+        ``/api/ask`` all return exactly this, so they cannot drift apart."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "answered": self.answered,
+            "citations": [{
+                "n": c.n, "article_id": c.article_id, "title": c.title, "date": c.date,
+                "passage": c.passage, "start": c.start, "end": c.end, "score": float(c.score),
+                "used": c.used, "highlights": [list(h) for h in c.highlights],
+                "attribution": c.attribution, "statements": [st.to_dict() for st in c.statements],
+            } for c in self.citations],
+            "generated": self.generated,
+            "generation": self.generation.to_dict() if self.generation else None,
+        }
 
 
 def check_question(question: Any, max_chars: int) -> str:

@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -99,13 +99,6 @@ def _ready_index(corpus: Path, index: Path, settings=None):
     idx = Index.build(corpus, index, settings, progress=sys.stderr.isatty())
     _say(idx.build_report.summary())
     return idx
-
-
-def _citation_dict(c) -> dict[str, Any]:
-    return {"n": c.n, "article_id": c.article_id, "title": c.title, "date": c.date,
-            "passage": c.passage, "start": c.start, "end": c.end, "score": c.score,
-            "used": c.used, "highlights": [list(h) for h in c.highlights],
-            "attribution": c.attribution, "statements": [st.to_dict() for st in c.statements]}
 
 
 @app.command()
@@ -225,12 +218,7 @@ def ask(
     if streamed:
         _say("")
     if as_json:
-        data = {"question": answer.question, "answer": answer.answer, "answered": answer.answered,
-                "citations": [_citation_dict(c) for c in answer.citations]}
-        if settings.generator != "extractive":
-            data["generated"] = answer.generated
-            data["generation"] = answer.generation.to_dict() if answer.generation else None
-        typer.echo(json.dumps(data, ensure_ascii=False))
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
     g = answer.generation
     if g is not None and g.notice:

@@ -117,7 +117,8 @@ class Statement:
                     else "in a" if low.split()[-1] in FORMATS else "to")
             parts.append(f"{prep} {self.channel}")
         if self.date:
-            parts.append(format_date(self.date) + (" (article date)" if self.dated_by == "article" else ""))
+            # only the article's date is known: that is when it was reported, not when it was said
+            parts.append(("reported " if self.dated_by == "article" else "") + format_date(self.date))
         return ", ".join(parts)
 
     def to_dict(self) -> dict:

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         description="JSON file of name spellings (same shape as newsrag/data/aliases.json); "
         "default: the bundled table for the seed corpus's people and places.")
     max_question_chars: int = Field(default=2000, description="Longer questions are refused.")
+    max_file_bytes: int = Field(
+        default=10_000_000, ge=0,
+        description="Corpus files larger than this are skipped with a message (0: no limit). A "
+        "10 MB text is about 15,000 passages, minutes of embedding; a 50 MB file held the build "
+        "lock for half an hour.")
     verify_checksums: bool = Field(
         default=True, description="Check every index file's SHA-256 when loading."
     )

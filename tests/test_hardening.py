@@ -52,13 +52,17 @@ def hostile(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     paragraph = ("Officials in Baghdad said on Monday that the inquiry into the rocket fire would "
                  "take several more weeks, and that findings would be shared with partners. ")
     (corpus / "huge.txt").write_text("A Very Long File\n\n" + (paragraph * 40 + "\n\n") * 150)
-    proc = run_cli("build", cwd=folder, env={**os.environ, "HF_HUB_OFFLINE": "1",
-                                              "NEWSRAG_MAX_FILE_BYTES": "500000"})
-    return folder, proc
+    return folder, _hostile_cli(folder, "build")
+
+
+def _hostile_cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI with the hostile corpus's file size limit (another limit would change which files
+    count, and so whether the index is up to date)."""
+    return run_cli(*args, cwd=folder, env={"NEWSRAG_MAX_FILE_BYTES": "500000"})
 
 
 def _articles(folder: Path) -> list[str]:
-    data = json.loads(run_cli("info", "--json", cwd=folder).stdout)
+    data = json.loads(_hostile_cli(folder, "info", "--json").stdout)
     return [a["path"] for a in data["article_list"]]
 
 
@@ -77,8 +81,9 @@ def test_symlinks_out_of_the_corpus_are_not_followed(hostile):
     assert "skipped passwd.txt: a link to" in proc.stderr and "outside the corpus" in proc.stderr
     articles = _articles(folder)
     assert "passwd.txt" not in articles and not any("linked-folder" in a for a in articles)
-    out = run_cli("search", "Zyxwvut password rotation", "--mode", "bm25", "--json", cwd=folder)
-    assert out.returncode == 0 and json.loads(out.stdout)["hits"] == []
+    out = _hostile_cli(folder, "search", "Zyxwvut password rotation", "--mode", "bm25", "--json")
+    assert out.returncode == 0 and "building" not in out.stderr, out.stderr
+    assert json.loads(out.stdout)["hits"] == []
 
 
 def test_oversized_file_is_skipped_and_progress_is_logged(hostile):

@@ -25,6 +25,7 @@ from .passages import Chunker
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
+from .validation import check_arguments
 from .store import REBUILD_HINT, IndexStore, open_generation
 
 __all__ = ["Index", "ArticleInfo"]
@@ -164,6 +165,7 @@ class Index:
         ``speaker`` keeps passages quoting that person (any spelling); ``since``/``until`` (a
         year, month or day: "2021", "2020-01", "2020-01-07") keep passages of that period.
         """
+        check_arguments(self.settings.max_question_chars, question=query, k=k, mode=mode, speaker=speaker, since=since, until=until)  # noqa: E501
         query = check_question(query, self.settings.max_question_chars)
         return self._search(query, k, mode, self._allowed(speaker, between(since, until)))
 
@@ -191,6 +193,7 @@ class Index:
         A generated answer keeps only sentences the passages support (see
         :mod:`newsrag.generation`); ``on_token`` receives the model's text as it streams.
         """
+        check_arguments(self.settings.max_question_chars, question=question, k=k, mode=mode, history=history, speaker=speaker, since=since, until=until, generate=generate, on_token=on_token)  # noqa: E501
         question = check_question(question, self.settings.max_question_chars)
         k = k or self.settings.top_k
         query = retrieval_query(question, history)
@@ -268,6 +271,7 @@ class Index:
                    until: str | None = None) -> list[Statement]:
         """Statements found in the articles, oldest first; ``speaker`` in any spelling
         ("Austim" finds Lloyd Austin's), ``since``/``until`` as in :meth:`search`."""
+        check_arguments(self.settings.max_question_chars, speaker=speaker, since=since, until=until)
         return self.book.filter(speaker, between(since, until))
 
     def speakers(self) -> list[tuple[str, int]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, SEED_A, newsrag_cmd, run_cli
-from newsrag import Index, IndexCorruptError, NewsragError, QuestionError, Settings
+from newsrag import Index, IndexCorruptError, NewsragError, QuestionError
 from newsrag.store import IndexStore
 
 QUESTION = "Which airbases were attacked in January 2020?"
@@ -48,7 +48,7 @@ def hostile(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     (outside / "secret.txt").write_text(f"Secrets\n\n{SECRET}.\n\nMore about the {SECRET}.\n")
     (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
     (corpus / "linked-folder").symlink_to(outside, target_is_directory=True)
-    (corpus / "inside-link.txt").symlink_to(corpus / SEED_A)  # inside the corpus: fine (a duplicate)
+    (corpus / "inside-link.txt").symlink_to(corpus / SEED_A)  # inside the corpus: a duplicate
     paragraph = ("Officials in Baghdad said on Monday that the inquiry into the rocket fire would "
                  "take several more weeks, and that findings would be shared with partners. ")
     (corpus / "huge.txt").write_text("A Very Long File\n\n" + (paragraph * 40 + "\n\n") * 150)
@@ -94,8 +94,8 @@ def test_oversized_file_is_skipped_and_progress_is_logged(hostile):
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("skipped huge.txt"))
     assert "over the limit" in line and "NEWSRAG_MAX_FILE_BYTES" in line
     assert "huge.txt" not in _articles(folder)
-    assert any(ln.startswith("embedded ") and " passages" in ln for ln in proc.stderr.splitlines()), \
-        proc.stderr
+    lines = proc.stderr.splitlines()
+    assert any(ln.startswith("embedded ") and " passages" in ln for ln in lines), proc.stderr
 
 
 # ---- an unreadable corpus file (item 5) ------------------------------------------------------
@@ -246,7 +246,8 @@ def test_add_during_a_build_waits_for_it(tmp_path, settings, embedder):
         lock.release()
     assert proc.wait(timeout=300) == 0, log.read_text()
     assert "1 added" in log.read_text()
-    assert "drills.md" in [a.path for a in Index.load(tmp_path / "index", settings, embedder).articles()]
+    articles = Index.load(tmp_path / "index", settings, embedder).articles()
+    assert "drills.md" in [a.path for a in articles]
 
 
 # ---- the index folder (items 8, 9, 19, 21 and the manifest) --------------------------------
@@ -255,7 +256,8 @@ def test_index_path_that_is_a_file_or_cannot_be_created(cli_dir, tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
     for command in ("build", "ask"):
-        args = [command, "--corpus", str(cli_dir / "corpus")] + ([QUESTION] if command == "ask" else [])
+        args = [command, "--corpus", str(cli_dir / "corpus")]
+        args += [QUESTION] if command == "ask" else []
         _one_error_line(run_cli(*args, "--index", str(afile), cwd=tmp_path), "not a folder")
         _one_error_line(run_cli(*args, "--index", str(afile / "sub"), cwd=tmp_path),
                         "cannot create the index folder")
@@ -333,7 +335,7 @@ def test_manifest_is_typed_and_older_format_says_rebuild(corpus, tmp_path, setti
                                  model_fingerprint(Path(settings.model)))
     assert isinstance(generation.manifest, Manifest)
     assert generation.manifest.counts.passages == len(generation.passages)
-    assert generation.manifest.articles[0].title == "Iran Fires Rockets At US Forces Stationed In Iraq"
+    assert generation.manifest.articles[0].title.startswith("Iran Fires Rockets At US Forces")
     path = generation.folder / "manifest.json"
     old = json.loads(path.read_text())
     old["format_version"] = FORMAT_VERSION - 1

@@ -13,12 +13,12 @@ passages, which is what catches a small model's invented details ("on January 8"
 A sentence that reuses its evidence's words but flips their meaning is removed too
 (:func:`contradiction`): a word negated or denied on one side and not on the other ("Iran seeks
 war" against "We do not seek escalation or war"), or another number in the same place ("January 3"
-against "January 7"). Sentences below the threshold are removed, markers pointing to no passage are dropped, and when
-nothing supported remains the extractive answer is given instead. A failing endpoint (refused,
-timeout, error status, garbage, cut mid-answer) falls back to the extractive answer with a notice;
-``llm_timeout`` is a deadline for the whole answer, not for each read, so a server trickling a
-token now and then cannot hold a question for minutes, and a stream that ends without the
-server's finish reason is a cut, not an answer.
+against "January 7"). Sentences below the threshold are removed, markers pointing to no passage
+are dropped, and when nothing supported remains the extractive answer is given instead. A
+failing endpoint (refused, timeout, error status, garbage, cut mid-answer) falls back to the
+extractive answer with a notice. ``llm_timeout`` is a deadline for the whole answer, not for
+each read, so a server trickling a token now and then cannot hold a question for minutes; and a
+stream that ends without the server's finish reason is a cut, not an answer.
 """
 
 from __future__ import annotations

@@ -165,7 +165,8 @@ class Index:
         ``speaker`` keeps passages quoting that person (any spelling); ``since``/``until`` (a
         year, month or day: "2021", "2020-01", "2020-01-07") keep passages of that period.
         """
-        check_arguments(self.settings.max_question_chars, question=query, k=k, mode=mode, speaker=speaker, since=since, until=until)  # noqa: E501
+        check_arguments(self.settings.max_question_chars, question=query, k=k, mode=mode,
+                        speaker=speaker, since=since, until=until)
         query = check_question(query, self.settings.max_question_chars)
         return self._search(query, k, mode, self._allowed(speaker, between(since, until)))
 
@@ -193,7 +194,9 @@ class Index:
         A generated answer keeps only sentences the passages support (see
         :mod:`newsrag.generation`); ``on_token`` receives the model's text as it streams.
         """
-        check_arguments(self.settings.max_question_chars, question=question, k=k, mode=mode, history=history, speaker=speaker, since=since, until=until, generate=generate, on_token=on_token)  # noqa: E501
+        check_arguments(self.settings.max_question_chars, question=question, k=k, mode=mode,
+                        history=history, speaker=speaker, since=since, until=until,
+                        generate=generate, on_token=on_token)
         question = check_question(question, self.settings.max_question_chars)
         k = k or self.settings.top_k
         query = retrieval_query(question, history)

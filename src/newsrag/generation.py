@@ -56,7 +56,7 @@ NEGATIONS = frozenset(
     "not no never nor neither none nobody nothing nowhere without cannot deny denies denied "
     "denying refuse refuses refused refusing reject rejects rejected rejecting".split())
 CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:but|however|although|though|whereas|while|yet)\b", re.I)
-WORD = re.compile(r"[A-Za-z0-9]+(?:[’'][A-Za-z]+)?(?:[-:.][A-Za-z0-9]+)*")
+WORD = re.compile(r"\d{1,3}(?:,\d{3})+|[A-Za-z0-9]+(?:[’'][A-Za-z]+)?(?:[-:.][A-Za-z0-9]+)*")
 NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
 # Words that, when they carry a digit or a capital past the first word, name a specific fact.
 SPECIFIC = re.compile(r"\b(?:\w*\d\w*(?:[-:.,]\d+)*|[A-Z][\w’'-]+)\b")
@@ -112,8 +112,11 @@ class OpenAICompatibleGenerator(Generator):
         received = False
         try:
             while True:
+                remaining = deadline - time.monotonic()
                 try:
-                    item = handover.get(timeout=max(0.0, deadline - time.monotonic()))
+                    if remaining <= 0:
+                        raise queue.Empty
+                    item = handover.get(timeout=remaining)
                 except queue.Empty:
                     what = "finish" if received else "answer"
                     raise GeneratorError(f"the language model at {self.url} did not {what} "

@@ -29,8 +29,21 @@ from .names import NameTable, load_aliases
 from .passages import Chunker, Passage
 from .settings import Settings
 from .statements import Statement, StatementBook, extract_statements
-from .store import (BM25, DENSE, NAMES, PASSAGES, STATEMENTS, ArticleMeta, Generation,
-                    IndexStore, Manifest, ModelInfo, load_passages, open_generation, without_hint)
+from .store import (
+    BM25,
+    DENSE,
+    NAMES,
+    PASSAGES,
+    STATEMENTS,
+    ArticleMeta,
+    Generation,
+    IndexStore,
+    Manifest,
+    ModelInfo,
+    load_passages,
+    open_generation,
+    without_hint,
+)
 from .vectors import DenseIndex
 
 __all__ = ["BuildReport", "build_index", "index_is_stale", "embedding_text", "load_passages",

@@ -25,8 +25,8 @@ from .passages import Chunker
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
-from .validation import check_arguments
 from .store import REBUILD_HINT, IndexStore, open_generation
+from .validation import check_arguments
 
 __all__ = ["Index", "ArticleInfo"]
 

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import CORPUS, SEED_A, newsrag_cmd, run_cli
+
 from newsrag import Index, IndexCorruptError, NewsragError, QuestionError
 from newsrag.store import IndexStore
 
@@ -328,8 +328,8 @@ def test_leftover_pointer_temp_file_is_removed_by_the_next_build(corpus, tmp_pat
 
 def test_manifest_is_typed_and_older_format_says_rebuild(corpus, tmp_path, settings, embedder):
     """Issue 11: the manifest is a validated pydantic model, read by one open_generation()."""
-    from newsrag.store import FORMAT_VERSION, Manifest, open_generation
     from newsrag.embedding import model_fingerprint
+    from newsrag.store import FORMAT_VERSION, Manifest, open_generation
 
     index_dir = tmp_path / "index"
     Index.build(corpus, index_dir, settings, embedder=embedder)

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
-
 from conftest import free_port
+
 from newsrag.generation import GroundingChecker, OpenAICompatibleGenerator
 
 QUESTION = "What did Zarif say about the attack?"

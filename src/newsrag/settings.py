@@ -91,7 +91,11 @@ class Settings(BaseSettings):
         default="NEWSRAG_LLM_API_KEY",
         description="Environment variable holding the endpoint's API key (OPENAI_API_KEY is "
         "tried too); local servers need none. The key itself is never a setting.")
-    llm_timeout: float = Field(default=60.0, description="Seconds to wait for the endpoint.")
+    llm_timeout: float = Field(
+        default=60.0, gt=0,
+        description="Deadline in seconds for the whole generated answer (connecting, the first "
+        "token and the rest of the stream), not per read: a server trickling tokens cannot hold "
+        "a question longer. Past it the extractive answer is shown with a notice.")
     llm_max_tokens: int = Field(default=200, description="Most tokens the model may write.")
     llm_prompt_tokens: int = Field(
         default=1200,

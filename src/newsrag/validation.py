@@ -26,16 +26,15 @@ SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 def check_text(name: str, value: Any, max_chars: int) -> str:
     """``value`` if it is text Python can encode as UTF-8 and at most ``max_chars`` long."""
+    error = QuestionError if name == "the question" else ArgumentError
     if not isinstance(value, str):
-        raise ArgumentError(f"{name} must be text, not {type(value).__name__}")
+        raise error(f"{name} must be text, not {type(value).__name__}")
     bad = SURROGATE.search(value)
     if bad:
-        error = QuestionError if name == "the question" else ArgumentError
         raise error(f"{name} is not valid UTF-8 text (an undecodable byte or a lone surrogate at "
                     f"character {bad.start() + 1}); retype it or re-save it as UTF-8")
     if len(value) > max_chars:
-        raise ArgumentError(f"{name} is {len(value):,} characters long; the limit is "
-                            f"{max_chars:,}")
+        raise error(f"{name} is {len(value):,} characters long; the limit is {max_chars:,}")
     return value
 
 

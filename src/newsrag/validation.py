@@ -76,7 +76,8 @@ def check_arguments(max_chars: int, **args: Any) -> None:
             _check_k(value)
         elif name == "mode":
             if value not in MODES:
-                raise ArgumentError(f"mode must be one of {', '.join(MODES)}, not {value!r}")
+                raise ArgumentError(f"unknown search mode {value!r}; use one of "
+                                    f"{', '.join(MODES)}")
         elif name == "history":
             _check_history(value, max_chars)
         elif name in MAX_FIELD_CHARS:

@@ -62,7 +62,7 @@ def newsrag_cmd() -> list[str]:
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **kw.pop("env", {})}
     return subprocess.run([*newsrag_cmd(), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env, **kw)
 

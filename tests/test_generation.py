@@ -84,7 +84,9 @@ def llm(tmp_path_factory):
 def gen_index(tmp_path_factory, settings, embedder, llm):
     folder = tmp_path_factory.mktemp("gen")
     s = settings.model_copy(update={"generator": "openai", "llm_url": llm, "llm_model": "smollm2",
-                                    "llm_max_tokens": 120})
+                                    "llm_max_tokens": 120,
+                                    # a deadline for the whole answer: generous on a busy CPU
+                                    "llm_timeout": 300})
     return Index.build(CORPUS, folder / "index", s, embedder=embedder)
 
 
@@ -164,7 +166,8 @@ def test_refusals_never_reach_the_model(gen_index):
 def test_server_killed_mid_answer_falls_back(tmp_path, gen_index):
     port = free_port()
     proc = _start_llama(port, tmp_path / "llama.log")
-    gen = OpenAICompatibleGenerator(f"http://127.0.0.1:{port}/v1", "smollm2", None, 30, 200)
+    # The timeout is a deadline for the whole answer; the first token may be slow on a busy CPU.
+    gen = OpenAICompatibleGenerator(f"http://127.0.0.1:{port}/v1", "smollm2", None, 300, 200)
     seen: list[str] = []
 
     def kill_after_first(piece: str) -> None:
@@ -227,7 +230,8 @@ def test_failing_endpoint_falls_back_with_a_notice(seed_index, mode, message):
 def test_cli_generated_answer_json(tmp_path, llm):
     shutil.copytree(CORPUS, tmp_path / "corpus")
     proc = run_cli("ask", "What did Zarif say about the attack?", "--generator", "openai",
-                   "--llm-url", llm, "--llm-model", "smollm2", "--json", cwd=tmp_path)
+                   "--llm-url", llm, "--llm-model", "smollm2", "--json", cwd=tmp_path,
+                   env={"NEWSRAG_LLM_TIMEOUT": "300"})  # whole-answer deadline; CPUs get busy
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["answered"] and "generation" in data and data["generation"]["raw"]
@@ -237,7 +241,7 @@ def test_cli_generated_answer_json(tmp_path, llm):
     assert proc.returncode == 1 and "unknown generator" in proc.stderr
 
 
-def test_chat_page_streams_and_checks_generated_answers(tmp_path, llm):
+def test_chat_page_streams_and_checks_generated_answers(tmp_path, llm, monkeypatch):
     """``newsrag serve --generator openai``: the page streams the draft, then shows the checked
     answer; the /ask endpoint returns the grounding record."""
     from gradio_client import Client
@@ -246,6 +250,7 @@ def test_chat_page_streams_and_checks_generated_answers(tmp_path, llm):
     from test_web import CHROMIUM, CHROMIUM_ARGS
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
+    monkeypatch.setenv("NEWSRAG_LLM_TIMEOUT", "300")  # a whole-answer deadline; CPUs get busy
     proc, url, _ = start_serve(tmp_path, "--generator", "openai", "--llm-url", llm,
                                "--llm-model", "smollm2")
     try:

@@ -15,6 +15,7 @@ from .answering import Answer, Citation  # noqa: E402
 from .articles import Article  # noqa: E402
 from .build import BuildReport  # noqa: E402
 from .errors import (  # noqa: E402
+    ArgumentError,
     ArticleError,
     BuildLockedError,
     IndexCorruptError,
@@ -45,6 +46,7 @@ __all__ = [
     "NewsragError",
     "ArticleError",
     "QuestionError",
+    "ArgumentError",
     "IndexMissingError",
     "IndexMismatchError",
     "IndexCorruptError",

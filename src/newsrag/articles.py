@@ -23,6 +23,9 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "read_article_file",
     "read_corpus",
+    "corpus_files",
+    "corpus_hashes",
+    "open_corpus_file",
 ]
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".html", ".htm")
@@ -302,10 +305,13 @@ def _to_article(name: str, parsed: dict[str, Any], warnings: list) -> Article:
 
 
 def read_article_file(path: Path, name: str | None = None,
-                      warnings: list[tuple[str, str]] | None = None) -> list[Article]:
+                      warnings: list[tuple[str, str]] | None = None,
+                      raw: bytes | None = None) -> list[Article]:
     """Read one file into its articles (several for ``.json`` lists and ``.jsonl``).
 
-    Raises :class:`ArticleError` with the file name and the reason when the file cannot be used.
+    ``raw``: the file's bytes when the caller has read them already (see
+    :func:`open_corpus_file`). Raises :class:`ArticleError` with the file name and the reason
+    when the file cannot be used.
     """
     name = name or path.name
     warnings = warnings if warnings is not None else []
@@ -315,10 +321,11 @@ def read_article_file(path: Path, name: str | None = None,
             f"{name}: unsupported file type '{suffix or '(none)'}' "
             f"(newsrag reads {', '.join(SUPPORTED_SUFFIXES)})"
         )
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ArticleError(f"{name}: cannot read file ({exc.strerror})") from None
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ArticleError(f"{name}: cannot read file ({exc.strerror})") from None
     text = _decode(name, raw)
     if suffix in (".json", ".jsonl"):
         return [_to_article(n, _parse_plain(n, str(r["text"]), r, warnings), warnings)
@@ -339,15 +346,60 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def read_corpus(corpus_dir: Path) -> CorpusReading:
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+def open_corpus_file(path: Path, corpus_dir: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of one corpus file, or :class:`ArticleError` saying why it is not read: a link
+    out of the corpus folder (never followed, so /etc/passwd cannot become an article), a file
+    over ``max_bytes`` (checked before reading), or one the OS will not let us read."""
+    name = path.relative_to(corpus_dir).as_posix()
+    root = corpus_dir.resolve()
+    target = path.resolve()
+    if target != root and root not in target.parents:
+        raise ArticleError(f"{name}: a link to {target}, outside the corpus folder; links out of "
+                           "the corpus are not followed")
+    try:
+        size = path.stat().st_size
+        if max_bytes and size > max_bytes:
+            raise ArticleError(
+                f"{name}: {_megabytes(size)}, over the limit of {_megabytes(max_bytes)} per file "
+                "(NEWSRAG_MAX_FILE_BYTES); split it, or raise the limit")
+        with path.open("rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise ArticleError(f"{name}: cannot read file ({exc.strerror or exc})") from None
+
+
+def corpus_hashes(corpus_dir: Path, max_bytes: int | None = None) -> dict[str, str]:
+    """SHA-256 of every corpus file a build reads, by relative name: what decides whether the
+    index is stale. Files :func:`open_corpus_file` refuses are left out, as the build leaves
+    them out."""
+    hashes = {}
+    for path in corpus_files(corpus_dir):
+        try:
+            raw = open_corpus_file(path, corpus_dir, max_bytes)
+        except ArticleError:
+            continue
+        hashes[path.relative_to(corpus_dir).as_posix()] = hashlib.sha256(raw).hexdigest()
+    return hashes
+
+
+def read_corpus(corpus_dir: Path, max_bytes: int | None = None) -> CorpusReading:
     """Read every article file under ``corpus_dir``; bad files are skipped and reported."""
     reading = CorpusReading()
     seen: dict[str, str] = {}
     for path in corpus_files(corpus_dir):
         name = path.relative_to(corpus_dir).as_posix()
         try:
-            reading.file_hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-            articles = read_article_file(path, name, reading.warnings)
+            raw = open_corpus_file(path, corpus_dir, max_bytes)
+            reading.file_hashes[name] = hashlib.sha256(raw).hexdigest()
+            articles = read_article_file(path, name, reading.warnings, raw=raw)
+        except RecursionError:  # JSON or YAML nested deeper than the parser can follow
+            reading.skipped.append((name, "nested too deeply to read (a JSON or YAML structure "
+                                          "thousands of levels deep)"))
+            continue
         except ArticleError as exc:
             reading.skipped.append((name, str(exc).removeprefix(f"{name}: ")))
             continue

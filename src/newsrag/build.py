@@ -21,25 +21,36 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import __version__
-from .articles import Article, read_corpus
+from .articles import Article, corpus_hashes, read_corpus
 from .embedding import Embedder, model_fingerprint
-from .errors import IndexCorruptError, IndexMismatchError, NewsragError
+from .errors import IndexMismatchError, NewsragError
 from .lexical import LexicalIndex
 from .names import NameTable, load_aliases
 from .passages import Chunker, Passage
 from .settings import Settings
 from .statements import Statement, StatementBook, extract_statements
-from .store import IndexStore
+from .store import (
+    BM25,
+    DENSE,
+    NAMES,
+    PASSAGES,
+    STATEMENTS,
+    ArticleMeta,
+    Generation,
+    IndexStore,
+    Manifest,
+    ModelInfo,
+    load_passages,
+    open_generation,
+    without_hint,
+)
 from .vectors import DenseIndex
 
 __all__ = ["BuildReport", "build_index", "index_is_stale", "embedding_text", "load_passages",
-           "write_generation"]
+           "write_generation", "BM25", "DENSE", "NAMES", "PASSAGES", "STATEMENTS"]
 
-PASSAGES = "passages.jsonl"
-NAMES = "names.json"
-STATEMENTS = "statements.jsonl"
-DENSE = "dense.faiss"
-BM25 = "bm25"
+# Passages embedded per call when progress goes to a log: one plain line per slice.
+PROGRESS_SLICE = 2048
 
 
 @dataclass
@@ -78,55 +89,10 @@ class BuildReport:
         return "\n".join(lines)
 
 
-def embedding_text(article: dict[str, Any] | Article, text: str) -> str:
+def embedding_text(article: ArticleMeta | Article, text: str) -> str:
     """What is embedded and BM25-indexed for a passage: the headline (if the article had one),
     then the passage. The headline gives context a lone paragraph lacks."""
-    title, derived = ((article["title"], article.get("title_derived"))
-                      if isinstance(article, dict) else (article.title, article.title_derived))
-    return text if derived else f"{title}\n{text}"
-
-
-def load_passages(path: Path, articles: dict[str, dict[str, Any]]) -> list[Passage]:
-    passages = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            art = articles[rec["article_id"]]
-            passages.append(Passage(rec["article_id"], art["title"], art.get("date"),
-                                    rec["start"], rec["end"], rec["text"]))
-    return passages
-
-
-def _compatibility(manifest: dict[str, Any], settings: Settings, fingerprint: str) -> str | None:
-    """Why an old index cannot be reused, or None if it can."""
-    if manifest["model"]["fingerprint"] != fingerprint:
-        return f"model changed (index: {manifest['model']['name']})"
-    if manifest["chunking"] != settings.chunking():
-        return "chunking settings changed"
-    return None
-
-
-@dataclass
-class _Previous:
-    manifest: dict[str, Any]
-    dense: DenseIndex
-    passages: list[Passage]
-
-
-def _load_previous(store: IndexStore, settings: Settings, fingerprint: str) -> _Previous:
-    """The live generation, if it can be reused; raises NewsragError saying why not."""
-    gen = store.current()
-    manifest = store.read_manifest(gen)
-    why = _compatibility(manifest, settings, fingerprint)
-    if why:
-        raise IndexMismatchError(why)
-    store.verify(gen, manifest, checksums=settings.verify_checksums)
-    try:
-        dense = DenseIndex.load(gen / DENSE, manifest["dense"]["type"], manifest["dense"]["params"])
-        passages = load_passages(gen / PASSAGES, {a["id"]: a for a in manifest["articles"]})
-    except (RuntimeError, ValueError, KeyError, OSError) as exc:
-        raise IndexCorruptError(f"cannot read the index in {gen}: {exc}") from None
-    return _Previous(manifest, dense, passages)
+    return text if article.title_derived else f"{article.title}\n{text}"
 
 
 def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str | None:
@@ -134,10 +100,6 @@ def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str
 
     Cheap: hashes the corpus files' bytes and compares with the manifest; parses nothing.
     """
-    import hashlib
-
-    from .articles import corpus_files
-
     store = IndexStore(index_dir)
     if not store.exists():
         return "no index yet"
@@ -145,16 +107,14 @@ def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str
         manifest = store.read_manifest()
     except IndexMismatchError as exc:  # an older format: a build rewrites it
         return str(exc).split(":")[0]
-    files = {p.relative_to(corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in corpus_files(corpus_dir)}
-    if files != manifest.get("corpus_files"):
+    if corpus_hashes(corpus_dir, settings.max_file_bytes) != manifest.corpus_files:
         return "the corpus changed since the last build"
     return None
 
 
 def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex,
-                     passages: list[Passage], articles_meta: list[dict[str, Any]],
-                     model: dict[str, Any], settings: Settings,
+                     passages: list[Passage], articles_meta: Sequence[ArticleMeta | dict[str, Any]],
+                     model: ModelInfo | dict[str, Any], settings: Settings,
                      corpus_files: dict[str, str], skipped: list[tuple[str, str]],
                      names: NameTable | None = None,
                      statements: Sequence[Statement] = ()) -> Path:
@@ -175,7 +135,7 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
                 fh.write("\n")
         (names or NameTable()).save(staging / NAMES)
         StatementBook.save(statements, staging / STATEMENTS)
-        return store.commit(staging, {
+        return store.commit(staging, Manifest.model_validate({
             "newsrag_version": __version__,
             "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "model": model,
@@ -183,10 +143,10 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
             "chunking": settings.chunking(),
             "dense": {"type": dense.kind, "params": dense.params, "metric": "inner_product"},
             "counts": {"articles": len(articles_meta), "passages": len(passages)},
-            "articles": articles_meta,
+            "articles": list(articles_meta),
             "corpus_files": corpus_files,
             "skipped": skipped,
-        })
+        }))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -209,29 +169,30 @@ def build_index(
     report = BuildReport(full=full)
     fingerprint = model_fingerprint(Path(settings.model))
     with store.lock():
-        reading = read_corpus(corpus_dir)
+        store.clean()
+        reading = read_corpus(corpus_dir, settings.max_file_bytes)
         report.skipped, report.warnings = reading.skipped, reading.warnings
         if not reading.articles:
             raise NewsragError(
                 f"no readable articles in {corpus_dir}/"
                 + "".join(f"\n  skipped {n}: {why}" for n, why in reading.skipped)
             )
-        previous = None
+        previous: Generation | None = None
         if store.exists() and not full:
             try:
-                previous = _load_previous(store, settings, fingerprint)
+                previous = open_generation(store, settings, fingerprint)
             except NewsragError as exc:
-                report.reason_full = str(exc)
+                report.reason_full = without_hint(str(exc))
                 report.full = True
-        if previous is not None and previous.manifest.get("corpus_files") == reading.file_hashes:
+        if previous is not None and previous.manifest.corpus_files == reading.file_hashes:
             report.up_to_date = True
-            report.articles = previous.manifest["counts"]["articles"]
-            report.passages = previous.manifest["counts"]["passages"]
+            report.articles = previous.manifest.counts.articles
+            report.passages = previous.manifest.counts.passages
             return report
         old_manifest = previous.manifest if previous else None
         old_dense = previous.dense if previous else None
         old_passages = previous.passages if previous else []
-        old_by_hash = ({a["content_hash"]: a for a in old_manifest["articles"]}
+        old_by_hash = ({a.content_hash: a for a in old_manifest.articles}
                        if old_manifest else {})
 
         chunker = Chunker(**settings.chunking())
@@ -241,7 +202,7 @@ def build_index(
         for art in reading.articles:
             old = old_by_hash.get(art.content_hash)
             if old is not None and old_dense is not None:
-                first, count = old["first"], old["count"]
+                first, count = old.first, old.count
                 kept = [Passage(art.id, art.title, art.date, p.start, p.end, p.text)
                         for p in old_passages[first:first + count]]
                 plan.append((art, kept, old_dense.vectors(first, count)))
@@ -252,42 +213,39 @@ def build_index(
                 to_embed += [embedding_text(art, p.text) for p in passages]
                 report.added.append(art.path)
         new_hashes = {a.content_hash for a in reading.articles}
-        report.removed = [a["path"] for h, a in old_by_hash.items() if h not in new_hashes]
+        report.removed = [a.path for h, a in old_by_hash.items() if h not in new_hashes]
 
         if to_embed:
             embedder = get_embedder()
-            if progress:
-                print(f"embedding {len(to_embed)} passages with {embedder.info.name}",
-                      file=sys.stderr)
-            fresh = embedder.encode(to_embed, batch_size=settings.batch_size, progress=progress)
+            fresh = _embed(embedder, to_embed, settings.batch_size, progress)
         dim = embedder.info.dim if embedder else old_dense.dim  # type: ignore[union-attr]
         model = (
-            {"name": embedder.info.name, "dim": dim, "fingerprint": embedder.info.fingerprint}
-            if embedder else old_manifest["model"]  # type: ignore[index]
+            ModelInfo(name=embedder.info.name, dim=dim, fingerprint=embedder.info.fingerprint)
+            if embedder else old_manifest.model  # type: ignore[union-attr]
         )
         report.embedded_passages = len(to_embed)
 
         vectors: list[np.ndarray] = []
         passages_all: list[Passage] = []
-        articles_meta: list[dict[str, Any]] = []
+        articles_meta: list[ArticleMeta] = []
         cursor = 0
         for art, passages, vecs in plan:
             if vecs is None:
                 vecs = fresh[cursor:cursor + len(passages)]
                 cursor += len(passages)
-            articles_meta.append({
-                "id": art.id, "path": art.path, "title": art.title, "date": art.date,
-                "source": art.source, "url": art.url, "author": art.author,
-                "title_derived": art.title_derived, "content_hash": art.content_hash,
-                "first": len(passages_all), "count": len(passages),
-            })
+            articles_meta.append(ArticleMeta(
+                id=art.id, path=art.path, title=art.title, date=art.date,
+                source=art.source, url=art.url, author=art.author,
+                title_derived=art.title_derived, content_hash=art.content_hash,
+                first=len(passages_all), count=len(passages),
+            ))
             passages_all += passages
             vectors.append(vecs)
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
 
         dense = DenseIndex.build(matrix, dim, settings.approximate_threshold, settings.hnsw_m,
                                  settings.hnsw_ef_construction, settings.hnsw_ef_search)
-        meta_by_id = {a["id"]: a for a in articles_meta}
+        meta_by_id = {a.id: a for a in articles_meta}
         lexical = LexicalIndex.build(
             [embedding_text(meta_by_id[p.article_id], p.text) for p in passages_all])
 
@@ -299,3 +257,21 @@ def build_index(
         report.articles, report.passages = len(articles_meta), len(passages_all)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+    """Vectors for ``texts``. With ``progress``: a progress bar on a terminal, and otherwise
+    (a log, a pipe) plain "embedded N/M passages" lines, so a long build shows it is alive."""
+    if not progress:
+        return embedder.encode(texts, batch_size=batch_size, progress=False)
+    print(f"embedding {len(texts)} passages with {embedder.info.name}", file=sys.stderr)
+    if sys.stderr.isatty():
+        return embedder.encode(texts, batch_size=batch_size, progress=True)
+    parts = []
+    for start in range(0, len(texts), PROGRESS_SLICE):
+        parts.append(embedder.encode(texts[start:start + PROGRESS_SLICE], batch_size=batch_size,
+                                     progress=False))
+        done = min(start + PROGRESS_SLICE, len(texts))
+        print(f"embedded {done}/{len(texts)} passages ({done / len(texts):.0%})",
+              file=sys.stderr, flush=True)
+    return np.concatenate(parts)

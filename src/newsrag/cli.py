@@ -86,17 +86,46 @@ def _llm(generator: Optional[str], llm_url: Optional[str], llm_model: Optional[s
     return _settings().model_copy(update=update)
 
 
+def _check_args(**values: Optional[str]) -> None:
+    """Refuse command-line text that is not valid UTF-8 (or absurdly long) before any work, so
+    it is never echoed back as invalid bytes (``statements --json`` did)."""
+    from .validation import MAX_FIELD_CHARS, check_text
+
+    for name, value in values.items():
+        if value is not None:
+            label = "the question" if name == "question" else f"--{name}"
+            check_text(label, value, MAX_FIELD_CHARS.get(name, sys.maxsize))
+
+
 def _ready_index(corpus: Path, index: Path, settings=None):
-    """Load the index, building or updating it first if it is missing or stale."""
+    """Load the index, building or updating it first if it is missing or stale.
+
+    If another build holds the lock, the live index answers (with a note) instead of failing:
+    that build is bringing it up to date anyway.
+    """
     from .build import index_is_stale
+    from .errors import BuildLockedError
     from .index import Index
+    from .store import IndexStore
 
     settings = settings or _settings()
     stale = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
     if stale is None:
         return Index.load(index, settings)
+    store = IndexStore(index)
+    note = (f"note: {stale}, but a build is running on {index}/; answering from the index as "
+            "it is")
+    if store.exists() and store.is_locked():
+        _say(note)
+        return Index.load(index, settings)
     _say(f"building the index first ({stale}) ...")
-    idx = Index.build(corpus, index, settings, progress=sys.stderr.isatty())
+    try:
+        idx = Index.build(corpus, index, settings, progress=True)
+    except BuildLockedError:
+        if not store.exists():
+            raise
+        _say(note)
+        return Index.load(index, settings)
     _say(idx.build_report.summary())
     return idx
 
@@ -110,7 +139,7 @@ def build(
     """Build or update the index from the corpus folder (only new or changed articles are embedded)."""
     from .index import Index
 
-    idx = Index.build(corpus, index, _settings(), full=full, progress=sys.stderr.isatty())
+    idx = Index.build(corpus, index, _settings(), full=full, progress=True)
     _say(idx.build_report.summary())
 
 
@@ -128,19 +157,43 @@ def add(
     """
     from .articles import read_article_file
     from .index import Index
+    from .store import IndexStore
 
-    corpus.mkdir(parents=True, exist_ok=True)
+    settings = _settings()
+    try:
+        corpus.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot create the corpus folder {corpus}/ ({exc.strerror or exc})")
     for f in files:
+        if f.is_dir():
+            _fail(f"{f} is a folder: name the article files to add (newsrag add {f}/*)")
         if not f.is_file():
             _fail(f"{f}: no such file")
-        read_article_file(f)  # refuse a bad file before it enters the corpus
+        if f.name.startswith("."):
+            _fail(f"{f.name}: hidden files (names starting with '.') are never read from the "
+                  "corpus; rename it to add it")
+        size = f.stat().st_size
+        if settings.max_file_bytes and size > settings.max_file_bytes:
+            _fail(f"{f}: {size:,} bytes, over the limit of {settings.max_file_bytes:,} per file "
+                  "(NEWSRAG_MAX_FILE_BYTES)")
+        try:
+            read_article_file(f)  # refuse a bad file before it enters the corpus
+        except RecursionError:
+            _fail(f"{f}: nested too deeply to read (a JSON or YAML structure thousands of "
+                  "levels deep)")
         target = corpus / f.name
-        if target.exists() and target.read_bytes() != f.read_bytes():
+        if target.exists() and not target.samefile(f) and target.read_bytes() != f.read_bytes():
             _fail(f"{target} already exists with other content; rename the file to add it")
+    # A build in progress would make ours fail after the copy: wait for it first.
+    IndexStore(index).wait_for_lock(_say)
     for f in files:
-        shutil.copyfile(f, corpus / f.name)
-        _say(f"copied {f} -> {corpus / f.name}")
-    idx = Index.build(corpus, index, _settings(), progress=sys.stderr.isatty())
+        target = corpus / f.name
+        if target.exists() and target.samefile(f):
+            _say(f"{f} is already in the corpus")
+            continue
+        shutil.copyfile(f, target)
+        _say(f"copied {f} -> {target}")
+    idx = Index.build(corpus, index, settings, progress=True)
     _say(idx.build_report.summary())
 
 
@@ -163,6 +216,7 @@ def search(
       newsrag search "Article 51 self-defense" -k 3 --json
       newsrag search "strike" --speaker Austin --since 2021
     """
+    _check_args(question=query, speaker=speaker, since=since, until=until)
     idx = _ready_index(corpus, index)
     hits = idx.search(query, k, mode, speaker=speaker, since=since, until=until)
     if as_json:
@@ -203,6 +257,7 @@ def ask(
       newsrag ask "Who threatened revenge?" --until 2020-01
       newsrag ask "What did Zarif say?" --generator openai --llm-url http://127.0.0.1:8080/v1
     """
+    _check_args(question=question, speaker=speaker, since=since, until=until)
     settings = _llm(generator, llm_url, llm_model)
     idx = _ready_index(corpus, index, settings)
     streamed = []
@@ -254,6 +309,7 @@ def statements(
       newsrag statements --speaker Austim --json   # spelling variants find Lloyd Austin
       newsrag statements --since 2021
     """
+    _check_args(speaker=speaker, since=since, until=until)
     idx = _ready_index(corpus, index)
     found = idx.statements(speaker, since, until)
     if as_json:

@@ -11,6 +11,7 @@ __all__ = [
     "NewsragError",
     "ArticleError",
     "QuestionError",
+    "ArgumentError",
     "IndexMissingError",
     "IndexMismatchError",
     "IndexCorruptError",
@@ -28,6 +29,10 @@ class ArticleError(NewsragError):
 
 class QuestionError(NewsragError, ValueError):
     """A question that cannot be asked (empty, whitespace only, too long)."""
+
+
+class ArgumentError(NewsragError, ValueError):
+    """An API or command-line argument of the wrong type or out of range (``k=1.5``)."""
 
 
 class IndexMissingError(NewsragError):

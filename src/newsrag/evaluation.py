@@ -212,7 +212,9 @@ def _index_for(ds: EvalDataset, work: Path, settings: Settings, embedder, progre
     with (corpus / "docs.jsonl").open("w", encoding="utf-8") as fh:
         for d in ds.documents:
             fh.write(json.dumps({"title": d["title"], "text": d["text"]}, ensure_ascii=False) + "\n")
-    index = Index.build(corpus, work / "index", settings, embedder=embedder, progress=progress)
+    # One generated file holds the whole benchmark: the per-file size limit is for user corpora.
+    unlimited = settings.model_copy(update={"max_file_bytes": 0})
+    index = Index.build(corpus, work / "index", unlimited, embedder=embedder, progress=progress)
     by_record = {f"docs.jsonl#{i + 1}": d["id"] for i, d in enumerate(ds.documents)}
     if len(ds.documents) == 1:
         by_record = {"docs.jsonl": ds.documents[0]["id"]}

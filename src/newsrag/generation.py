@@ -10,15 +10,24 @@ passage it cites, or failing that by another retrieved passage (its marker is th
 Support is the sentence's best cosine similarity with one sentence of the passage, averaged with
 the share of its words the passage contains; and every number and name in it must occur in the
 passages, which is what catches a small model's invented details ("on January 8", "50 soldiers").
-Sentences below the threshold are removed, markers pointing to no passage are dropped, and when
-nothing supported remains the extractive answer is given instead. A failing endpoint (refused,
-timeout, error status, garbage, cut mid-answer) falls back to the extractive answer with a notice.
+A sentence that reuses its evidence's words but flips their meaning is removed too
+(:func:`contradiction`): a word negated or denied on one side and not on the other ("Iran seeks
+war" against "We do not seek escalation or war"), or another number in the same place ("January 3"
+against "January 7"). Sentences below the threshold are removed, markers pointing to no passage
+are dropped, and when nothing supported remains the extractive answer is given instead. A
+failing endpoint (refused, timeout, error status, garbage, cut mid-answer) falls back to the
+extractive answer with a notice. ``llm_timeout`` is a deadline for the whole answer, not for
+each read, so a server trickling a token now and then cannot hold a question for minutes; and a
+stream that ends without the server's finish reason is a cut, not an answer.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import re
+import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator, Sequence
@@ -39,6 +48,16 @@ SYSTEM_PROMPT = (
     "reply exactly: The articles don't say. Answer in at most three short sentences."
 )
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# Markers written after a sentence's full stop ("... self-defense. [1] Iran ..."): they belong
+# to the sentence before, so they are moved in front of its full stop before splitting.
+LONE_MARKERS = re.compile(r"([.!?][\"'”’)]*)((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
+# Words that turn what follows them in a clause into its opposite.
+NEGATIONS = frozenset(
+    "not no never nor neither none nobody nothing nowhere without cannot deny denies denied "
+    "denying refuse refuses refused refusing reject rejects rejected rejecting".split())
+CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:but|however|although|though|whereas|while|yet)\b", re.I)
+WORD = re.compile(r"\d{1,3}(?:,\d{3})+|[A-Za-z0-9]+(?:[’'][A-Za-z]+)?(?:[-:.][A-Za-z0-9]+)*")
+NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
 # Words that, when they carry a digit or a capital past the first word, name a specific fact.
 SPECIFIC = re.compile(r"\b(?:\w*\d\w*(?:[-:.,]\d+)*|[A-Z][\w’'-]+)\b")
 MIN_WORDS = 3
@@ -71,18 +90,66 @@ class OpenAICompatibleGenerator(Generator):
         self.timeout, self.max_tokens, self.temperature = timeout, max_tokens, temperature
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """The reply, piece by piece, all of it within ``timeout`` seconds.
+
+        The HTTP client's timeout applies to each read, so the stream is read in a helper
+        thread and handed over through a queue; this side stops waiting at the deadline.
+        """
+        deadline = time.monotonic() + self.timeout
+        handover: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
+        finished = object()
+
+        def pump() -> None:
+            try:
+                for piece in self._read(messages, stop):
+                    handover.put(piece)
+                handover.put(finished)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                handover.put(exc)
+
+        threading.Thread(target=pump, name="newsrag-llm-stream", daemon=True).start()
+        received = False
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    if remaining <= 0:
+                        raise queue.Empty
+                    item = handover.get(timeout=remaining)
+                except queue.Empty:
+                    what = "finish" if received else "answer"
+                    raise GeneratorError(f"the language model at {self.url} did not {what} "
+                                         f"within {self.timeout:g} s") from None
+                if item is finished:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                received = True
+                yield item
+        finally:
+            stop.set()
+
+    def _read(self, messages: list[dict[str, str]], stop: threading.Event) -> Iterator[str]:
+        """The streamed pieces; raises :class:`GeneratorError` for any failure, including a
+        stream that ends without a finish reason (the connection was cut)."""
         import openai
 
         client = openai.OpenAI(base_url=self.url, api_key=self.api_key or "not-needed",
                                timeout=self.timeout, max_retries=0)
+        finish_reason = None
         try:
             chunks = client.chat.completions.create(
                 model=self.model, messages=messages, stream=True, max_tokens=self.max_tokens,
                 temperature=self.temperature)
             for chunk in chunks:
+                if stop.is_set():  # the caller gave up (deadline): stop reading
+                    chunks.close()
+                    return
                 choices = getattr(chunk, "choices", None)
                 if not choices:
                     continue
+                finish_reason = choices[0].finish_reason or finish_reason
                 delta = choices[0].delta.content if choices[0].delta else None
                 if delta:
                     yield delta
@@ -98,6 +165,9 @@ class OpenAICompatibleGenerator(Generator):
         except Exception as exc:  # garbage instead of JSON, a connection cut mid-stream, ...
             raise GeneratorError(f"the language model at {self.url} sent an unusable reply "
                                  f"({type(exc).__name__}: {str(exc)[:120]})") from None
+        if finish_reason is None:
+            raise GeneratorError(f"the language model at {self.url} stopped before finishing "
+                                 "its answer (the stream was cut off)")
 
 
 def make_generator(settings: Any) -> Generator | None:
@@ -132,6 +202,60 @@ def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,
     user = ("Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\n"
             "Answer from the passages only, citing them like [1].")
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}], len(blocks)
+
+
+def _polarity(text: str) -> dict[str, set[bool]]:
+    """Each stemmed word of ``text`` and whether it stands negated (True) in its clause, not
+    (False), or both. A negation ("not", "never", "denied", "n't") negates the rest of its
+    clause; clauses end at punctuation and at "but", "however", "while" and the like."""
+    out: dict[str, set[bool]] = {}
+    for clause in CLAUSE_BREAK.split(text):
+        negated = False
+        for word in WORD.findall(clause or ""):
+            lowered = word.lower().replace("’", "'")
+            if lowered in NEGATIONS or lowered.endswith("n't"):
+                negated = True
+                continue
+            for stem in tokenize(word):
+                out.setdefault(stem, set()).add(negated)
+    return out
+
+
+def _numbers(text: str) -> list[tuple[str, str, str]]:
+    """(word before, number, word after) for each number in ``text``, words lower-cased."""
+    words = WORD.findall(text)
+    out = []
+    for i, w in enumerate(words):
+        if NUMBER.fullmatch(w):
+            before = words[i - 1].lower() if i else ""
+            after = words[i + 1].lower() if i + 1 < len(words) else ""
+            out.append((before, w, after))
+    return out
+
+
+def contradiction(sentence: str, evidence: str) -> str | None:
+    """Why ``sentence`` says the opposite of ``evidence`` (the passage sentence that supports it
+    best), or None. Both tests need the two to share words, so a paraphrase that words things
+    differently is never called a contradiction."""
+    mine, theirs = _polarity(sentence), _polarity(evidence)
+    for stem, how in mine.items():
+        other = theirs.get(stem)
+        if other and len(how) == len(other) == 1 and how != other:
+            word = next((w for w in WORD.findall(sentence) if stem in tokenize(w)), stem)
+            if True in other:
+                return f"the passage negates '{word}', this sentence does not"
+            return f"this sentence negates '{word}', the passage does not"
+    ours, found = _numbers(sentence), _numbers(evidence)
+    our_values = {n for _, n, _ in ours}
+    for before, number, after in ours:
+        if number in {n for _, n, _ in found}:
+            continue
+        for b, n, a in found:
+            shared = (before and before == b and not before.isdigit()) or \
+                     (after and after == a and not after.isdigit())
+            if shared and n not in our_values:
+                return f"it says {number} where the passage says {n}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -205,6 +329,7 @@ class GroundingChecker:
 
     def check(self, reply: str, passages: Sequence[Passage]) -> list[CheckedSentence]:
         """Every sentence of ``reply`` judged against ``passages`` (numbered from 1)."""
+        reply = LONE_MARKERS.sub(lambda m: m.group(2) + m.group(1), reply)
         pieces = []
         for s, e in split_sentences(reply):
             raw = reply[s:e]
@@ -212,7 +337,6 @@ class GroundingChecker:
             text = MARKERS.sub("", raw).strip()
             if text:
                 pieces.append((text, cited))
-        # A marker alone after a sentence belongs to the sentence before it.
         if not pieces:
             return []
         vectors = self.encode([t for t, _ in pieces])
@@ -253,6 +377,13 @@ class GroundingChecker:
                     or max(good, key=lambda j: j[1], default=None))
             if pick is not None:
                 n, score, span, _ = pick
+                source = passages[n - 1]
+                evidence = source.text[span[0] - source.start:span[1] - source.start]
+                clash = contradiction(text, evidence)
+                if clash:
+                    out.append(CheckedSentence(text, False, f"contradicts [{n}]: {clash}" + note,
+                                               round(score, 4), cited, None, span))
+                    continue
                 how = (f"supported by [{n}]" if n in valid else
                        f"supported by [{n}], not by the passage it cited; marker corrected"
                        if valid else f"supported by [{n}]; it cited none, marker added")

@@ -15,21 +15,19 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .answering import NOT_IN_ARTICLES, Answer, Answerer, check_question
-from .build import BM25, DENSE, NAMES, PASSAGES, STATEMENTS, BuildReport, build_index, load_passages
+from .build import BuildReport, build_index
 from .conversation import retrieval_query
 from .dates import YEAR, TimeRange, between, dates_in
 from .embedding import CachedEncoder, Embedder, load_embedder, model_fingerprint
-from .errors import IndexCorruptError, IndexMismatchError, NewsragError
+from .errors import IndexMismatchError, NewsragError
 from .generation import Generator, GeneratorError, Grounding, GroundingChecker, build_prompt, make_generator
-from .lexical import LexicalIndex
-from .names import NameTable
 from .passages import Chunker
 from .questions import NameCoverage, initials_of, read_question
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
-from .store import REBUILD_HINT, IndexStore
-from .vectors import DenseIndex
+from .store import REBUILD_HINT, IndexStore, open_generation
+from .validation import check_arguments
 
 __all__ = ["Index", "ArticleInfo"]
 
@@ -98,40 +96,12 @@ class Index:
         """Load a built index; fails clearly if it is missing, damaged or made differently."""
         settings = settings or Settings()
         folder = Path(index_dir)
-        store = IndexStore(folder)
-        gen = store.current()
-        manifest = store.read_manifest(gen)
-        fingerprint = model_fingerprint(Path(settings.model))
-        if manifest["model"]["fingerprint"] != fingerprint:
-            raise IndexMismatchError(
-                f"the index in {folder}/ was built with model {manifest['model']['name']!r} "
-                f"({manifest.get('model_path')}), but this run uses {settings.model}: "
-                + REBUILD_HINT
-            )
-        if manifest["chunking"] != settings.chunking():
-            raise IndexMismatchError(
-                f"the index in {folder}/ was built with chunking {manifest['chunking']}, but this "
-                f"run uses {settings.chunking()}: " + REBUILD_HINT
-            )
-        store.verify(gen, manifest, checksums=settings.verify_checksums)
-        try:
-            dense = DenseIndex.load(gen / DENSE, manifest["dense"]["type"],
-                                    manifest["dense"]["params"])
-            lexical = LexicalIndex.load(gen / BM25)
-            passages = load_passages(gen / PASSAGES, {a["id"]: a for a in manifest["articles"]})
-            names = NameTable.load(gen / NAMES)
-            statements = StatementBook.read(gen / STATEMENTS)
-        except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
-            raise IndexCorruptError(f"cannot read the index in {gen}: {exc}; {REBUILD_HINT}") from None
-        expected = manifest["counts"]["passages"]
-        if not (dense.size == lexical.size == len(passages) == expected):
-            raise IndexCorruptError(
-                f"the index in {gen} is inconsistent ({dense.size} vectors, {lexical.size} BM25 "
-                f"rows, {len(passages)} passages, manifest says {expected}); {REBUILD_HINT}"
-            )
-        if dense.dim != manifest["model"]["dim"]:
-            raise IndexCorruptError(f"{gen / DENSE} has dimension {dense.dim}, manifest says "
-                                    f"{manifest['model']['dim']}; {REBUILD_HINT}")
+        generation = open_generation(IndexStore(folder), settings,
+                                     model_fingerprint(Path(settings.model)))
+        manifest = generation.manifest
+        dense, passages = generation.dense, generation.passages
+        lexical, names = generation.lexical(), generation.names()
+        statements = generation.statements()
         embedder = embedder or load_embedder(settings.model)
         if embedder.info.dim != dense.dim:
             raise IndexMismatchError(
@@ -139,11 +109,12 @@ class Index:
                 "ones: " + REBUILD_HINT)
         retriever = Retriever(passages, dense, lexical, CachedEncoder(embedder, 256),
                               settings.rrf_k, settings.candidates, names)
-        article_rows = {a["id"]: [(p.start, p.end, row) for row, p in
-                                  enumerate(passages[a["first"]:a["first"] + a["count"]], a["first"])]
-                        for a in manifest["articles"]}
+        article_rows = {a.id: [(p.start, p.end, row) for row, p in
+                               enumerate(passages[a.first:a.first + a.count], a.first)]
+                        for a in manifest.articles}
         book = StatementBook(statements, names, article_rows)
-        return cls(folder, settings, manifest, retriever, embedder, book)
+        # The JSON view of the (validated) manifest, as the rest of Index reads it.
+        return cls(folder, settings, manifest.model_dump(mode="json"), retriever, embedder, book)
 
     # ---- querying ------------------------------------------------------------------------
     def _row_date_sets(self) -> list[frozenset[str]]:
@@ -230,6 +201,8 @@ class Index:
         ``speaker`` keeps passages quoting that person (any spelling); ``since``/``until`` (a
         year, month or day: "2021", "2020-01", "2020-01-07") keep passages of that period.
         """
+        check_arguments(self.settings.max_question_chars, question=query, k=k, mode=mode,
+                        speaker=speaker, since=since, until=until)
         query = check_question(query, self.settings.max_question_chars)
         return self._search(query, k, mode, self._allowed(speaker, between(since, until)))
 
@@ -257,6 +230,9 @@ class Index:
         A generated answer keeps only sentences the passages support (see
         :mod:`newsrag.generation`); ``on_token`` receives the model's text as it streams.
         """
+        check_arguments(self.settings.max_question_chars, question=question, k=k, mode=mode,
+                        history=history, speaker=speaker, since=since, until=until,
+                        generate=generate, on_token=on_token)
         question = check_question(question, self.settings.max_question_chars)
         k = k or self.settings.top_k
         query = retrieval_query(question, history)
@@ -331,6 +307,7 @@ class Index:
                    until: str | None = None) -> list[Statement]:
         """Statements found in the articles, oldest first; ``speaker`` in any spelling
         ("Austim" finds Lloyd Austin's), ``since``/``until`` as in :meth:`search`."""
+        check_arguments(self.settings.max_question_chars, speaker=speaker, since=since, until=until)
         return self.book.filter(speaker, between(since, until))
 
     def speakers(self) -> list[tuple[str, int]]:

@@ -91,7 +91,11 @@ class Settings(BaseSettings):
         default="NEWSRAG_LLM_API_KEY",
         description="Environment variable holding the endpoint's API key (OPENAI_API_KEY is "
         "tried too); local servers need none. The key itself is never a setting.")
-    llm_timeout: float = Field(default=60.0, description="Seconds to wait for the endpoint.")
+    llm_timeout: float = Field(
+        default=60.0, gt=0,
+        description="Deadline in seconds for the whole generated answer (connecting, the first "
+        "token and the rest of the stream), not per read: a server trickling tokens cannot hold "
+        "a question longer. Past it the extractive answer is shown with a notice.")
     llm_max_tokens: int = Field(default=200, description="Most tokens the model may write.")
     llm_prompt_tokens: int = Field(
         default=1200,
@@ -107,6 +111,11 @@ class Settings(BaseSettings):
         description="JSON file of name spellings (same shape as newsrag/data/aliases.json); "
         "default: the bundled table for the seed corpus's people and places.")
     max_question_chars: int = Field(default=2000, description="Longer questions are refused.")
+    max_file_bytes: int = Field(
+        default=10_000_000, ge=0,
+        description="Corpus files larger than this are skipped with a message (0: no limit). A "
+        "10 MB text is about 15,000 passages, minutes of embedding; a 50 MB file held the build "
+        "lock for half an hour.")
     verify_checksums: bool = Field(
         default=True, description="Check every index file's SHA-256 when loading."
     )

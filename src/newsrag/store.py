@@ -6,16 +6,26 @@ Layout of an index folder::
       CURRENT              name of the live generation (replaced atomically)
       .build.lock          held by the one build allowed at a time
       gen-<time>-<rand>/   one complete index
-        manifest.json      format version, model, chunking, dense index kind, articles, checksums
+        manifest.json      format version, model, chunking, dense index kind, articles, every
+                           file's size and SHA-256, and the manifest's own checksum
         dense.faiss        FAISS index; row i is passage i
         passages.jsonl     passage i: article id, offsets, text
         bm25/              bm25s files
+        names.json         spellings of one name
+        statements.jsonl   who said what, when
       .staging-<rand>/     a build in progress (removed by the next build if it was killed)
+      .CURRENT.<rand>      the next pointer, while it is being swapped in (removed likewise)
 
 A build writes a whole new generation into a staging folder, fsyncs it, renames it to ``gen-*``
 and only then swaps ``CURRENT`` with ``os.replace``. Killing a build at any moment therefore leaves
 ``CURRENT`` naming the previous, complete generation. The previous generation is kept after a
 swap, so a reader that resolved ``CURRENT`` just before it changed can still finish loading.
+
+The manifest is a typed :class:`Manifest`, validated when read, and carries a SHA-256 of its own
+canonical JSON: a manifest edited by hand or damaged on disk is refused with one line that says
+to rebuild, instead of being served (an edited title) or failing deep inside (a renamed key).
+:func:`open_generation` is the one way to open a generation, for loading and for incremental
+builds alike.
 """
 
 from __future__ import annotations
@@ -24,21 +34,122 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
-from .errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["FORMAT_VERSION", "IndexStore"]
+from .errors import (
+    BuildLockedError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    NewsragError,
+)
+from .passages import Passage
 
-FORMAT_VERSION = 2  # 2: names.json and statements.jsonl
+if TYPE_CHECKING:
+    from .lexical import LexicalIndex
+    from .names import NameTable
+    from .settings import Settings
+    from .statements import Statement
+    from .vectors import DenseIndex
+
+__all__ = ["FORMAT_VERSION", "IndexStore", "Manifest", "ArticleMeta", "Generation",
+           "open_generation", "load_passages", "REBUILD_HINT"]
+
+FORMAT_VERSION = 3  # 2: names.json and statements.jsonl; 3: typed manifest with its own checksum
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 REBUILD_HINT = "run `newsrag build --full` to rebuild it"
+GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9-]+")
+PASSAGES = "passages.jsonl"
+NAMES = "names.json"
+STATEMENTS = "statements.jsonl"
+DENSE = "dense.faiss"
+BM25 = "bm25"
+
+
+# ---- the manifest ------------------------------------------------------------------------
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelInfo(_Record):
+    """The embedding model the vectors come from."""
+
+    name: str
+    dim: int = Field(gt=0)
+    fingerprint: str
+
+
+class DenseInfo(_Record):
+    """The FAISS index's kind and parameters (``efSearch`` etc. for HNSW)."""
+
+    type: Literal["flat", "hnsw"]
+    params: dict[str, int]
+    metric: Literal["inner_product"] = "inner_product"
+
+
+class Counts(_Record):
+    articles: int = Field(ge=0)
+    passages: int = Field(ge=0)
+
+
+class FileInfo(_Record):
+    bytes: int = Field(ge=0)
+    sha256: str
+
+
+class ArticleMeta(_Record):
+    """An indexed article and its passage rows ``first`` .. ``first + count - 1``."""
+
+    id: str
+    path: str
+    title: str
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+    author: str | None = None
+    title_derived: bool = False
+    content_hash: str
+    first: int = Field(ge=0)
+    count: int = Field(ge=0)
+
+
+class Manifest(_Record):
+    """What a generation holds and how it was made; ``files`` is filled in by the commit."""
+
+    format_version: int = FORMAT_VERSION
+    newsrag_version: str
+    built_at: str
+    model: ModelInfo
+    model_path: str | None = None
+    chunking: dict[str, str | int]
+    dense: DenseInfo
+    counts: Counts
+    articles: list[ArticleMeta]
+    corpus_files: dict[str, str]
+    skipped: list[tuple[str, str]] = []
+    files: dict[str, FileInfo] = {}
+
+
+def _canonical_sha256(data: dict[str, Any]) -> str:
+    """SHA-256 of a JSON object written canonically (sorted keys, no spaces)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def without_hint(message: str) -> str:
+    """A damage or mismatch message without the "run build --full" advice (for a build that is
+    doing exactly that)."""
+    return re.sub(r"[:;] " + re.escape(REBUILD_HINT) + r"$", "", message)
 
 
 def _sha256(path: Path) -> str:
@@ -74,55 +185,81 @@ class IndexStore:
         self.folder = Path(folder)
 
     # ---- reading -------------------------------------------------------------------------
+    def _check_folder(self) -> None:
+        if self.folder.exists() and not self.folder.is_dir():
+            raise NewsragError(f"the index path {self.folder} is a file, not a folder; "
+                               "choose another --index")
+
     def exists(self) -> bool:
         return (self.folder / CURRENT).is_file()
 
     def current(self) -> Path:
         """The live generation's folder."""
+        self._check_folder()
         pointer = self.folder / CURRENT
         if not pointer.is_file():
             raise IndexMissingError(
                 f"no index in {self.folder}/ yet: run `newsrag build` to build one"
             )
-        name = pointer.read_text(encoding="utf-8").strip()
+        try:
+            name = pointer.read_bytes().decode("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            name = None
+        if name is None or not GENERATION_NAME.fullmatch(name):
+            raise IndexCorruptError(f"{pointer} is damaged (it does not name a generation); "
+                                    + REBUILD_HINT)
         gen = self.folder / name
-        if not name.startswith("gen-") or not gen.is_dir():
+        if not gen.is_dir():
             raise IndexCorruptError(
                 f"{pointer} names {name!r}, which is not a generation in {self.folder}/; "
                 + REBUILD_HINT
             )
         return gen
 
-    def read_manifest(self, gen: Path | None = None) -> dict[str, Any]:
+    def read_manifest(self, gen: Path | None = None) -> Manifest:
+        """The generation's manifest, checked: format version, its own checksum, its types."""
         gen = gen or self.current()
         path = gen / MANIFEST
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             raise IndexCorruptError(f"{path} is missing; {REBUILD_HINT}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (OSError, ValueError, RecursionError):
             raise IndexCorruptError(f"{path} is truncated or not JSON; {REBUILD_HINT}") from None
-        version = manifest.get("format_version") if isinstance(manifest, dict) else None
+        if not isinstance(data, dict):
+            raise IndexCorruptError(f"{path} is not a JSON object; {REBUILD_HINT}")
+        version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"the index in {self.folder}/ has format version {version!r}; this newsrag reads "
                 f"version {FORMAT_VERSION}: {REBUILD_HINT}"
             )
-        return manifest
+        checksum = data.pop("checksum", None)
+        if checksum != _canonical_sha256(data):
+            raise IndexCorruptError(
+                f"{path} does not match its checksum (edited or damaged since it was written); "
+                + REBUILD_HINT)
+        try:
+            return Manifest.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "(top level)"
+            raise IndexCorruptError(f"{path} is damaged ({where}: {first['msg']}); "
+                                    + REBUILD_HINT) from None
 
-    def verify(self, gen: Path, manifest: dict[str, Any], checksums: bool) -> None:
+    def verify(self, gen: Path, manifest: Manifest, checksums: bool) -> None:
         """Every file the manifest lists exists with its size (and, if asked, its SHA-256)."""
-        for rel, expected in manifest.get("files", {}).items():
+        for rel, expected in manifest.files.items():
             path = gen / rel
             if not path.is_file():
                 raise IndexCorruptError(f"index file {path} is missing; {REBUILD_HINT}")
             size = path.stat().st_size
-            if size != expected["bytes"]:
+            if size != expected.bytes:
                 raise IndexCorruptError(
-                    f"index file {path} is {size} bytes, expected {expected['bytes']} "
+                    f"index file {path} is {size} bytes, expected {expected.bytes} "
                     f"(truncated or altered); {REBUILD_HINT}"
                 )
-            if checksums and _sha256(path) != expected["sha256"]:
+            if checksums and _sha256(path) != expected.sha256:
                 raise IndexCorruptError(
                     f"index file {path} does not match its checksum (altered since it was "
                     f"written); {REBUILD_HINT}"
@@ -134,7 +271,12 @@ class IndexStore:
         """The one-build-at-a-time lock; fails with a clear message if another build holds it."""
         from filelock import FileLock, Timeout
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self._check_folder()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NewsragError(f"cannot create the index folder {self.folder}/ "
+                               f"({exc.strerror or exc})") from None
         lock = FileLock(str(self.folder / LOCK))
         try:
             lock.acquire(timeout=timeout)
@@ -148,6 +290,42 @@ class IndexStore:
         finally:
             lock.release()
 
+    def is_locked(self) -> bool:
+        """Whether a build holds the lock right now (a snapshot: it may change at once)."""
+        from filelock import FileLock, Timeout
+
+        if not (self.folder / LOCK).is_file():
+            return False
+        lock = FileLock(str(self.folder / LOCK))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        except OSError:
+            return False
+        lock.release()
+        return False
+
+    def wait_for_lock(self, say: Any) -> None:
+        """Block until no build holds the lock, telling ``say`` once if it has to wait."""
+        from filelock import FileLock
+
+        if self.is_locked():
+            say(f"another build is running on {self.folder}/; waiting for it to finish "
+                "(Ctrl-C to stop) ...")
+            with FileLock(str(self.folder / LOCK)):
+                pass
+
+    def clean(self) -> None:
+        """Remove what killed builds leave behind: staging folders, temporary pointers, and a
+        ``CURRENT`` that is a folder. Call under :meth:`lock`."""
+        for old in self.folder.glob(".staging-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        for tmp in self.folder.glob(f".{CURRENT}.*"):
+            tmp.unlink(missing_ok=True)
+        if (self.folder / CURRENT).is_dir():
+            shutil.rmtree(self.folder / CURRENT, ignore_errors=True)
+
     def stage(self) -> Path:
         """A fresh staging folder; call under :meth:`lock`. Removes leftovers of killed builds."""
         for old in self.folder.glob(".staging-*"):
@@ -156,15 +334,17 @@ class IndexStore:
         path.mkdir(parents=True)
         return path
 
-    def commit(self, staging: Path, manifest: dict[str, Any]) -> Path:
+    def commit(self, staging: Path, manifest: Manifest) -> Path:
         """Seal a staged generation and make it live, atomically. Call under :meth:`lock`."""
         files = {}
         for p in sorted(staging.rglob("*")):
             if p.is_file():
-                files[p.relative_to(staging).as_posix()] = {
-                    "bytes": p.stat().st_size, "sha256": _sha256(p)}
-        manifest = {**manifest, "format_version": FORMAT_VERSION, "files": files}
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
+                files[p.relative_to(staging).as_posix()] = FileInfo(
+                    bytes=p.stat().st_size, sha256=_sha256(p))
+        data = manifest.model_copy(update={"format_version": FORMAT_VERSION, "files": files}
+                                   ).model_dump(mode="json")
+        data["checksum"] = _canonical_sha256(data)
+        (staging / MANIFEST).write_text(json.dumps(data, indent=1, ensure_ascii=False),
                                         encoding="utf-8")
         _fsync_tree(staging)
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -177,7 +357,10 @@ class IndexStore:
             os.fsync(fd)
         finally:
             os.close(fd)
-        previous = (self.folder / CURRENT).read_text().strip() if self.exists() else None
+        try:
+            previous: str | None = self.current().name
+        except NewsragError:  # no pointer, or a damaged one: nothing to keep but the new one
+            previous = None
         os.replace(pointer_tmp, self.folder / CURRENT)
         _fsync_dir(self.folder)
         keep = {gen.name, previous}
@@ -185,3 +368,93 @@ class IndexStore:
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
         return gen
+
+
+# ---- opening a generation ----------------------------------------------------------------
+def load_passages(path: Path, articles: dict[str, ArticleMeta]) -> list[Passage]:
+    """The passages of ``passages.jsonl``, with their articles' titles and dates."""
+    passages = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            art = articles[rec["article_id"]]
+            passages.append(Passage(rec["article_id"], art.title, art.date,
+                                    rec["start"], rec["end"], rec["text"]))
+    return passages
+
+
+@dataclass
+class Generation:
+    """An opened, verified generation: its manifest, dense index and passages; the lexical
+    index, name table and statements are read on demand (a build does not need them)."""
+
+    folder: Path
+    manifest: Manifest
+    dense: "DenseIndex"
+    passages: list[Passage]
+
+    def _read(self, what: Any) -> Any:
+        try:
+            return what()
+        except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
+            raise IndexCorruptError(f"cannot read the index in {self.folder}: "
+                                    f"{str(exc)[:200]}; {REBUILD_HINT}") from None
+
+    def lexical(self) -> "LexicalIndex":
+        from .lexical import LexicalIndex
+
+        lexical = self._read(lambda: LexicalIndex.load(self.folder / BM25))
+        if lexical.size != len(self.passages):
+            raise IndexCorruptError(
+                f"the index in {self.folder} is inconsistent ({lexical.size} BM25 rows, "
+                f"{len(self.passages)} passages); {REBUILD_HINT}")
+        return lexical
+
+    def names(self) -> "NameTable":
+        from .names import NameTable
+
+        return self._read(lambda: NameTable.load(self.folder / NAMES))
+
+    def statements(self) -> "list[Statement]":
+        from .statements import StatementBook
+
+        return self._read(lambda: StatementBook.read(self.folder / STATEMENTS))
+
+
+def open_generation(store: IndexStore, settings: "Settings", fingerprint: str) -> Generation:
+    """The live generation of ``store``, checked against this run's model ``fingerprint`` and
+    chunking, every file's size (and SHA-256 if ``settings.verify_checksums``), and the counts.
+
+    Raises :class:`IndexMissingError`, :class:`IndexMismatchError` or
+    :class:`IndexCorruptError`, each with one line that says what to do.
+    """
+    from .vectors import DenseIndex
+
+    gen = store.current()
+    manifest = store.read_manifest(gen)
+    if manifest.model.fingerprint != fingerprint:
+        raise IndexMismatchError(
+            f"the index in {store.folder}/ was built with model {manifest.model.name!r} "
+            f"({manifest.model_path}), but this run uses {settings.model}: " + REBUILD_HINT)
+    if manifest.chunking != settings.chunking():
+        raise IndexMismatchError(
+            f"the index in {store.folder}/ was built with chunking {manifest.chunking}, but this "
+            f"run uses {settings.chunking()}: " + REBUILD_HINT)
+    store.verify(gen, manifest, checksums=settings.verify_checksums)
+    partial = Generation(gen, manifest, None, [])  # type: ignore[arg-type]
+    dense = partial._read(lambda: DenseIndex.load(gen / DENSE, manifest.dense.type,
+                                                  manifest.dense.params))
+    passages = partial._read(lambda: load_passages(gen / PASSAGES,
+                                                   {a.id: a for a in manifest.articles}))
+    expected = manifest.counts.passages
+    if not (dense.size == len(passages) == expected):
+        raise IndexCorruptError(
+            f"the index in {gen} is inconsistent ({dense.size} vectors, {len(passages)} "
+            f"passages, manifest says {expected}); {REBUILD_HINT}")
+    if dense.dim != manifest.model.dim:
+        raise IndexCorruptError(f"{gen / DENSE} has dimension {dense.dim}, manifest says "
+                                f"{manifest.model.dim}; {REBUILD_HINT}")
+    if any(a.first + a.count > len(passages) for a in manifest.articles):
+        raise IndexCorruptError(f"{gen / MANIFEST} gives articles rows past the last passage; "
+                                + REBUILD_HINT)
+    return Generation(gen, manifest, dense, passages)

@@ -72,8 +72,13 @@ def test_every_answer_sentence_is_from_a_cited_passage(seed_index):
             citation = by_n[int(n)]
             assert citation.used
             # Only the framing ("As reported on 8 Mar 2021:", "Hassan Rouhani said:") is not
-            # article text, and it is fixed wording.
-            assert FRAMING.sub("", text).strip("()") in citation.passage, (text, citation.passage)
+            # article text, and it is fixed wording; a quotation carries its attribution line
+            # in brackets before the one marker.
+            text = FRAMING.sub("", text)
+            quote = re.fullmatch(r"(.+) \(([^()]+)\)", text)
+            for part in ([quote.group(1), quote.group(2)] if quote else [text]):
+                assert part in citation.passage, (part, citation.passage)
+        assert not re.search(r"(\[\d+\]) \([^()]*\) \1", answer.answer)  # no doubled markers
         for c in answer.citations:
             for s, e in c.highlights:
                 assert c.start <= s < e <= c.end
@@ -88,7 +93,7 @@ def test_refusal_still_lists_closest_passages(seed_index):
 
 def test_quotation_answer_names_its_speaker(seed_index):
     answer = seed_index.ask("What did Zarif say about Article 51 of the UN Charter?")
-    assert "Javad Zarif via Twitter, January 7, 2020" in answer.answer
+    assert "(Javad Zarif via Twitter, January 7, 2020) [1]" in answer.answer
 
 
 @pytest.mark.parametrize("question,message", [

@@ -49,7 +49,8 @@ QUOTE_ASK_POSSESSIVE = re.compile(
 WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b", re.I)
 COUNT_ASK = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
                        r"\b(?:death\s+toll|number\s+of)\b", re.I)
-WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\b|\b(?:what|which)\s+(?:date|day|time|year|month|"
+WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
+                      r"had|has|have|can|should|might)\b|\b(?:what|which)\s+(?:date|day|time|year|month|"
                       r"weekday)\b|\bat\s+what\s+time\b|\bhow\s+long\s+(?:ago|after|before)\b",
                       re.I)
 WHERE_ASK = re.compile(r"^\s*(?:and\s+)?where\b|\bfrom\s+where\b|\bwhere\b", re.I)
@@ -244,10 +245,42 @@ def _counts(sentence: str, question: str) -> list[str]:
         masked = masked[:s] + " " * (e - s) + masked[e:]
     if not re.search(r"\b(?:time|long|clock)\b", question, re.I):  # "how much time was left?"
         masked = CLOCK.sub(lambda m: " " * len(m.group()), masked)
-    found = [m.group() for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
-    found += [m.group() for m in WORD_NUMBER.finditer(masked)]
+    matches = [m for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
+    matches += list(WORD_NUMBER.finditer(masked))
     asked = question.lower()
-    return [f for f in found if f.lower() not in asked]
+    matches = [m for m in matches if m.group().lower() not in asked]
+    counted = _counted(question) if STRICT_COUNTS else set()
+    if counted:
+        # "How many rockets ...?" wants a number of rockets ("14 rockets", "ten of the
+        # rockets"), not any number in a sentence about rockets.
+        matches = [m for m in matches if counted & set(tokenize(
+            " ".join(masked[m.end():].split()[:COUNT_WINDOW])))]
+    return [m.group() for m in matches]
+
+
+# A count's noun stands within this many words after the number ("16 ballistic missiles").
+COUNT_WINDOW = 4
+# Whether a "how many X" answer needs its number next to X (fitted on the development data).
+STRICT_COUNTS = False
+HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w'’-]+\s+){0,3})", re.I)
+
+
+def _counted(question: str) -> set[str]:
+    """The stems of what a "how many" question counts: "How many ballistic missiles did ..."
+    -> {ballist, missil}; empty for "How many were injured?"."""
+    m = HOW_MANY.search(question)
+    if not m:
+        return set()
+    words: list[str] = []
+    for word in m.group(1).split():
+        if word.lower() in AUXILIARIES:
+            break
+        words.append(word)
+    stems = set(tokenize(" ".join(words)))
+    # People are counted under many names: "people", "troops", "personnel", "soldiers".
+    if stems & set(tokenize(" ".join(PERSON_NOUNS))):
+        stems |= set(tokenize(" ".join(PERSON_NOUNS))) | {"personnel", "dead", "wound", "injur"}
+    return stems
 
 
 def answer_evidence(reading: Reading, sentence: str) -> bool:

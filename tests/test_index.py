@@ -17,6 +17,7 @@ import pytest
 from newsrag import (BuildLockedError, Index, IndexCorruptError, IndexMismatchError,
                      IndexMissingError, Settings)
 from newsrag.store import IndexStore
+from newsrag.vectors import passage_sentences
 
 from conftest import SEED_A, SEED_B
 
@@ -56,8 +57,11 @@ def test_incremental_add_embeds_only_the_new_article(corpus, tmp_path, settings,
     new_count = sum(1 for p in idx.retriever.passages if p.title.startswith("Drills Near Erbil"))
     assert report.added == ["new_article.txt"] and report.unchanged == 2
     assert report.embedded_passages == new_count
-    # Only the new passages (plus nothing for the answer-free build) went through the model.
-    assert embedder.encoded - before == new_count
+    # Only the new passages and their sentences went through the model.
+    new_sentences = {s for p in idx.retriever.passages if p.title.startswith("Drills Near Erbil")
+                     for s in passage_sentences(p.text)}
+    assert 0 < report.embedded_sentences <= len(new_sentences)
+    assert embedder.encoded - before == new_count + report.embedded_sentences
     assert idx.retriever.passages[:len(old_passages)] == old_passages
     hits = idx.search("air-defence drills near the airport", k=1)
     assert hits[0].passage.title.startswith("Drills Near Erbil")
@@ -91,7 +95,9 @@ def test_full_rebuild_embeds_everything(corpus, tmp_path, settings, embedder):
     Index.build(corpus, tmp_path / "index", settings, embedder=embedder)
     before = embedder.encoded
     idx = Index.build(corpus, tmp_path / "index", settings, full=True, embedder=embedder)
-    assert embedder.encoded - before == idx.build_report.passages
+    report = idx.build_report
+    assert report.embedded_sentences > report.passages  # a full build re-embeds the sentences too
+    assert embedder.encoded - before == report.passages + report.embedded_sentences
 
 
 def _big_corpus(folder: Path, n: int = 80) -> None:

@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from .answering import Answer, Citation  # noqa: E402
 from .articles import Article  # noqa: E402
 from .build import BuildReport  # noqa: E402
+from .embedding import Embedder, ModelInfo, load_embedder, register_embedder  # noqa: E402
 from .errors import (  # noqa: E402
     ArgumentError,
     ArticleError,
@@ -42,6 +43,10 @@ __all__ = [
     "Article",
     "ArticleInfo",
     "BuildReport",
+    "Embedder",
+    "ModelInfo",
+    "register_embedder",
+    "load_embedder",
     "MODES",
     "NewsragError",
     "ArticleError",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 import time
@@ -22,7 +23,8 @@ import numpy as np
 
 from . import __version__
 from .articles import Article, corpus_hashes, read_corpus
-from .embedding import Embedder, model_fingerprint
+from .embedding import (ENCODER_META, Embedder, encoder_meta, expected_fingerprint,
+                        fingerprint_matches, prepare_encoder)
 from .errors import IndexMismatchError, NewsragError
 from .lexical import LexicalIndex
 from .names import NameTable, load_aliases
@@ -44,13 +46,14 @@ from .store import (
     open_generation,
     without_hint,
 )
-from .vectors import DenseIndex
+from .vectors import DenseIndex, SentenceVectors, passage_sentences, text_keys
 
 __all__ = ["BuildReport", "build_index", "index_is_stale", "embedding_text", "load_passages",
            "write_generation", "BM25", "DENSE", "NAMES", "PASSAGES", "STATEMENTS"]
 
 # Passages embedded per call when progress goes to a log: one plain line per slice.
 PROGRESS_SLICE = 2048
+ENCODER = "encoder"  # the exported ONNX encoder (model.onnx, tokenizer.json, encoder.json)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     embedded_passages: int = 0
+    embedded_sentences: int = 0
     statements: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -117,15 +121,22 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
                      model: ModelInfo | dict[str, Any], settings: Settings,
                      corpus_files: dict[str, str], skipped: list[tuple[str, str]],
                      names: NameTable | None = None,
-                     statements: Sequence[Statement] = ()) -> Path:
+                     statements: Sequence[Statement] = (),
+                     sentences: SentenceVectors | None = None,
+                     encoder_dir: Path | None = None) -> Path:
     """Write a complete generation and make it live (call under ``store.lock()``).
 
     Everything goes to a staging folder first; on any failure the staging folder is removed and
-    the live index is untouched.
+    the live index is untouched. ``sentences`` are the passages' sentence vectors;
+    ``encoder_dir`` an exported ONNX encoder, hard-linked (else copied) into the generation.
     """
     staging = store.stage()
     try:
         dense.save(staging / DENSE)
+        if sentences is not None:
+            sentences.save(staging)
+        if encoder_dir is not None:
+            _link_tree(encoder_dir, staging / ENCODER)
         (staging / BM25).mkdir()
         lexical.save(staging / BM25)
         with (staging / PASSAGES).open("w", encoding="utf-8") as fh:
@@ -142,6 +153,8 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
             "model_path": settings.model,
             "chunking": settings.chunking(),
             "dense": {"type": dense.kind, "params": dense.params, "metric": "inner_product"},
+            "encoder": encoder_meta(encoder_dir) if encoder_dir is not None else None,
+            "sentences": sentences.size if sentences is not None else None,
             "counts": {"articles": len(articles_meta), "passages": len(passages)},
             "articles": list(articles_meta),
             "corpus_files": corpus_files,
@@ -156,18 +169,20 @@ def build_index(
     corpus_dir: Path,
     index_dir: Path,
     settings: Settings,
-    get_embedder: Callable[[], Embedder],
+    get_embedder: Callable[[], Embedder] | None = None,
     full: bool = False,
     progress: bool = False,
 ) -> BuildReport:
-    """Bring ``index_dir`` up to date with ``corpus_dir``; see the module docstring."""
+    """Bring ``index_dir`` up to date with ``corpus_dir``; see the module docstring.
+
+    ``get_embedder`` supplies a ready embedder (tests, benchmarks); by default the encoder is
+    chosen by settings (see :func:`newsrag.embedding.prepare_encoder`)."""
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
         raise NewsragError(f"corpus folder {corpus_dir}/ does not exist")
     store = IndexStore(index_dir)
     report = BuildReport(full=full)
-    fingerprint = model_fingerprint(Path(settings.model))
     with store.lock():
         store.clean()
         reading = read_corpus(corpus_dir, settings.max_file_bytes)
@@ -180,7 +195,8 @@ def build_index(
         previous: Generation | None = None
         if store.exists() and not full:
             try:
-                previous = open_generation(store, settings, fingerprint)
+                previous = open_generation(store, settings, _matcher(store, settings,
+                                                                     get_embedder))
             except NewsragError as exc:
                 report.reason_full = without_hint(str(exc))
                 report.full = True
@@ -196,7 +212,6 @@ def build_index(
                        if old_manifest else {})
 
         chunker = Chunker(**settings.chunking())
-        embedder: Embedder | None = None
         plan: list[tuple[Article, list[Passage], np.ndarray | None]] = []
         to_embed: list[str] = []
         for art in reading.articles:
@@ -215,15 +230,29 @@ def build_index(
         new_hashes = {a.content_hash for a in reading.articles}
         report.removed = [a.path for h, a in old_by_hash.items() if h not in new_hashes]
 
-        if to_embed:
-            embedder = get_embedder()
-            fresh = _embed(embedder, to_embed, settings.batch_size, progress)
+        chosen: list[tuple[Embedder, Path | None]] = []
+
+        def embedder_for() -> Embedder:
+            if not chosen:
+                chosen.append((get_embedder(), None) if get_embedder is not None else
+                              prepare_encoder(settings, _live_generation(store), index_dir))
+            return chosen[0][0]
+
+        sentence_texts = list(dict.fromkeys(
+            s for _, passages, _ in plan for p in passages for s in passage_sentences(p.text)
+        )) if settings.sentence_vectors else []
+        old_sentences = previous.sentences() if previous is not None else None
+        fresh, sentences = _embed_all(to_embed, sentence_texts, old_sentences, embedder_for,
+                                      settings, progress, report)
+        embedder, encoder_dir = chosen[0] if chosen else (None, None)
+        if embedder is None and previous is not None:
+            old_encoder = previous.folder / ENCODER
+            encoder_dir = old_encoder if (old_encoder / ENCODER_META).is_file() else None
         dim = embedder.info.dim if embedder else old_dense.dim  # type: ignore[union-attr]
         model = (
             ModelInfo(name=embedder.info.name, dim=dim, fingerprint=embedder.info.fingerprint)
             if embedder else old_manifest.model  # type: ignore[union-attr]
         )
-        report.embedded_passages = len(to_embed)
 
         vectors: list[np.ndarray] = []
         passages_all: list[Passage] = []
@@ -244,7 +273,8 @@ def build_index(
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
 
         dense = DenseIndex.build(matrix, dim, settings.approximate_threshold, settings.hnsw_m,
-                                 settings.hnsw_ef_construction, settings.hnsw_ef_search)
+                                 settings.hnsw_ef_construction, settings.hnsw_ef_search,
+                                 settings.approximate_index, settings.ivf_nprobe)
         meta_by_id = {a.id: a for a in articles_meta}
         lexical = LexicalIndex.build(
             [embedding_text(meta_by_id[p.article_id], p.text) for p in passages_all])
@@ -252,8 +282,13 @@ def build_index(
         names = NameTable.build((a.text for a in reading.articles), load_aliases(settings.aliases))
         statements = extract_statements(reading.articles, names)
         report.statements = len(statements)
-        write_generation(store, dense, lexical, passages_all, articles_meta, model, settings,
-                         reading.file_hashes, reading.skipped, names, statements)
+        try:
+            write_generation(store, dense, lexical, passages_all, articles_meta, model, settings,
+                             reading.file_hashes, reading.skipped, names, statements, sentences,
+                             encoder_dir)
+        finally:
+            if encoder_dir is not None and encoder_dir.name.startswith(".export-"):
+                shutil.rmtree(encoder_dir, ignore_errors=True)
         report.articles, report.passages = len(articles_meta), len(passages_all)
     report.seconds = time.perf_counter() - started
     return report
@@ -275,3 +310,60 @@ def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool
         print(f"embedded {done}/{len(texts)} passages ({done / len(texts):.0%})",
               file=sys.stderr, flush=True)
     return np.concatenate(parts)
+
+
+def _matcher(store: IndexStore, settings: Settings,
+             get_embedder: Callable[[], Embedder] | None) -> Callable[[str], bool]:
+    """Whether a previous generation's vectors fit this build: the given embedder's
+    fingerprint, else the one settings choose (``--quantize`` unset keeps what the index has)."""
+    if get_embedder is not None:
+        fingerprint = get_embedder().info.fingerprint
+        return lambda stored: stored == fingerprint
+    if settings.quantize is None:
+        return lambda stored: fingerprint_matches(settings, stored)
+    wanted = expected_fingerprint(settings, settings.quantize)
+    return lambda stored: stored == wanted
+
+
+def _live_generation(store: IndexStore) -> Path | None:
+    """The live generation even when it is not reused (``--full``, another model): its ONNX
+    export may still fit (:func:`~newsrag.embedding.prepare_encoder` checks)."""
+    try:
+        return store.current() if store.exists() else None
+    except NewsragError:
+        return None
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link a folder's files (a 90 MB encoder is not copied per generation), else copy."""
+    target.mkdir(parents=True, exist_ok=True)
+    for p in source.iterdir():
+        try:
+            os.link(p, target / p.name)
+        except OSError:
+            shutil.copyfile(p, target / p.name)
+
+
+def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors | None,
+               embedder_for: Callable[[], Embedder], settings: Settings, progress: bool,
+               report: BuildReport) -> tuple[np.ndarray | None, SentenceVectors | None]:
+    """The one heavy step: embed the new passages and every sentence not already stored, in one
+    encoder call (batched by length). Returns the passages' vectors and all sentence vectors."""
+    keys = text_keys(sentence_texts)
+    rows = old.find(keys) if old is not None else np.full(len(keys), -1, dtype=np.int64)
+    missing = [t for t, r in zip(sentence_texts, rows) if r < 0]
+    fresh = None
+    if texts or missing:
+        fresh = _embed(embedder_for(), texts + missing, settings.batch_size, progress)
+    report.embedded_passages, report.embedded_sentences = len(texts), len(missing)
+    if not settings.sentence_vectors:
+        return fresh, None
+    dim = fresh.shape[1] if fresh is not None else old.vectors.shape[1]  # type: ignore[union-attr]
+    vectors = np.zeros((len(keys), dim), dtype=np.float32)
+    have = np.flatnonzero(rows >= 0)
+    if len(have):
+        vectors[have] = old.vectors[np.asarray(rows[have])]  # type: ignore[union-attr]
+    if missing:
+        vectors[rows < 0] = fresh[len(texts):]  # type: ignore[index]
+    return (fresh[:len(texts)] if fresh is not None else None,
+            SentenceVectors.build(keys, vectors))

@@ -130,16 +130,31 @@ def _ready_index(corpus: Path, index: Path, settings=None):
     return idx
 
 
+def _check_question(question: str, settings=None) -> None:
+    """Refuse an empty or over-long question before the index and model are loaded."""
+    from .answering import check_question
+
+    check_question(question, (settings or _settings()).max_question_chars)
+
+
 @app.command()
 def build(
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
     full: bool = typer.Option(False, "--full", help="Re-embed everything instead of only changes."),
+    quantize: Optional[bool] = typer.Option(
+        None, "--quantize/--no-quantize",
+        help="Encode with an int8 dynamically quantised ONNX model (faster, slightly less "
+        "accurate; needs the onnx package); changing it re-embeds everything. Default: as the "
+        "index was built (fp32 for a new one)."),
 ) -> None:
     """Build or update the index from the corpus folder (only new or changed articles are embedded)."""
     from .index import Index
 
-    idx = Index.build(corpus, index, _settings(), full=full, progress=True)
+    settings = _settings()
+    if quantize is not None:
+        settings = settings.model_copy(update={"quantize": quantize})
+    idx = Index.build(corpus, index, settings, full=full, progress=True)
     _say(idx.build_report.summary())
 
 
@@ -217,6 +232,7 @@ def search(
       newsrag search "strike" --speaker Austin --since 2021
     """
     _check_args(question=query, speaker=speaker, since=since, until=until)
+    _check_question(query)
     idx = _ready_index(corpus, index)
     hits = idx.search(query, k, mode, speaker=speaker, since=since, until=until)
     if as_json:
@@ -259,6 +275,7 @@ def ask(
     """
     _check_args(question=question, speaker=speaker, since=since, until=until)
     settings = _llm(generator, llm_url, llm_model)
+    _check_question(question, settings)
     idx = _ready_index(corpus, index, settings)
     streamed = []
 

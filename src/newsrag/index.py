@@ -18,7 +18,7 @@ from .answering import NOT_IN_ARTICLES, Answer, Answerer, check_question
 from .build import BuildReport, build_index
 from .conversation import retrieval_query
 from .dates import YEAR, TimeRange, between, dates_in
-from .embedding import CachedEncoder, Embedder, load_embedder, model_fingerprint
+from .embedding import CachedEncoder, Embedder, fingerprint_matches, question_embedder
 from .errors import IndexMismatchError, NewsragError
 from .generation import Generator, GeneratorError, Grounding, GroundingChecker, build_prompt, make_generator
 from .passages import Chunker
@@ -28,6 +28,7 @@ from .settings import Settings
 from .statements import Statement, StatementBook
 from .store import REBUILD_HINT, IndexStore, open_generation
 from .validation import check_arguments
+from .vectors import SentenceVectors
 
 __all__ = ["Index", "ArticleInfo"]
 
@@ -54,7 +55,8 @@ class Index:
     """A loaded index. Read-only and safe to share between threads (the web server does)."""
 
     def __init__(self, folder: Path, settings: Settings, manifest: dict[str, Any],
-                 retriever: Retriever, embedder: Embedder, book: StatementBook):
+                 retriever: Retriever, embedder: Embedder, book: StatementBook,
+                 sentences: SentenceVectors | None = None):
         self.folder = folder
         self.settings = settings
         self.manifest = manifest
@@ -62,7 +64,8 @@ class Index:
         self.embedder = embedder
         self.book = book
         self.answerer = Answerer(
-            CachedEncoder(embedder, settings.sentence_cache_size, settings.batch_size).encode,
+            CachedEncoder(embedder, settings.sentence_cache_size, settings.batch_size,
+                          stored=sentences).encode,
             settings.refusal_threshold, settings.answer_sentences, book)
         self.checker = GroundingChecker(self.answerer.encode, settings.grounding_threshold)
         self._count_tokens = Chunker(**settings.chunking()).count_tokens
@@ -85,7 +88,7 @@ class Index:
         """
         settings = settings or Settings()
         report = build_index(Path(corpus_dir), Path(index_dir), settings,
-                             lambda: embedder or load_embedder(settings.model), full, progress)
+                             (lambda: embedder) if embedder else None, full, progress)
         index = cls.load(index_dir, settings, embedder)
         index.build_report = report
         return index
@@ -96,13 +99,16 @@ class Index:
         """Load a built index; fails clearly if it is missing, damaged or made differently."""
         settings = settings or Settings()
         folder = Path(index_dir)
-        generation = open_generation(IndexStore(folder), settings,
-                                     model_fingerprint(Path(settings.model)))
+        matches = ((lambda stored: stored == embedder.fingerprint) if embedder
+                   else (lambda stored: fingerprint_matches(settings, stored)))
+        generation = open_generation(IndexStore(folder), settings, matches)
         manifest = generation.manifest
         dense, passages = generation.dense, generation.passages
         lexical, names = generation.lexical(), generation.names()
         statements = generation.statements()
-        embedder = embedder or load_embedder(settings.model)
+        sentences = generation.sentences()
+        embedder = embedder or question_embedder(settings, generation.folder,
+                                                 manifest.model_dump(mode="json"))
         if embedder.info.dim != dense.dim:
             raise IndexMismatchError(
                 f"the index has {dense.dim}-d vectors but the model makes {embedder.info.dim}-d "
@@ -114,7 +120,8 @@ class Index:
                         for a in manifest.articles}
         book = StatementBook(statements, names, article_rows)
         # The JSON view of the (validated) manifest, as the rest of Index reads it.
-        return cls(folder, settings, manifest.model_dump(mode="json"), retriever, embedder, book)
+        return cls(folder, settings, manifest.model_dump(mode="json"), retriever, embedder, book,
+                   sentences)
 
     # ---- querying ------------------------------------------------------------------------
     def _row_date_sets(self) -> list[frozenset[str]]:
@@ -331,6 +338,8 @@ class Index:
             "dimension": m["model"]["dim"],
             "index_type": m["dense"]["type"],
             "index_params": m["dense"]["params"],
+            "encoder": type(self.embedder).kind or type(self.embedder).__name__,
+            "quantized": bool((m.get("encoder") or {}).get("quantized")),
             "chunking": m["chunking"],
             "built_at": m["built_at"],
             "format_version": m["format_version"],

@@ -53,12 +53,32 @@ class Settings(BaseSettings):
         description="Up to this many tokens of whole trailing sentences are repeated at the start of "
         "the next passage, so a fact on the boundary is found from either side.",
     )
+    embedder: str = Field(
+        default="auto",
+        description="Encoder backend: auto (the build exports the model to ONNX and stores it with "
+        "the index; questions then run without torch), sentence-transformers, onnx, hash (a fake "
+        "for tests), or the dotted path of an Embedder subclass (package.module:Class).")
+    quantize: bool | None = Field(
+        default=None,
+        description="Build with an int8 dynamically quantised ONNX encoder (faster, slightly "
+        "less accurate; needs the onnx package). None keeps what the index has (fp32 if new).")
+    sentence_vectors: bool = Field(
+        default=True,
+        description="Embed every passage sentence at build time and store the vectors, so a "
+        "question embeds only itself (costs build time and ~1.5 KB of disk per sentence).")
     batch_size: int = Field(default=32, description="Passages per embedding batch.")
     approximate_threshold: int = Field(
         default=200_000,
         description="From this many passages on, the dense index is HNSW instead of exact "
         "IndexFlatIP (exact search costs ~19 ms a query at 100k x 384 on 2 cores).",
     )
+    approximate_index: Literal["hnsw", "hnsw_sq8", "ivf_sq8"] = Field(
+        default="ivf_sq8",
+        description="The approximate dense index past the threshold: an inverted file over 8-bit "
+        "vectors (recall@10 0.974 vs exact at 1M synthetic passages, ~400 bytes each), HNSW over "
+        "8-bit vectors, or HNSW over float32 vectors (benchmarks/REPORT.md).")
+    ivf_nprobe: int = Field(default=32, description="Inverted lists searched per query (ivf_sq8): "
+                            "16 gave recall@10 0.951 at 1M, 32 gave 0.974.")
     hnsw_m: int = Field(default=32, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(default=200, description="HNSW build-time beam width.")
     hnsw_ef_search: int = Field(default=128, description="HNSW query-time beam width.")

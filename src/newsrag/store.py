@@ -40,7 +40,7 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from .names import NameTable
     from .settings import Settings
     from .statements import Statement
-    from .vectors import DenseIndex
+    from .vectors import DenseIndex, SentenceVectors
 
 __all__ = ["FORMAT_VERSION", "IndexStore", "Manifest", "ArticleMeta", "Generation",
            "open_generation", "load_passages", "REBUILD_HINT"]
@@ -92,7 +92,7 @@ class ModelInfo(_Record):
 class DenseInfo(_Record):
     """The FAISS index's kind and parameters (``efSearch`` etc. for HNSW)."""
 
-    type: Literal["flat", "hnsw"]
+    type: Literal["flat", "hnsw", "hnsw_sq8", "ivf_sq8"]
     params: dict[str, int]
     metric: Literal["inner_product"] = "inner_product"
 
@@ -137,6 +137,8 @@ class Manifest(_Record):
     articles: list[ArticleMeta]
     corpus_files: dict[str, str]
     skipped: list[tuple[str, str]] = []
+    encoder: dict[str, Any] | None = None  # encoder/encoder.json of the stored ONNX export
+    sentences: int | None = None  # sentence vectors stored (sentences.*.npy)
     files: dict[str, FileInfo] = {}
 
 
@@ -410,6 +412,12 @@ class Generation:
                 f"{len(self.passages)} passages); {REBUILD_HINT}")
         return lexical
 
+    def sentences(self) -> "SentenceVectors | None":
+        """The stored sentence vectors (memory-mapped), or None if built without them."""
+        from .vectors import SentenceVectors
+
+        return self._read(lambda: SentenceVectors.load(self.folder))
+
     def names(self) -> "NameTable":
         from .names import NameTable
 
@@ -421,8 +429,10 @@ class Generation:
         return self._read(lambda: StatementBook.read(self.folder / STATEMENTS))
 
 
-def open_generation(store: IndexStore, settings: "Settings", fingerprint: str) -> Generation:
-    """The live generation of ``store``, checked against this run's model ``fingerprint`` and
+def open_generation(store: IndexStore, settings: "Settings",
+                    fingerprint: "str | Callable[[str], bool]") -> Generation:
+    """The live generation of ``store``, checked against this run's model ``fingerprint`` (or a
+    test of the stored one: a quantised export of the same model folder also fits) and
     chunking, every file's size (and SHA-256 if ``settings.verify_checksums``), and the counts.
 
     Raises :class:`IndexMissingError`, :class:`IndexMismatchError` or
@@ -432,7 +442,9 @@ def open_generation(store: IndexStore, settings: "Settings", fingerprint: str) -
 
     gen = store.current()
     manifest = store.read_manifest(gen)
-    if manifest.model.fingerprint != fingerprint:
+    fits = (fingerprint(manifest.model.fingerprint) if callable(fingerprint)
+            else manifest.model.fingerprint == fingerprint)
+    if not fits:
         raise IndexMismatchError(
             f"the index in {store.folder}/ was built with model {manifest.model.name!r} "
             f"({manifest.model_path}), but this run uses {settings.model}: " + REBUILD_HINT)

@@ -25,7 +25,8 @@ def test_ask_json_builds_first_and_prints_only_json(workdir):
     assert proc.returncode == 0, proc.stderr
     assert "building the index first (no index yet)" in proc.stderr
     data = json.loads(proc.stdout)  # the whole of stdout is one JSON object
-    assert set(data) == {"question", "answer", "answered", "citations", "generated", "generation"}
+    assert set(data) == {"question", "answer", "answered", "reason", "citations", "generated",
+                         "generation"}
     assert data["generated"] is False and data["generation"] is None
     assert data["answered"] is True and "Al-Asad" in data["answer"] and "[1]" in data["answer"]
     c = data["citations"][0]

@@ -129,7 +129,9 @@ def test_time_in_question_narrows_to_that_period(seed_index):
     titles = {a.id: a.date for a in seed_index.articles()}
     answer = seed_index.ask("How did the US respond in 2021?")
     assert answer.answered
-    assert {titles[c.article_id] for c in answer.citations} == {"2021-03-08"}
+    # The period re-ranks: the answer rests on 2021 passages, while the best retrieved passages
+    # of other dates stay listed (a year in a question may be just a word of it).
+    assert {titles[c.article_id] for c in answer.citations if c.used} == {"2021-03-08"}
     answer = seed_index.ask("What did Zarif say in January 2020?")
     assert any(c.attribution and c.attribution.startswith("Javad Zarif") for c in answer.citations if c.used)
 

@@ -33,8 +33,6 @@ NOT_IN_ARTICLES = "The articles don't say."
 MIN_SENTENCE_WORDS = 4
 # Weight of word overlap beside cosine in a sentence's score.
 OVERLAP_WEIGHT = 0.3
-# Weight of the question's word pairs found together ("civilian contractor"), fitted on dev data.
-PHRASE_WEIGHT = 0.2
 # Sentences of the same article within this fraction of the best score may join the answer.
 RUNNER_UP_RATIO = 0.8
 # A sentence opening with one of these needs the sentence before it to make sense.
@@ -283,9 +281,7 @@ class Answerer:
         rewards: the thing asked for, the speaker's own words, the period named."""
         if not sentences:
             return
-        q_tokens = tokenize(question)
-        q_terms = set(q_tokens)
-        q_pairs = set(zip(q_tokens, q_tokens[1:]))
+        q_terms = set(tokenize(question))
         vectors = self.encode([s.text for s in sentences])
         cosines = vectors @ question_vector.reshape(-1)
         for s, cos in zip(sentences, cosines):
@@ -294,9 +290,7 @@ class Answerer:
             near = (q_terms & set(tokenize(s.surroundings))) - own
             overlap = (len(own) + 0.5 * len(near)) / len(q_terms) if q_terms else 0.0
             s.cosine = float(cos)
-            s_tokens = tokenize(s.text)
-            phrases = len(q_pairs & set(zip(s_tokens, s_tokens[1:]))) / len(q_pairs) if q_pairs else 0
-            s.relevance = float(cos) + OVERLAP_WEIGHT * overlap + PHRASE_WEIGHT * phrases
+            s.relevance = float(cos) + OVERLAP_WEIGHT * overlap
             if s.is_fragment:
                 s.relevance *= FRAGMENT_FACTOR
         by_start = {(hits[s.hit_index].passage.article_id, s.start): s for s in sentences}

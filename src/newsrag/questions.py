@@ -61,6 +61,9 @@ WHY_ASK = re.compile(r"^\s*(?:and\s+)?why\b|\bfor\s+what\s+reason\b|\bwhat\s+(?:
 NAME_ASK = re.compile(r"\bnames?\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(?P<what>(?:[\w.-]+\s+){0,2}"
                       r"[\w-]+)", re.I)
 HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
+# First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
+KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
+              (WHO_ASK, "who"), (WHERE_ASK, "where"), (HOW_ASK, "how"))
 WHICH_ASK = re.compile(r"\b(?:which|what)\s+(?P<rest>(?:[\w.'’-]+\s+){0,4}[\w.'’-]+)", re.I)
 
 # Any year of history ("in 1521"), for "when" answers; dates.YEAR keeps to 1900-2099 for filters.
@@ -176,23 +179,8 @@ def read_question(question: str) -> Reading:
     """The reading of ``question`` (see :class:`Reading`)."""
     q = question.strip()
     speaker, quote = _speaker(q)
-    kind = "what"
-    if quote:
-        kind = "quote"
-    elif WHO_SAID.match(q):
-        kind = "who"
-    elif COUNT_ASK.search(q):
-        kind = "count"
-    elif WHEN_ASK.search(q):
-        kind = "when"
-    elif WHY_ASK.search(q):
-        kind = "why"
-    elif WHO_ASK.search(q):
-        kind = "who"
-    elif WHERE_ASK.search(q):
-        kind = "where"
-    elif HOW_ASK.match(q):
-        kind = "how"
+    kind = "quote" if quote else next(
+        (kind for pattern, kind in KIND_RULES if pattern.search(q)), "what")
     name_of = NAME_ASK.search(q)
     wants_name = bool(name_of and set(name_of.group("what").lower().split()) & PERSON_NOUNS)
     if wants_name:

@@ -45,6 +45,7 @@ def test_answer_type(question, kind):
     ("What did the senior official say about the target?", None),  # a role, not a name
     ("What did the Pentagon chief tell reporters?", None),
     ("How many rockets were fired?", None),
+    ("How did the US respond in 2021?", None),
 ])
 def test_speaker_is_a_name_or_nothing(question, speaker):
     assert read_question(question).speaker == speaker

@@ -172,7 +172,9 @@ def is_named(speaker: str | None) -> bool:
     if not speaker:
         return False
     words = speaker.split()
-    return words[-1][:1].isupper() and words[-1].lower() not in TITLE_WORDS
+    last = words[-1].lower().strip(".")
+    # "How did the US respond?" asks what a country did, not whose words these are.
+    return words[-1][:1].isupper() and last not in TITLE_WORDS and last not in US_NAMES
 
 
 def read_question(question: str) -> Reading:

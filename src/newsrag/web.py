@@ -79,6 +79,9 @@ CSS = """
 """
 
 _message_ids = itertools.count(1)
+# Seconds a stopping server waits for open connections before closing them.
+GRACEFUL_SHUTDOWN_S = 5
+
 ANYONE = "Anyone"
 EXTRACTIVE = "Quoted from the articles"
 GENERATED = "Written by the language model (checked)"
@@ -454,4 +457,7 @@ def serve(corpus_dir: Path, index_dir: Path, host: str, port: int, settings: Set
     shown_host = f"[{host}]" if ":" in host else host
     print(f"newsrag: chat on http://{shown_host}:{port}  ·  HTTP API: POST /api/ask, "
           "GET /api/articles", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # Open page connections (Gradio keeps streams open) must not hold a stop (Ctrl-C, SIGTERM)
+    # for ever: after a few seconds they are closed.
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)

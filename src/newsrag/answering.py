@@ -20,7 +20,7 @@ from .dates import TimeRange, dates_in, format_date, resolve_weekday
 from .generation import Grounding
 from .errors import QuestionError
 from .lexical import tokenize
-from .passages import is_attribution_line, split_sentences
+from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 from .lexicon import INTERVIEWER_LABELS, TITLE_WORDS
 from .questions import Reading, answer_evidence, read_question
 from .retrieval import Hit
@@ -60,8 +60,6 @@ STRONG_SUPPORT = 0.75
 EVIDENCE_KINDS = frozenset(["who", "when", "where", "count", "which", "why"])
 # What a typed question lacked, for the refusal's reason.
 KIND_WANTED = {"who": "who", "when": "when", "where": "where", "count": "how many"}
-# A transcript paragraph opens with its speaker: "SECRETARY POMPEO: ...".
-SPEAKER_LABEL = re.compile(r"^([A-Z][A-Z.'’ -]{0,80}):\s")
 # The only words of an answer that are not article text: who spoke, and when a source reported.
 FRAMING = re.compile(r"^(?:As reported on \d{1,2} \w{3,9} \d{4}(?: \(\w+day: \d{1,2} \w{3,9} \d{4}\))?"
                      r"|In an undated article|[A-Z][\w.'’ -]{1,60}?(?: \([^)]{1,60}\))? said): ")
@@ -166,7 +164,8 @@ class _Sentence:
     @property
     def unlabelled(self) -> str:
         """The text without a transcript's speaker label ("SECRETARY POMPEO: ...")."""
-        return SPEAKER_LABEL.sub("", self.text, count=1)
+        label = SPEAKER_LABEL.match(self.text)
+        return self.text[label.end():] if label else self.text
 
     @property
     def leans_back(self) -> bool:
@@ -293,15 +292,15 @@ class Answerer:
             s.relevance = float(cos) + OVERLAP_WEIGHT * overlap
             if s.is_fragment:
                 s.relevance *= FRAGMENT_FACTOR
+        for s in sentences:
+            s.evidence = answer_evidence(reading, s.unlabelled)
         by_start = {(hits[s.hit_index].passage.article_id, s.start): s for s in sentences}
         for s in sentences:
             prev = (by_start.get((hits[s.hit_index].passage.article_id, s.previous[0]))
                     if s.previous else None)
-            own_evidence = answer_evidence(reading, s.unlabelled)
             if prev is not None and NEIGHBOUR_SHARE * prev.relevance > s.relevance \
-                    and own_evidence and not answer_evidence(reading, prev.unlabelled):
+                    and s.evidence and not prev.evidence:
                 s.relevance, s.inherits = NEIGHBOUR_SHARE * prev.relevance, True
-            s.evidence = own_evidence
         for s in sentences:
             s.said = self._said_by(reading, hits, s)
             s.score = s.relevance
@@ -330,7 +329,7 @@ class Answerer:
                 what = ", ".join(missing) if missing else " and ".join(reading.names)
                 return [], f"no article that answers it mentions {what}"
             eligible = covered
-        if self._named_speaker(reading):
+        if reading.speaker is not None:  # a speaker named, not "the senior official"
             eligible = [s for s in eligible if s.said]
             if not eligible:
                 return [], f"no article quotes {reading.speaker} on this"
@@ -352,11 +351,6 @@ class Answerer:
                 return [], f"no sentence says {KIND_WANTED[reading.kind]}"
         return eligible, ""
 
-    @staticmethod
-    def _named_speaker(reading: Reading) -> bool:
-        """A question about someone's words that names them (not "the senior official")."""
-        return reading.speaker is not None
-
     def _same_person(self, st: Statement, wanted: list[str]) -> bool:
         """Whether a statement's speaker is the person whose name words are ``wanted``: the
         surnames agree in some spelling (a shared first name, "Mark" Esper and "Mark" Milley,
@@ -370,9 +364,8 @@ class Answerer:
         """Whether the sentence is the words of the speaker the question asks about: a
         statement by them covers it, its transcript label names them, or they are named in it,
         in the sentence before it or in its quotation's attribution line."""
-        if not self._named_speaker(reading):
+        if reading.speaker is None:
             return False
-        assert reading.speaker is not None
         wanted = [w.lower() for w in reading.speaker.split()
                   if len(w) > 2 and w.lower() not in TITLE_WORDS]
         said = self._said(hits[s.hit_index].passage.article_id, [(s.start, s.end)])

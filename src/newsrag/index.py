@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -73,7 +74,6 @@ class Index:
         self._row_dates: list[frozenset[str]] | None = None
         self._row_years: list[frozenset[int]] | None = None
         self._coverages: dict[str, NameCoverage] = {}
-        self._article_meta: dict[str, dict[str, Any]] = {}
         self._corpus_initials: frozenset[str] | None = None
 
     # ---- building and loading ------------------------------------------------------------
@@ -152,13 +152,15 @@ class Index:
         """The names an article contains (its title, source, author and every passage), for
         checking that an answer's article covers the names its question uses."""
         if article_id not in self._coverages:
-            if not self._coverages:
-                self._article_meta = {a["id"]: a for a in self.manifest["articles"]}
-            a = self._article_meta[article_id]
+            a = self._articles_by_id[article_id]
             texts = [a.get("title") or "", a.get("source") or "", a.get("author") or ""]
             texts += [p.text for p in self.retriever.passages[a["first"]:a["first"] + a["count"]]]
             self._coverages[article_id] = NameCoverage("\n".join(texts))
         return self._coverages[article_id]
+
+    @cached_property
+    def _articles_by_id(self) -> dict[str, dict[str, Any]]:
+        return {a["id"]: a for a in self.manifest["articles"]}
 
     def _covers(self, article_id: str, name: str) -> bool:
         """Whether the article contains ``name`` in any of its spellings (the name table's)."""

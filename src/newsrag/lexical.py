@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "tokenize", "STOPWORDS"]
+__all__ = ["LexicalIndex", "tokenize", "STOPWORDS", "typo_budget", "closest_spelling"]
 
 TOKEN = re.compile(r"\w+(?:[-:.'’]\w+)*")
 # bm25s' English list plus question words, so "What did Esper say?" scores on "Esper".
@@ -42,6 +42,24 @@ def _fold(word: str) -> str:
     import unicodedata
 
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def typo_budget(word: str) -> int:
+    """Edits one spelling of a word may be from another: one, two from eight letters on."""
+    return 1 if len(word) < 8 else 2
+
+
+def closest_spelling(token: str, words: Sequence[str]) -> str | None:
+    """The word of ``words`` within :func:`typo_budget` edits of ``token`` (of five letters or
+    more: shorter words differ in meaning by one letter), or None."""
+    if len(token) < 5:
+        return None
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    match = process.extractOne(token, words, scorer=Levenshtein.distance,
+                               score_cutoff=typo_budget(token))
+    return None if match is None else match[0]
 
 
 def tokenize(text: str) -> list[str]:
@@ -99,18 +117,11 @@ class LexicalIndex:
         ("Maiziere"/"Maizière"), one or two letters ("Maastrich", "Rouhai"), or written as one
         word ("Superbowl"/"Super Bowl"). Used so a misspelt name is not taken for an unknown one.
         """
-        from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
-
         if token in self._vocab or _fold(token) in self._folded:
             return True
         if any(token[:i] in self._vocab and token[i:] in self._vocab for i in range(2, len(token) - 1)):
             return True
-        if len(token) < 5:
-            return False
-        max_edits = 1 if len(token) < 8 else 2
-        return process.extractOne(token, self._vocab_list, scorer=Levenshtein.distance,
-                                  score_cutoff=max_edits) is not None
+        return closest_spelling(token, self._vocab_list) is not None
 
     def search(self, query: str, k: int,
                allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -27,6 +27,7 @@ from typing import Iterable
 import numpy as np
 
 from .errors import NewsragError
+from .lexical import typo_budget
 
 __all__ = ["NameTable", "load_aliases", "name_key"]
 
@@ -39,10 +40,6 @@ def name_key(text: str) -> str:
     """A comparison key: lower case, punctuation as spaces, initials dropped."""
     text = re.sub(r"[^\w\s]", " ", text.lower())
     return " ".join(w for w in text.split() if len(w) > 1)
-
-
-def _max_edits(word: str) -> int:
-    return 1 if len(word) < 8 else 2
 
 
 @lru_cache(maxsize=4)
@@ -119,7 +116,7 @@ class NameTable:
                                    workers=-1)
             for i, j in zip(*np.nonzero(np.triu(matrix <= 2, k=1))):
                 a, b = bucket[i], bucket[j]
-                if matrix[i][j] <= min(_max_edits(a), _max_edits(b)) and a[:3] == b[:3]:
+                if matrix[i][j] <= min(typo_budget(a), typo_budget(b)) and a[:3] == b[:3]:
                     uf.union(a, b)
         clusters: dict[str, list[str]] = {}
         for w in words:
@@ -162,7 +159,7 @@ class NameTable:
         from rapidfuzz.distance import Levenshtein
 
         match = process.extractOne(key, self._keys, scorer=Levenshtein.distance,
-                                   score_cutoff=_max_edits(key))
+                                   score_cutoff=typo_budget(key))
         if match is None or match[0][:1] != key[:1]:
             return None
         return self.groups[self._group_of[match[0]]]

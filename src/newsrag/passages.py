@@ -43,6 +43,10 @@ class Passage:
     text: str
 
 
+# A transcript paragraph opens with its speaker in capitals: "SECRETARY POMPEO: ...", "Q: ...".
+SPEAKER_LABEL = re.compile(r"([A-Z](?:[A-Z.'’ -]{0,80}[A-Z.])?):\s")
+
+
 def is_attribution_line(paragraph: str) -> bool:
     """'Hassan Rouhani via Twitter, January 3, 2020': short, no full stop, a date or a channel."""
     p = paragraph.strip()

@@ -24,7 +24,7 @@ from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
                       PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS,
                       TITLE_WORDS, US_NAMES, WEEKDAYS)
-from .lexical import tokenize
+from .lexical import closest_spelling, tokenize
 
 __all__ = ["Reading", "read_question", "answer_evidence", "question_names", "KINDS",
            "NameCoverage", "name_found", "initials_of"]
@@ -227,50 +227,24 @@ def _new_names(sentence: str, question_terms: frozenset[str], people: bool = Fal
     return out
 
 
+def _without_dates(text: str) -> str:
+    """``text`` with its full dates blanked out (same length, so offsets still hold)."""
+    for s, e, _ in dates_in(text):
+        text = text[:s] + " " * (e - s) + text[e:]
+    return text
+
+
 def _counts(sentence: str, question: str) -> list[str]:
     """Numbers in the sentence that are counts (not years, days of a date or clock times) and
     are not already in the question."""
-    masked = sentence
-    for s, e, _ in dates_in(sentence):
-        masked = masked[:s] + " " * (e - s) + masked[e:]
+    masked = _without_dates(sentence)
     if not re.search(r"\b(?:time|long|clock)\b", question, re.I):  # "how much time was left?"
         masked = CLOCK.sub(lambda m: " " * len(m.group()), masked)
     matches = [m for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
     matches += list(WORD_NUMBER.finditer(masked))
     asked = question.lower()
     matches = [m for m in matches if m.group().lower() not in asked]
-    counted = _counted(question) if STRICT_COUNTS else set()
-    if counted:
-        # "How many rockets ...?" wants a number of rockets ("14 rockets", "ten of the
-        # rockets"), not any number in a sentence about rockets.
-        matches = [m for m in matches if counted & set(tokenize(
-            " ".join(masked[m.end():].split()[:COUNT_WINDOW])))]
     return [m.group() for m in matches]
-
-
-# A count's noun stands within this many words after the number ("16 ballistic missiles").
-COUNT_WINDOW = 4
-# Whether a "how many X" answer needs its number next to X (fitted on the development data).
-STRICT_COUNTS = False
-HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w'’-]+\s+){0,3})", re.I)
-
-
-def _counted(question: str) -> set[str]:
-    """The stems of what a "how many" question counts: "How many ballistic missiles did ..."
-    -> {ballist, missil}; empty for "How many were injured?"."""
-    m = HOW_MANY.search(question)
-    if not m:
-        return set()
-    words: list[str] = []
-    for word in m.group(1).split():
-        if word.lower() in AUXILIARIES:
-            break
-        words.append(word)
-    stems = set(tokenize(" ".join(words)))
-    # People are counted under many names: "people", "troops", "personnel", "soldiers".
-    if stems & set(tokenize(" ".join(PERSON_NOUNS))):
-        stems |= set(tokenize(" ".join(PERSON_NOUNS))) | {"personnel", "dead", "wound", "injur"}
-    return stems
 
 
 def answer_evidence(reading: Reading, sentence: str) -> bool:
@@ -281,10 +255,8 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     if kind == "count":
         return bool(_counts(sentence, reading.question))
     if kind == "when":
-        text = sentence
-        if reading.period is not None:  # "in January 2020" in the question is not the answer
-            for s, e, _ in dates_in(sentence):
-                text = text[:s] + " " * (e - s) + text[e:]
+        # "in January 2020" in the question is not the answer
+        text = _without_dates(sentence) if reading.period is not None else sentence
         new_time = [m.group() for m in TIME_EXPRESSION.finditer(text)
                     if m.group().lower() not in reading.question.lower()]
         return bool(new_time or CLOCK.search(text) or dates_in(text)
@@ -346,14 +318,8 @@ class NameCoverage:
         # Written as two words in the text: "Superbowl" / "Super Bowl".
         if any(token[:i] in self.tokens and token[i:] in self.tokens for i in range(3, len(token) - 2)):
             return True
-        if len(token) < 5:
-            return False
-        from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
-
-        match = process.extractOne(token, self._list, scorer=Levenshtein.distance,
-                                   score_cutoff=1 if len(token) < 8 else 2)
-        return match is not None and match[0][:1] == token[:1]
+        match = closest_spelling(token, self._list)
+        return match is not None and match[:1] == token[:1]
 
     def covers(self, name: str) -> bool:
         return name_found(name, self._has, self.initials)

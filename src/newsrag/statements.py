@@ -29,7 +29,7 @@ from .articles import Article
 from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
 from .lexicon import INTERVIEWER_LABELS, WEEKDAYS
 from .names import NameTable
-from .passages import is_attribution_line, split_sentences
+from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 
 __all__ = ["Statement", "StatementBook", "extract_statements"]
 
@@ -79,8 +79,6 @@ SOCIAL = frozenset("twitter facebook instagram telegram x youtube".split())
 BROADCAST = frozenset(["television", "tv", "radio", "state television", "state tv"])
 FORMATS = frozenset("statement briefing conference interview speech address".split())
 QUOTED = re.compile(r"(?<!\w)(?:“([^”]+)”|\"([^\"]+)\"|‘([^’]+)’(?!\w)|'([^']+)'(?!\w))")
-# A transcript paragraph opens with its speaker in capitals: "SECRETARY POMPEO: ...".
-TRANSCRIPT_LABEL = re.compile(r"([A-Z][A-Z.'’ -]{0,80}[A-Z.]):\s")
 NAME_TOKEN = re.compile(r"^(?:[A-Z][\w’'-]*|[A-Z]\.)$")
 
 
@@ -263,7 +261,7 @@ class _ArticleReader:
                   (lead_start, attribution[1]))
 
     def _sentence(self, s: int, e: int, next_block: tuple[str | None, str | None, str | None] | None) -> None:
-        label = TRANSCRIPT_LABEL.match(self.text, s, e)
+        label = SPEAKER_LABEL.match(self.text, s, e)
         if label:  # the turn's speaker is read by _transcript_turns
             s = label.end()
         sentence = self.text[s:e]
@@ -354,7 +352,7 @@ class _ArticleReader:
         statement of its speaker; the interviewer's ("QUESTION:") names no one."""
         turns: list[tuple[_Speaker, str, int, int]] = []
         for a, b in paras:
-            m = TRANSCRIPT_LABEL.match(self.text, a, b)
+            m = SPEAKER_LABEL.match(self.text, a, b)
             if m and m.group(1).strip().lower() in INTERVIEWER_LABELS:
                 turns.append((_Speaker("", None), "", m.end(), b))
             elif m:

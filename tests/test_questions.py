@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from newsrag.dates import TimeRange, resolve_weekday
-from newsrag.questions import NameCoverage, answer_evidence, question_names, read_question
+from newsrag.questions import (NameCoverage, answer_evidence, counted_phrase, focused_evidence,
+                               question_names, read_question)
 
 
 @pytest.mark.parametrize("question,kind", [
@@ -125,3 +126,43 @@ def test_weekday_resolved_against_the_report_date():
 def test_time_range_reading_unchanged():
     assert read_question("How did the US respond in 2021?").period == TimeRange("2021-01-01",
                                                                                  "2021-12-31")
+
+
+@pytest.mark.parametrize("question, counted", [
+    ("How many rockets were fired at Erbil airport?", "rockets"),
+    ("How many American service members were wounded?", "American service members"),
+    ("How many Canadians died on the plane?", "Canadians"),
+    ("How many were hurt?", ""),
+])
+def test_what_a_count_question_counts(question, counted):
+    assert counted_phrase(question) == counted
+    assert bool(read_question(question).counted) == bool(counted)
+
+
+@pytest.mark.parametrize("question, yes, no", [
+    ("How many rockets were fired at the airport?",
+     "A spokesman said 14 rockets were fired at about 9:30 p.m.",
+     "Rockets struck the airport, wounding nine coalition personnel."),
+    ("How many Iranians were killed on the flight?",
+     "The victims included 82 Iranians and 63 Canadians.",
+     "The plane crashed 6 minutes after take-off near Tehran."),
+    ("How many people were hurt in the attack?",   # a person noun counts any person noun
+     "The attack wounded nine coalition personnel.",
+     "The attack destroyed two hangars."),
+    ("Which general accepted responsibility?",     # an abbreviated title is the role
+     "Gen. Amir Ali Hajizadeh said he accepted full responsibility.",
+     "The general staff blamed human error, Iran's state television said."),
+    ("Who was the contractor who died?",           # a role question wants a person's name
+     "The contractor, Samuel Ortiz of Texas, died of a cardiac episode.",
+     "Rockets killed a civilian contractor working with the U.S.-led coalition."),
+])
+def test_focused_evidence_stands_beside_what_is_asked(question, yes, no):
+    reading = read_question(question)
+    assert focused_evidence(reading, yes)
+    assert not focused_evidence(reading, no)
+
+
+def test_role_questions_are_read_as_roles():
+    reading = read_question("Who was the civilian contractor who died when rockets hit Erbil?")
+    assert reading.kind == "who" and reading.focus == "contractor" and reading.role
+    assert not read_question("Which senator criticised the strike?").role

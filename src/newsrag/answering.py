@@ -10,6 +10,7 @@ answer says plainly that the articles don't say, and the closest passages are st
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -22,7 +23,8 @@ from .errors import QuestionError
 from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 from .lexicon import INTERVIEWER_LABELS, TITLE_WORDS
-from .questions import Reading, answer_evidence, read_question
+from .questions import (Reading, answer_evidence, counted_phrase, focused_evidence,
+                        read_question)
 from .retrieval import Hit
 from .statements import Statement, StatementBook
 
@@ -52,6 +54,20 @@ NEIGHBOUR_SHARE = 0.9
 SPEAKER_BONUS = 0.2
 # A passage of the period the question names.
 PERIOD_BONUS = 0.1
+# The thing asked for right beside the word for what it is ("14 rockets" for "How many
+# rockets?"), on top of EVIDENCE_BONUS.
+FOCUS_BONUS = 0.1
+# "How many X" and "who is the <role>" are answered only by a count of X or a name beside the role.
+FOCUS_REQUIRED = True
+# ... looked for among the sentences this close to the most relevant one.
+FOCUS_SUPPORT = 0.75
+# A sentence dated outside the period the question names tells of another event ("The last time
+# the airport was targeted was on Sept. 30, when six rockets ...").
+PERIOD_CONFLICT = 0.15
+# Question words count by how rare they are among the candidate sentences: the words every
+# sentence shares name the story ("Erbil", "attack"); the rare ones ("claimed", "responsibility")
+# point at the sentence that answers.
+IDF_OVERLAP = True
 # A sentence of the asked kind answers only if this close to the most relevant sentence.
 RELATIVE_SUPPORT = 0.85
 # Relevance at which a "who"/"where" question is answered even without a name or place found.
@@ -152,6 +168,8 @@ class _Sentence:
     relevance: float = 0.0  # cosine + word overlap, before reading the question
     inherits: bool = False  # relevant through the sentence before it (which it answers)
     evidence: bool = False  # holds the kind of thing the question asks for
+    focused: bool = False  # ... right beside the word for what it is ("14 rockets")
+    off_period: bool = False  # names a date outside the period the question asks about
     said: bool = False  # words of the speaker the question asks about
 
     @property
@@ -170,7 +188,19 @@ class _Sentence:
     @property
     def leans_back(self) -> bool:
         """Starts with a pronoun ("His Liber servitoris is ...") and so needs the sentence before."""
-        return self.previous is not None and bool(LEANING_START.match(self.text))
+        return self.previous is not None and (bool(LEANING_START.match(self.text))
+                                              or self.continues_quote)
+
+    @property
+    def continues_quote(self) -> bool:
+        """Inside a quotation opened in the sentence before ('Trump wrote: "All is well!
+        Missiles launched ..."'): without that sentence, neither the speaker nor the start of
+        the quotation is shown."""
+        if self.previous is None:
+            return False
+        before = self.previous[2]
+        return (before.count('"') % 2 == 1 or before.count("“") > before.count("”")) \
+            and not self.text.lstrip().startswith(('"', "“"))
 
     @property
     def is_fragment(self) -> bool:
@@ -283,17 +313,30 @@ class Answerer:
         q_terms = set(tokenize(question))
         vectors = self.encode([s.text for s in sentences])
         cosines = vectors @ question_vector.reshape(-1)
-        for s, cos in zip(sentences, cosines):
-            own = q_terms & set(tokenize(s.text))
+        tokens = [set(tokenize(s.text)) for s in sentences]
+        weight = dict.fromkeys(q_terms, 1.0)
+        if IDF_OVERLAP:
+            for t in q_terms:
+                df = sum(t in own for own in tokens)
+                weight[t] = math.log((len(sentences) + 1) / (df + 0.5))
+        total = sum(weight.values())
+        for s, cos, own_tokens in zip(sentences, cosines, tokens):
+            own = q_terms & own_tokens
             # Question words found only around the sentence count half.
             near = (q_terms & set(tokenize(s.surroundings))) - own
-            overlap = (len(own) + 0.5 * len(near)) / len(q_terms) if q_terms else 0.0
+            overlap = (sum(weight[t] for t in own) + 0.5 * sum(weight[t] for t in near)) / total \
+                if total > 0 else 0.0
             s.cosine = float(cos)
             s.relevance = float(cos) + OVERLAP_WEIGHT * overlap
             if s.is_fragment:
                 s.relevance *= FRAGMENT_FACTOR
         for s in sentences:
             s.evidence = answer_evidence(reading, s.unlabelled)
+            s.focused = s.evidence and focused_evidence(reading, s.unlabelled)
+            if reading.explicit_period and reading.period is not None:
+                dated = dates_in(s.text, hits[s.hit_index].passage.date)
+                s.off_period = bool(dated) and not any(
+                    reading.period.contains(iso) for _, _, iso in dated)
         by_start = {(hits[s.hit_index].passage.article_id, s.start): s for s in sentences}
         for s in sentences:
             prev = (by_start.get((hits[s.hit_index].passage.article_id, s.previous[0]))
@@ -306,6 +349,10 @@ class Answerer:
             s.score = s.relevance
             if reading.kind in EVIDENCE_KINDS and s.evidence:
                 s.score += EVIDENCE_BONUS
+            if s.focused:
+                s.score += FOCUS_BONUS
+            if s.off_period:
+                s.score -= PERIOD_CONFLICT
             if s.said:
                 s.score += SPEAKER_BONUS
             if reading.period is not None and in_period is not None \
@@ -338,6 +385,7 @@ class Answerer:
             if not eligible:
                 return [], f"no article covers {reading.period.describe()}"
         if reading.typed:
+            pool = eligible
             top = max(s.relevance for s in eligible)
             # A dated report answers "when?" by its date even where no sentence names one.
             typed = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top and (
@@ -349,6 +397,15 @@ class Answerer:
             eligible = typed
             if not eligible:
                 return [], f"no sentence says {KIND_WANTED[reading.kind]}"
+            if FOCUS_REQUIRED and (reading.counted or reading.role):
+                # "Who was the contractor?" is not answered by "killing a civilian contractor";
+                # "How many troops were stationed?" not by a count of something else.
+                focused = [s for s in pool if s.focused and s.relevance >= FOCUS_SUPPORT * top]
+                if not focused:
+                    what = (f"the number of {counted_phrase(reading.question)}" if reading.counted
+                            else f"the {reading.focus}'s name")
+                    return [], f"no article gives {what}"
+                eligible = focused
         return eligible, ""
 
     def _same_person(self, st: Statement, wanted: list[str]) -> bool:
@@ -378,10 +435,11 @@ class Answerer:
             host = title.split(" with ", 1)[1] if " with " in title else ""
             return any(re.search(rf"\b{re.escape(w)}\b", host) for w in wanted)
         if s.label is not None:
-            return any(w in s.label.lower() for w in wanted)
+            return bool(wanted) and wanted[-1] in s.label.lower()
         around = f"{s.previous[2] if s.previous else ''} {s.text} " \
                  f"{s.attribution[2] if s.attribution else ''}".lower()
-        return any(re.search(rf"\b{re.escape(w)}\b", around) for w in wanted)
+        # The surname decides: "Mark" is Esper as well as Milley, "Pentagon" any official.
+        return bool(wanted) and re.search(rf"\b{re.escape(wanted[-1])}\b", around) is not None
 
     def _said(self, article_id: str, spans: list[tuple[int, int]]) -> list[Statement]:
         """The statements whose sentence or quotation overlaps any of ``spans``, each once."""

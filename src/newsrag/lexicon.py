@@ -8,7 +8,8 @@ from __future__ import annotations
 
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
-           "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS"]
+           "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
+           "TITLE_ABBREVIATIONS"]
 
 # Verbs of a "what did X say/tell/call ...?" question, and of "who threatened ...?".
 SAYING_VERBS = (
@@ -48,7 +49,13 @@ PERSON_NOUNS = frozenset(
     "fighters victim victims officer officers analyst envoy chief lawmaker lawmakers senator "
     "group groups militia militias organization organisation agency ministry government "
     "department company network administration spokesmen citizen citizens national nationals "
-    "child children".split())
+    "child children personnel passenger passengers crew".split())
+# Abbreviated titles, so "Gen. Amir Ali Hajizadeh" answers "Which general ...?".
+TITLE_ABBREVIATIONS = {
+    "gen": "general", "sen": "senator", "col": "colonel", "lt": "lieutenant", "adm": "admiral",
+    "sgt": "sergeant", "gov": "governor", "rep": "representative", "maj": "major",
+    "capt": "captain", "cmdr": "commander", "pres": "president", "sec": "secretary",
+}
 # Nouns naming places: "in which city" asks where.
 PLACE_NOUNS = frozenset(
     "city cities town towns country countries province provinces region regions desert base "

@@ -23,11 +23,12 @@ from typing import AbstractSet as Set, Callable
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
                       PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS,
-                      TITLE_WORDS, US_NAMES, WEEKDAYS)
+                      TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import closest_spelling, tokenize
 
 __all__ = ["Reading", "read_question", "answer_evidence", "question_names", "KINDS",
-           "NameCoverage", "name_found", "initials_of"]
+           "NameCoverage", "name_found", "initials_of", "focused_evidence",
+           "counted_phrase"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
 KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
@@ -94,6 +95,8 @@ class Reading:
     period: TimeRange | None = None      # "in January 2020", "in 2022"
     explicit_period: bool = False        # a year or month written out, not an event's date
     wants_name: bool = False             # "What was the name of ...?": a full name, not a role
+    role: bool = False                   # "Who was the contractor ...?": the focus is a role
+    counted: tuple[str, ...] = ()        # stems of what "how many ...?" counts: ("rocket",)
     terms: frozenset[str] = field(default_factory=frozenset)  # tokens of the question
 
     @property
@@ -153,6 +156,41 @@ def _focus(question: str) -> str | None:
     return None
 
 
+# "How many American service members were ...": the words up to the verb name what is counted.
+COUNTED = re.compile(r"\b(?:how\s+many|(?:the\s+)?number\s+of)\s+(?P<what>(?:[\w'’-]+\s+){0,3}?)"
+                     r"(?=(?:%s|\w+ed|of|on|in|at|from|by|to|with|for|that|who|when)\b)" % "|".join(
+                         sorted(AUXILIARIES | {"got", "get", "remain", "remained"})), re.I)
+
+
+def counted_phrase(question: str) -> str:
+    """What a count question counts, as written ("American service members")."""
+    m = COUNTED.search(question)
+    return " ".join(w for w in (m.group("what").split() if m else []) if not w.endswith("ed"))
+
+
+def _counted(question: str) -> tuple[str, ...]:
+    """Stems of the noun phrase a count question counts ("rockets", "American service
+    members"); empty for "how many were hurt?" (nothing named)."""
+    m = COUNTED.search(question)
+    if not m or not m.group("what").strip():
+        return ()
+    words = m.group("what").split()
+    return tuple(_focus_words(words))
+
+
+# "Who was the civilian contractor ...", "Who is the pilot ...": the person asked for, by role.
+WHO_IS = re.compile(r"^\s*who\s+(?:was|is|were|are)\s+(?:the|a|an)\s+(?P<what>(?:[\w-]+\s+){0,2}[\w-]+)",
+                    re.I)
+
+
+def _person_focus(question: str, named: str | None) -> str | None:
+    """The role a "who is the X" or "the name of the X" question asks about ("contractor")."""
+    m = WHO_IS.search(question)
+    words = (named or (m.group("what") if m else "")).lower().split()
+    roles = [w for w in words if w in PERSON_NOUNS]
+    return roles[-1] if roles else None  # "civilian contractor": the contractor
+
+
 def _speaker(question: str) -> tuple[str | None, bool]:
     """Who a question asks the words of, and whether it asks *what they said* (a quote
     question) rather than a fact they told ("In which city did Pompeo say ...?")."""
@@ -188,6 +226,9 @@ def read_question(question: str) -> Reading:
     if wants_name:
         kind = "who"
     focus = _focus(q) if kind in ("what", "who", "where") else None
+    role = kind == "who" and focus is None
+    if role:
+        focus = _person_focus(q, name_of.group("what") if name_of else None)
     if kind == "what" and focus is not None:
         if focus in PERSON_NOUNS:
             kind = "who"
@@ -203,7 +244,7 @@ def read_question(question: str) -> Reading:
                   and not (speaker and n in speaker))
     return Reading(q, kind, focus, speaker if is_named(speaker) else None,
                    bool(WHO_SAID.match(q)), names, period, explicit, wants_name,
-                   frozenset(tokenize(q)))
+                   role and focus is not None, _counted(q) if kind == "count" else (), frozenset(tokenize(q)))
 
 
 def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:
@@ -277,6 +318,56 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
             return bool(PLACE_PREPOSITION.search(sentence))
         return reading.focus is not None and reading.focus.rstrip("s") in sentence.lower()
     return True
+
+
+# How many words may stand between the thing asked for and the word saying what it is: "14
+# rockets", "82 Iranians", "a group calling itself Saraya Awliya al-Dam".
+FOCUS_SPAN = 4
+
+
+def _stems_around(text: str, start: int, end: int) -> set[str]:
+    """Stems of ``text[start:end]`` and the FOCUS_SPAN words either side of it, abbreviated
+    titles spelled out ("Gen." -> general)."""
+    before = re.findall(r"[\w’'-]+", text[:start])[-FOCUS_SPAN:]
+    inside = re.findall(r"[\w’'-]+", text[start:end])
+    after = re.findall(r"[\w’'-]+", text[end:])[:FOCUS_SPAN]
+    words = [TITLE_ABBREVIATIONS.get(w.lower(), w) for w in before + inside + after]
+    return set(tokenize(" ".join(words)))
+
+
+def _focus_words(words: tuple[str, ...] | list[str]) -> set[str]:
+    """Stems that name what is asked for; a person noun stands for any person noun ("people"
+    are counted as "personnel", "Iranians" as "passengers")."""
+    stems = set(tokenize(" ".join(words)))
+    if any(w.lower() in PERSON_NOUNS for w in words):
+        stems |= set(tokenize(" ".join(PERSON_NOUNS)))
+    return stems
+
+
+def focused_evidence(reading: Reading, sentence: str) -> bool:
+    """Whether the thing asked for stands right beside the word for what it is: a count
+    next to what the question counts ("14 rockets" for "How many rockets ...?"), a new name
+    beside the role asked about ("Pentagon spokeswoman Alyssa Farah" for "Which spokeswoman
+    ...?"). Evidence elsewhere in the sentence may count or name something else ("wounding nine
+    personnel")."""
+    if reading.kind == "count" and reading.counted:
+        wanted = _focus_words(counted_phrase(reading.question).split())
+        masked = _without_dates(sentence)
+        spans = [m.span() for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
+        spans += [m.span() for m in WORD_NUMBER.finditer(masked)]
+        nationals = {m.span(): m.group() for m in re.finditer(r"\b[A-Z][a-z]+(?:ans|is|ese|s)\b",
+                                                              sentence)}
+        return any(_stems_around(sentence, a, b) & wanted
+                   or any(0 <= s0 - b <= 2 for s0, _ in nationals)  # "82 Iranians"
+                   for a, b in spans)
+    if reading.kind in ("which", "who") and reading.focus:
+        wanted = set(tokenize(reading.focus))
+        names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
+        if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
+            names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}
+        return any(m.group().strip(".") in names and _stems_around(sentence, *m.span()) & wanted
+                   for m in CAPITALISED_RUN.finditer(sentence))
+    return False
 
 
 @lru_cache(maxsize=1)

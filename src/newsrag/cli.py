@@ -48,7 +48,8 @@ SpeakerOpt = typer.Option(None, "--speaker", help="Only passages quoting this pe
 SinceOpt = typer.Option(None, "--since", help="Only passages from this date on: 2021, 2020-01, 2020-01-07.")
 UntilOpt = typer.Option(None, "--until", help="Only passages up to this date: 2021, 2020-01, 2020-01-07.")
 GeneratorOpt = typer.Option(None, "--generator", help="extractive (default) or openai: a language model "
-                            "writes the answer, checked sentence by sentence against the passages.")
+                            "writes the answer, checked sentence by sentence against the passages. "
+                            "Or a registered generator, a plugin's name or package.module:Class.")
 LlmUrlOpt = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
                          "(key from $NEWSRAG_LLM_API_KEY or $OPENAI_API_KEY).")
 LlmModelOpt = typer.Option(None, "--llm-model", help="Model name to ask the endpoint for.")
@@ -81,8 +82,13 @@ def _llm(generator: Optional[str], llm_url: Optional[str], llm_model: Optional[s
     """Settings with the generator options given on the command line."""
     update = {k: v for k, v in {"generator": generator, "llm_url": llm_url,
                                 "llm_model": llm_model}.items() if v is not None}
-    if generator not in (None, "extractive", "openai"):
-        _fail(f"unknown generator {generator!r}: use extractive or openai")
+    if generator is not None and generator != "extractive":
+        from .generation import generator_class
+
+        try:
+            generator_class(generator)
+        except NewsragError as exc:
+            _fail(str(exc))
     return _settings().model_copy(update=update)
 
 

@@ -19,7 +19,6 @@ embeds only what changed, and that a question embeds nothing but itself.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import json
 import os
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Sequence
 import numpy as np
 
 from .errors import NewsragError
+from .plugins import resolve_class
 
 if TYPE_CHECKING:
     from .vectors import SentenceVectors
@@ -124,19 +124,10 @@ def register_embedder(name: str) -> Callable[[type[Embedder]], type[Embedder]]:
 
 
 def embedder_class(spec: str) -> type[Embedder]:
-    """The class for a registry name, else for a dotted path (``pkg.module:Class`` or
-    ``pkg.module.Class``), as txtai resolves its backends: a new encoder needs no edit here."""
-    if spec in EMBEDDERS:
-        return EMBEDDERS[spec]
-    module_name, _, attr = spec.partition(":") if ":" in spec else spec.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr) if module_name else None
-    except (ImportError, AttributeError):
-        cls = None
-    if not (isinstance(cls, type) and issubclass(cls, Embedder)):
-        raise NewsragError(f"unknown embedder {spec!r}: use one of {', '.join(sorted(EMBEDDERS))} "
-                           "or the dotted path of an Embedder subclass (package.module:Class)")
-    return cls
+    """The class for a registry name, an installed plugin's entry point (group
+    ``newsrag.embedders``), else a dotted path (``pkg.module:Class`` or ``pkg.module.Class``), as
+    txtai resolves its backends: a new encoder needs no edit here (see :mod:`newsrag.plugins`)."""
+    return resolve_class(spec, EMBEDDERS, Embedder, "newsrag.embedders", "embedder")
 
 
 @lru_cache(maxsize=4)

@@ -116,10 +116,11 @@ def _scifact(data: Path, limit: int | None) -> EvalDataset:
 def _article_files(folder: Path) -> list[Path]:
     """The article files of a question folder: ``articles/`` if there is one, else the folder's
     own article files (its README and question file are not articles)."""
-    from .articles import SUPPORTED_SUFFIXES
+    from .articles import supported_suffixes
 
     root = folder / "articles" if (folder / "articles").is_dir() else folder
-    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+    suffixes = supported_suffixes()
+    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in suffixes
                   and p.name.lower() not in ("readme.md", "questions.jsonl"))
 
 

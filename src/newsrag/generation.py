@@ -30,16 +30,18 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
 from .errors import NewsragError
 from .lexical import tokenize
 from .passages import Passage, split_sentences
+from .plugins import entry_points, resolve_class
 
 __all__ = ["Generator", "OpenAICompatibleGenerator", "GeneratorError", "GroundingChecker",
-           "CheckedSentence", "Grounding", "build_prompt", "make_generator", "SYSTEM_PROMPT"]
+           "CheckedSentence", "Grounding", "build_prompt", "make_generator", "SYSTEM_PROMPT",
+           "GENERATORS", "EXTRACTIVE", "register_generator", "generator_class", "generator_names"]
 
 SYSTEM_PROMPT = (
     "You answer questions about news articles using only the numbered passages you are given. "
@@ -68,15 +70,59 @@ class GeneratorError(NewsragError):
 
 
 class Generator(ABC):
-    """Something that writes an answer from a prompt, streaming its text."""
+    """Something that writes an answer from a prompt, streaming its text.
+
+    A new generator is one subclass and one registry line (:func:`register_generator`), or an
+    entry point in the group ``newsrag.generators``, or its dotted path as the ``generator``
+    setting. Whatever it writes is checked sentence by sentence like any other's.
+    """
 
     name: str = "generator"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Generator:
+        """The instance the :class:`~newsrag.settings.Settings` ask for; by default ``cls()``.
+        Override to read the ``llm_*`` settings (URL, model, timeout, token limit)."""
+        return cls()
 
     @abstractmethod
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """The reply's text, piece by piece; raises :class:`GeneratorError` on failure."""
 
 
+# ---- the registry -----------------------------------------------------------------------------
+EXTRACTIVE = "extractive"  # the setting for no generator: answers are the articles' sentences
+GENERATORS: dict[str, type[Generator]] = {}
+G = TypeVar("G", bound=type[Generator])
+
+
+def register_generator(name: str) -> Callable[[G], G]:
+    """Class decorator (or ``register_generator(name)(cls)``): make a :class:`Generator`
+    subclass selectable as ``NEWSRAG_GENERATOR=name`` / ``--generator name``."""
+    if name == EXTRACTIVE:
+        raise NewsragError(f"{EXTRACTIVE!r} is the name for answers without a generator")
+
+    def add(cls: G) -> G:
+        cls.name = name
+        GENERATORS[name] = cls
+        return cls
+    return add
+
+
+def generator_class(spec: str) -> type[Generator]:
+    """The class a ``generator`` setting names: a registered name, an installed plugin's entry
+    point (group ``newsrag.generators``) or a dotted path (``package.module:Class``); else a
+    :class:`NewsragError` listing the names (see :mod:`newsrag.plugins`)."""
+    return resolve_class(spec, GENERATORS, Generator, "newsrag.generators", "generator",
+                         also=[EXTRACTIVE])
+
+
+def generator_names() -> list[str]:
+    """``extractive``, the registered generators and the installed plugins' names."""
+    return [EXTRACTIVE, *sorted({*GENERATORS, *entry_points("newsrag.generators")})]
+
+
+@register_generator("openai")
 class OpenAICompatibleGenerator(Generator):
     """Any OpenAI-compatible ``/v1/chat/completions`` endpoint, streamed (the ``openai`` client:
     it speaks to Ollama, llama.cpp, vLLM, LM Studio and hosted APIs alike)."""
@@ -88,6 +134,12 @@ class OpenAICompatibleGenerator(Generator):
         self.url, self.model = url, model
         self.api_key = api_key
         self.timeout, self.max_tokens, self.temperature = timeout, max_tokens, temperature
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> OpenAICompatibleGenerator:
+        key = os.environ.get(settings.llm_api_key_env) or os.environ.get("OPENAI_API_KEY")
+        return cls(settings.llm_url, settings.llm_model, key, settings.llm_timeout,
+                   settings.llm_max_tokens)
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """The reply, piece by piece, all of it within ``timeout`` seconds.
@@ -171,14 +223,10 @@ class OpenAICompatibleGenerator(Generator):
 
 
 def make_generator(settings: Any) -> Generator | None:
-    """The generator the settings ask for, or None for extractive answers."""
-    if settings.generator == "extractive":
+    """Factory: the generator the settings ask for, or None for extractive answers."""
+    if settings.generator == EXTRACTIVE:
         return None
-    if settings.generator == "openai":
-        key = os.environ.get(settings.llm_api_key_env) or os.environ.get("OPENAI_API_KEY")
-        return OpenAICompatibleGenerator(settings.llm_url, settings.llm_model, key,
-                                         settings.llm_timeout, settings.llm_max_tokens)
-    raise NewsragError(f"unknown generator {settings.generator!r}: use extractive or openai")
+    return generator_class(settings.generator).from_settings(settings)
 
 
 def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,

@@ -234,8 +234,9 @@ class Index:
         question itself ("in 2021", "after Soleimani's death") narrows the sources to passages
         of that period when there are any among the candidates.
 
-        ``generate``: None follows the ``generator`` setting; True uses the configured
-        OpenAI-compatible endpoint; a :class:`Generator` uses that one; False stays extractive.
+        ``generate``: None follows the ``generator`` setting; True uses the configured generator
+        (the OpenAI-compatible endpoint when the setting is ``extractive``); a :class:`Generator`
+        uses that one; False stays extractive.
         A generated answer keeps only sentences the passages support (see
         :mod:`newsrag.generation`); ``on_token`` receives the model's text as it streams.
         """
@@ -290,8 +291,9 @@ class Index:
             return generate
         if generate is None:
             return make_generator(self.settings)
-        if generate:
-            return make_generator(self.settings.model_copy(update={"generator": "openai"}))
+        if generate:  # the configured generator; the OpenAI-compatible one if none is
+            return make_generator(self.settings) or make_generator(
+                self.settings.model_copy(update={"generator": "openai"}))
         return None
 
     def _generate(self, generator: Generator, question: str, hits: list[Hit], extractive: Answer,

@@ -97,11 +97,13 @@ class Settings(BaseSettings):
     sentence_cache_size: int = Field(
         default=50_000, description="Sentence vectors remembered between questions (~1.5 KB each).")
     answer_sentences: int = Field(default=2, description="Most sentences in a composed answer.")
-    generator: Literal["extractive", "openai"] = Field(
+    generator: str = Field(
         default="extractive",
         description="extractive: answers are sentences of the articles (offline, instant). openai: "
         "an OpenAI-compatible chat endpoint writes the answer, then every sentence is checked "
-        "against the passages.")
+        "against the passages. Also: any registered generator name, a plugin's entry point "
+        "(group newsrag.generators) or the dotted path of a Generator subclass "
+        "(package.module:Class).")
     llm_url: str = Field(
         default="http://127.0.0.1:8080/v1",
         description="Base URL of the OpenAI-compatible endpoint (llama.cpp server, Ollama "

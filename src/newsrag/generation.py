@@ -30,7 +30,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar, cast
 
 import numpy as np
 
@@ -192,7 +192,7 @@ class OpenAICompatibleGenerator(Generator):
         finish_reason = None
         try:
             chunks = client.chat.completions.create(
-                model=self.model, messages=messages, stream=True, max_tokens=self.max_tokens,
+                model=self.model, messages=cast(Any, messages), stream=True, max_tokens=self.max_tokens,
                 temperature=self.temperature)
             for chunk in chunks:
                 if stop.is_set():  # the caller gave up (deadline): stop reading
@@ -362,7 +362,7 @@ class GroundingChecker:
 
     def _support(self, vec: np.ndarray, words: set[str], passage: Passage,
                  sent_cache: dict[int, tuple[list[tuple[int, int]], np.ndarray, set[str]]],
-                 number: int) -> tuple[float, tuple[int, int] | None, set[str]]:
+                 number: int) -> tuple[float, tuple[int, int], set[str]]:
         if number not in sent_cache:
             spans = split_sentences(passage.text) or [(0, len(passage.text))]
             vecs = self.encode([passage.text[s:e] for s, e in spans])

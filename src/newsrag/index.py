@@ -7,7 +7,6 @@ format this process uses, so a mismatch fails with "rebuild" instead of returnin
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path

@@ -11,7 +11,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ STOPWORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -82,7 +82,7 @@ class LexicalIndex:
     FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy",
              "indices.csc.index.npy", "indptr.csc.index.npy")
 
-    def __init__(self, bm25, size: int):
+    def __init__(self, bm25: Any, size: int) -> None:
         self.bm25 = bm25
         self.size = size
         self._vocab = set(bm25.vocab_dict)

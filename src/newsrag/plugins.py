@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 from importlib import metadata
-from typing import Any, Iterable, TypeVar
+from typing import Any, Iterable, TypeVar, cast
 
 from .errors import NewsragError
 
@@ -47,7 +47,7 @@ def import_dotted(spec: str) -> Any:
         return None
 
 
-def resolve_class(spec: str, registry: dict[str, type[T]], base: type[T], group: str,
+def resolve_class(spec: str, registry: dict[str, type[T]], base: type, group: str,
                   what: str, also: Iterable[str] = ()) -> type[T]:
     """The ``base`` subclass that ``spec`` names: a ``registry`` name, an entry point in
     ``group`` (loaded once, then kept in the registry) or a dotted path. Anything else is a
@@ -63,13 +63,13 @@ def resolve_class(spec: str, registry: dict[str, type[T]], base: type[T], group:
             raise NewsragError(f"{what} {spec!r}: its plugin ({found[spec].value}) failed to "
                                f"load: {type(exc).__name__}: {exc}") from None
         if isinstance(cls, type) and issubclass(cls, base):
-            registry[spec] = cls
-            return cls
+            registry[spec] = cast("type[T]", cls)
+            return registry[spec]
         raise NewsragError(f"{what} {spec!r}: the plugin's entry point {found[spec].value} is "
                            f"not a {base.__name__} subclass")
     cls = import_dotted(spec)
     if isinstance(cls, type) and issubclass(cls, base):
-        return cls
+        return cast("type[T]", cls)
     names = ", ".join(sorted({*also, *registry, *found}))
     raise NewsragError(f"unknown {what} {spec!r}: use one of {names} or the dotted path of a "
                        f"{base.__name__} subclass (package.module:Class)")

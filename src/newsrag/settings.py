@@ -7,7 +7,7 @@ Python API agree. Values can be overridden by keyword, or by environment variabl
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -142,7 +142,7 @@ class Settings(BaseSettings):
         default=True, description="Check every index file's SHA-256 when loading."
     )
 
-    def chunking(self) -> dict[str, object]:
+    def chunking(self) -> dict[str, Any]:
         """The settings an index's passages depend on; a change means a rebuild."""
         return {
             "encoding": self.encoding,

@@ -63,6 +63,16 @@ NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
 # Words that, when they carry a digit or a capital past the first word, name a specific fact.
 SPECIFIC = re.compile(r"\b(?:\w*\d\w*(?:[-:.,]\d+)*|[A-Z][\w’'-]+)\b")
 MIN_WORDS = 3
+# The prompt's token budget: the fixed words around the passages ("Passages:", "Question:", the
+# instruction line), the blank line between two passages, the least of a first passage that is
+# sent even when it alone is over budget, and the characters a token stands for when cutting it.
+PROMPT_FRAME_TOKENS = 20
+PASSAGE_SEPARATOR_TOKENS = 2
+MIN_FIRST_PASSAGE_TOKENS = 50
+CHARS_PER_TOKEN = 3
+# A generated sentence's support: this share from its best cosine with a passage sentence, the
+# rest from the share of its words the passage contains.
+COSINE_WEIGHT = 0.5
 
 
 class GeneratorError(NewsragError):
@@ -236,14 +246,14 @@ def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,
     The first passage always goes in, cut to the budget if it alone is longer.
     """
     blocks: list[str] = []
-    used = count_tokens(SYSTEM_PROMPT) + count_tokens(question) + 20
+    used = count_tokens(SYSTEM_PROMPT) + count_tokens(question) + PROMPT_FRAME_TOKENS
     for i, p in enumerate(passages, start=1):
         block = f"[{i}] {p.title} ({p.date or 'undated'})\n{p.text}"
-        cost = count_tokens(block) + 2
+        cost = count_tokens(block) + PASSAGE_SEPARATOR_TOKENS
         if used + cost > budget_tokens:
             if not blocks:
-                keep = max(50, budget_tokens - used)
-                blocks.append(block[: keep * 3])
+                keep = max(MIN_FIRST_PASSAGE_TOKENS, budget_tokens - used)
+                blocks.append(block[: keep * CHARS_PER_TOKEN])
             break
         blocks.append(block)
         used += cost
@@ -373,7 +383,8 @@ class GroundingChecker:
         best = int(np.argmax(cos))
         overlap = len(words & vocab) / len(words) if words else 0.0
         s, e = spans[best]
-        return 0.5 * float(cos[best]) + 0.5 * overlap, (passage.start + s, passage.start + e), vocab
+        support = COSINE_WEIGHT * float(cos[best]) + (1 - COSINE_WEIGHT) * overlap
+        return support, (passage.start + s, passage.start + e), vocab
 
     def check(self, reply: str, passages: Sequence[Passage]) -> list[CheckedSentence]:
         """Every sentence of ``reply`` judged against ``passages`` (numbered from 1)."""

@@ -36,6 +36,8 @@ __all__ = ["Index", "ArticleInfo"]
 # how many of the retrieved ones always stay.
 READING_EXTRA = 2
 KEEP_RETRIEVED = 3
+# Queries whose vectors the retriever remembers (a reloaded page, a repeated question).
+QUERY_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class Index:
             raise IndexMismatchError(
                 f"the index has {dense.dim}-d vectors but the model makes {embedder.info.dim}-d "
                 "ones: " + REBUILD_HINT)
-        retriever = Retriever(passages, dense, lexical, CachedEncoder(embedder, 256),
+        retriever = Retriever(passages, dense, lexical, CachedEncoder(embedder, QUERY_CACHE_SIZE),
                               settings.rrf_k, settings.candidates, names)
         article_rows = {a.id: [(p.start, p.end, row) for row, p in
                                enumerate(passages[a.first:a.first + a.count], a.first)]

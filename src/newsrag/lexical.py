@@ -79,9 +79,6 @@ def tokenize(text: str) -> list[str]:
 class LexicalIndex:
     """BM25 over passage texts; row ``i`` is passage ``i``, as in the dense index."""
 
-    FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy",
-             "indices.csc.index.npy", "indptr.csc.index.npy")
-
     def __init__(self, bm25: Any, size: int) -> None:
         self.bm25 = bm25
         self.size = size
@@ -107,10 +104,6 @@ class LexicalIndex:
 
         size = json.loads((folder / "size.json").read_text())["size"]
         return cls(bm25s.BM25.load(str(folder)), size)
-
-    def knows(self, token: str) -> bool:
-        """Whether a (tokenized) word occurs anywhere in the corpus."""
-        return token in self._vocab
 
     def resembles(self, token: str) -> bool:
         """Whether a word occurs in the corpus, give or take its spelling: accents

@@ -52,7 +52,7 @@ def start_server(work: Path) -> tuple[subprocess.Popen, str]:
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                raise SystemExit("server did not start")
+                raise SystemExit("server did not start") from None
             time.sleep(0.5)
 
 

@@ -127,7 +127,7 @@ def bench_encoders(report: Report, texts: list[str], torch_embedder, onnx_folder
         export_onnx(_model_path(), q, quantize=True, st_model=torch_embedder.model)
         encoders["ONNX Runtime int8 (`--quantize`)"] = OnnxEmbedder(str(q))
     rates, vectors = {}, {}
-    for name, enc in encoders.items():
+    for enc in encoders.values():
         enc.encode(texts[:8])
     for name, enc in encoders.items():  # interleaved twice: a busy neighbour hits all alike
         t0 = time.perf_counter()
@@ -323,7 +323,8 @@ def peer_txtai(report: Report, work: Path, docs, qrels, queries, ours: dict) -> 
                            str(work / "peer_out.json")], capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if proc.returncode != 0:
-        report.add(f"_txtai failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}_")
+        why = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode
+        report.add(f"_txtai failed: {why}_")
         report.add()
         return
     peer = json.loads((work / "peer_out.json").read_text())
@@ -479,10 +480,12 @@ def bench_cold_start(report: Report, work: Path) -> None:
 import json, time
 t = {}
 t0 = time.perf_counter(); import newsrag; t['import newsrag'] = time.perf_counter() - t0
-t0 = time.perf_counter(); import onnxruntime, faiss, bm25s; t['import onnxruntime, faiss, bm25s'] = time.perf_counter() - t0
+t0 = time.perf_counter(); import onnxruntime, faiss, bm25s
+t['import onnxruntime, faiss, bm25s'] = time.perf_counter() - t0
 from newsrag import Index, Settings
 s = Settings()
-t0 = time.perf_counter(); idx = Index.load('index', s); t['load the index (incl. ONNX session, checksums)'] = time.perf_counter() - t0
+t0 = time.perf_counter(); idx = Index.load('index', s)
+t['load the index (incl. ONNX session, checksums)'] = time.perf_counter() - t0
 t0 = time.perf_counter(); idx.ask('Which airbases were attacked?'); t['first ask'] = time.perf_counter() - t0
 import sys; t['torch imported'] = float('torch' in sys.modules)
 print(json.dumps(t))

@@ -43,7 +43,6 @@ def test_every_seed_quotation_has_the_right_speaker_and_date(seed_index):
         right += ok
         assert ok, (q, st)
     print(f"\nseed quotations found with the right speaker, date and channel: {right}/{len(EXPECTED['quotations'])}")
-    assert right >= 6
 
 
 def test_reported_speech_in_2021_article_is_lloyd_austin(seed_index):

@@ -12,7 +12,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .answering import Answer, Citation  # noqa: E402
-from .articles import Article  # noqa: E402
+from .articles import Article, ArticleReader, register_reader  # noqa: E402
 from .build import BuildReport  # noqa: E402
 from .embedding import Embedder, ModelInfo, load_embedder, register_embedder  # noqa: E402
 from .errors import (  # noqa: E402
@@ -25,6 +25,7 @@ from .errors import (  # noqa: E402
     NewsragError,
     QuestionError,
 )
+from .generation import Generator, GeneratorError, register_generator  # noqa: E402
 from .index import ArticleInfo, Index  # noqa: E402
 from .passages import Passage  # noqa: E402
 from .retrieval import MODES, Hit  # noqa: E402
@@ -47,6 +48,11 @@ __all__ = [
     "ModelInfo",
     "register_embedder",
     "load_embedder",
+    "Generator",
+    "GeneratorError",
+    "register_generator",
+    "ArticleReader",
+    "register_reader",
     "MODES",
     "NewsragError",
     "ArticleError",

@@ -458,7 +458,7 @@ class Answerer:
         # Number the cited passages by first use; order sentences by passage rank, then position.
         # Sentences from several articles go oldest source first, each introduced by its date.
         articles = {hits[s.hit_index].passage.article_id for s in chosen}
-        rank = {}
+        rank: dict[str, int] = {}
         for s in sorted(chosen, key=lambda s: s.hit_index):
             rank.setdefault(hits[s.hit_index].passage.article_id, len(rank))
         dated = len(articles) > 1

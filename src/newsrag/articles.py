@@ -1,8 +1,11 @@
 """Reading articles: files in the corpus folder become :class:`Article` records.
 
 Formats: plain ``.txt`` in the seed shape, ``.md`` with YAML front matter, ``.json``/``.jsonl``
-records and ``.html`` pages (main text by trafilatura). A file that cannot be read is reported
-with its name and the reason and skipped; it never stops the rest of the corpus from building.
+records and ``.html`` pages (main text by trafilatura), each an :class:`ArticleReader` registered
+by suffix; another format is one more reader (:func:`register_reader`, or an entry point in the
+group ``newsrag.readers``; built-in and explicitly registered readers win over a plugin's for the
+same suffix). A file that cannot be read is reported with its name and the reason and skipped; it
+never stops the rest of the corpus from building.
 """
 
 from __future__ import annotations
@@ -11,16 +14,24 @@ import datetime as dt
 import hashlib
 import json
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from .errors import ArticleError
+from .plugins import entry_points
 
 __all__ = [
     "Article",
     "CorpusReading",
     "SUPPORTED_SUFFIXES",
+    "ArticleReader",
+    "READERS",
+    "register_reader",
+    "reader_for",
+    "supported_suffixes",
+    "make_article",
     "read_article_file",
     "read_corpus",
     "corpus_files",
@@ -28,7 +39,7 @@ __all__ = [
     "open_corpus_file",
 ]
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".html", ".htm")  # the built-in readers'
 
 # Lines that belong to the page around a story, not to the story ("Read: ..." related links,
 # "Image: AP" credits). Kept as data so a new site's boilerplate is one more entry.
@@ -304,38 +315,151 @@ def _to_article(name: str, parsed: dict[str, Any], warnings: list) -> Article:
     )
 
 
+# ---- readers: one class per file format ------------------------------------------------------
+class ArticleReader(ABC):
+    """One article file format: the ``suffixes`` it reads and how.
+
+    A new format is one subclass and one registry line (:func:`register_reader`), or an entry
+    point in the group ``newsrag.readers``. A subclass implements :meth:`parse` (decoded text to
+    articles; :func:`make_article` turns fields into an :class:`Article` cleaned the way the
+    built-in formats are) and gets the decoding checks (empty, binary, not UTF-8) for free; a
+    binary format overrides :meth:`read` instead.
+    """
+
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def read(self, path: Path, name: str | None = None,
+             warnings: list[tuple[str, str]] | None = None,
+             raw: bytes | None = None) -> list[Article]:
+        """The articles in one file. ``name``: how messages call it (default: the file name);
+        ``warnings``: where notes about kept articles go; ``raw``: the bytes when the caller
+        has read them already. Raises :class:`ArticleError` when the file cannot be used."""
+        name = name or path.name
+        warnings = warnings if warnings is not None else []
+        if raw is None:
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise ArticleError(f"{name}: cannot read file ({exc.strerror})") from None
+        return self.parse(name, _decode(name, raw), warnings)
+
+    @abstractmethod
+    def parse(self, name: str, text: str, warnings: list[tuple[str, str]]) -> list[Article]:
+        """The articles in a file's decoded text (newlines already ``\\n``)."""
+
+
+def make_article(name: str, fields: dict[str, Any], warnings: list[tuple[str, str]]) -> Article:
+    """An :class:`Article` from raw fields (``text`` required; ``title``, ``date``, ``source``,
+    ``url``, ``author`` optional), cleaned as the built-in formats clean theirs: the seed
+    shape's date and headline lines read, page furniture dropped, a missing title derived."""
+    return _to_article(name, _parse_plain(name, str(fields["text"]), fields, warnings), warnings)
+
+
+READERS: dict[str, ArticleReader] = {}  # by lower-case suffix, ".txt"
+R = TypeVar("R", bound=type[ArticleReader])
+
+
+def register_reader(cls: R) -> R:
+    """Class decorator (or a plain call): read files with ``cls.suffixes`` with a ``cls()``. A
+    later registration of a suffix replaces the earlier one."""
+    if not cls.suffixes or not all(s.startswith(".") for s in cls.suffixes):
+        raise ArticleError(f"{cls.__name__}.suffixes must name suffixes like '.txt'")
+    reader = cls()
+    for suffix in cls.suffixes:
+        READERS[suffix.lower()] = reader
+    return cls
+
+
+_plugins_loaded = False
+
+
+def _load_reader_plugins() -> None:
+    """Register the readers installed packages offer (entry points ``newsrag.readers``), once."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for ep in entry_points("newsrag.readers").values():
+        try:
+            cls = ep.load()
+        except Exception:  # a broken plugin must not stop the formats that work
+            continue
+        if isinstance(cls, type) and issubclass(cls, ArticleReader) and cls.suffixes:
+            READERS.update({s.lower(): cls() for s in cls.suffixes if s.lower() not in READERS})
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    """Every suffix a reader is registered for (built-ins first)."""
+    _load_reader_plugins()
+    return tuple(READERS)
+
+
+def reader_for(suffix: str) -> ArticleReader | None:
+    """The reader for a file suffix (``".md"``), or None."""
+    _load_reader_plugins()
+    return READERS.get(suffix.lower())
+
+
+@register_reader
+class PlainTextReader(ArticleReader):
+    """Plain text in the seed shape: optional ``date YYYY-MM-DD`` line, headline, paragraphs."""
+
+    suffixes = (".txt",)
+
+    def parse(self, name: str, text: str, warnings: list[tuple[str, str]]) -> list[Article]:
+        return [_to_article(name, _parse_plain(name, text, {}, warnings), warnings)]
+
+
+@register_reader
+class MarkdownReader(ArticleReader):
+    """Markdown with optional YAML front matter (title, date, source, url, author)."""
+
+    suffixes = (".md",)
+
+    def parse(self, name: str, text: str, warnings: list[tuple[str, str]]) -> list[Article]:
+        return [_to_article(name, _parse_markdown(name, text, warnings), warnings)]
+
+
+@register_reader
+class JsonReader(ArticleReader):
+    """A JSON record or list of records, or JSON Lines; each record needs a ``text`` field."""
+
+    suffixes = (".json", ".jsonl")
+
+    def parse(self, name: str, text: str, warnings: list[tuple[str, str]]) -> list[Article]:
+        suffix = ".jsonl" if name.lower().endswith(".jsonl") else ".json"
+        return [make_article(n, r, warnings) for n, r in _parse_records(name, text, suffix, warnings)]
+
+
+@register_reader
+class HtmlReader(ArticleReader):
+    """An HTML page: its main text and metadata extracted by trafilatura."""
+
+    suffixes = (".html", ".htm")
+
+    def parse(self, name: str, text: str, warnings: list[tuple[str, str]]) -> list[Article]:
+        return [make_article(name, _parse_html(name, text), warnings)]
+
+
 def read_article_file(path: Path, name: str | None = None,
                       warnings: list[tuple[str, str]] | None = None,
                       raw: bytes | None = None) -> list[Article]:
-    """Read one file into its articles (several for ``.json`` lists and ``.jsonl``).
+    """Read one file into its articles (several for ``.json`` lists and ``.jsonl``), with the
+    reader registered for its suffix.
 
     ``raw``: the file's bytes when the caller has read them already (see
     :func:`open_corpus_file`). Raises :class:`ArticleError` with the file name and the reason
     when the file cannot be used.
     """
     name = name or path.name
-    warnings = warnings if warnings is not None else []
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    reader = reader_for(suffix)
+    if reader is None:
         raise ArticleError(
             f"{name}: unsupported file type '{suffix or '(none)'}' "
-            f"(newsrag reads {', '.join(SUPPORTED_SUFFIXES)})"
+            f"(newsrag reads {', '.join(supported_suffixes())})"
         )
-    if raw is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise ArticleError(f"{name}: cannot read file ({exc.strerror})") from None
-    text = _decode(name, raw)
-    if suffix in (".json", ".jsonl"):
-        return [_to_article(n, _parse_plain(n, str(r["text"]), r, warnings), warnings)
-                for n, r in _parse_records(name, text, suffix, warnings)]
-    if suffix in (".html", ".htm"):
-        page = _parse_html(name, text)
-        return [_to_article(name, _parse_plain(name, page["text"], page, warnings), warnings)]
-    if suffix == ".md":
-        return [_to_article(name, _parse_markdown(name, text, warnings), warnings)]
-    return [_to_article(name, _parse_plain(name, text, {}, warnings), warnings)]
+    return reader.read(path, name, warnings, raw)
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:

@@ -260,7 +260,7 @@ def build_index(
         cursor = 0
         for art, passages, vecs in plan:
             if vecs is None:
-                vecs = fresh[cursor:cursor + len(passages)]
+                vecs = fresh[cursor:cursor + len(passages)]  # type: ignore[index]
                 cursor += len(passages)
             articles_meta.append(ArticleMeta(
                 id=art.id, path=art.path, title=art.title, date=art.date,

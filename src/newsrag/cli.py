@@ -12,11 +12,15 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, NoReturn, Optional
 
 import typer
 
 from .errors import NewsragError
+
+if TYPE_CHECKING:
+    from .index import Index
+    from .settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -48,7 +52,8 @@ SpeakerOpt = typer.Option(None, "--speaker", help="Only passages quoting this pe
 SinceOpt = typer.Option(None, "--since", help="Only passages from this date on: 2021, 2020-01, 2020-01-07.")
 UntilOpt = typer.Option(None, "--until", help="Only passages up to this date: 2021, 2020-01, 2020-01-07.")
 GeneratorOpt = typer.Option(None, "--generator", help="extractive (default) or openai: a language model "
-                            "writes the answer, checked sentence by sentence against the passages.")
+                            "writes the answer, checked sentence by sentence against the passages. "
+                            "Or a registered generator, a plugin's name or package.module:Class.")
 LlmUrlOpt = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
                          "(key from $NEWSRAG_LLM_API_KEY or $OPENAI_API_KEY).")
 LlmModelOpt = typer.Option(None, "--llm-model", help="Model name to ask the endpoint for.")
@@ -63,12 +68,18 @@ def _say_inline(text: str) -> None:
     sys.stderr.flush()
 
 
-def _fail(message: str) -> None:
+def _say_report(idx: Index) -> None:
+    """What the build just did (``Index.build`` always records it)."""
+    assert idx.build_report is not None
+    _say(idx.build_report.summary())
+
+
+def _fail(message: str) -> NoReturn:
     _say(f"error: {message}")
     raise typer.Exit(1)
 
 
-def _settings():
+def _settings() -> Settings:
     from .settings import Settings
 
     try:
@@ -77,12 +88,17 @@ def _settings():
         _fail(f"invalid NEWSRAG_* setting: {exc}")
 
 
-def _llm(generator: Optional[str], llm_url: Optional[str], llm_model: Optional[str]):
+def _llm(generator: Optional[str], llm_url: Optional[str], llm_model: Optional[str]) -> Settings:
     """Settings with the generator options given on the command line."""
     update = {k: v for k, v in {"generator": generator, "llm_url": llm_url,
                                 "llm_model": llm_model}.items() if v is not None}
-    if generator not in (None, "extractive", "openai"):
-        _fail(f"unknown generator {generator!r}: use extractive or openai")
+    if generator is not None and generator != "extractive":
+        from .generation import generator_class
+
+        try:
+            generator_class(generator)
+        except NewsragError as exc:
+            _fail(str(exc))
     return _settings().model_copy(update=update)
 
 
@@ -97,7 +113,7 @@ def _check_args(**values: Optional[str]) -> None:
             check_text(label, value, MAX_FIELD_CHARS.get(name, sys.maxsize))
 
 
-def _ready_index(corpus: Path, index: Path, settings=None):
+def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) -> Index:
     """Load the index, building or updating it first if it is missing or stale.
 
     If another build holds the lock, the live index answers (with a note) instead of failing:
@@ -126,11 +142,11 @@ def _ready_index(corpus: Path, index: Path, settings=None):
             raise
         _say(note)
         return Index.load(index, settings)
-    _say(idx.build_report.summary())
+    _say_report(idx)
     return idx
 
 
-def _check_question(question: str, settings=None) -> None:
+def _check_question(question: str, settings: Settings | None = None) -> None:
     """Refuse an empty or over-long question before the index and model are loaded."""
     from .answering import check_question
 
@@ -155,7 +171,7 @@ def build(
     if quantize is not None:
         settings = settings.model_copy(update={"quantize": quantize})
     idx = Index.build(corpus, index, settings, full=full, progress=True)
-    _say(idx.build_report.summary())
+    _say_report(idx)
 
 
 @app.command()
@@ -209,7 +225,7 @@ def add(
         shutil.copyfile(f, target)
         _say(f"copied {f} -> {target}")
     idx = Index.build(corpus, index, settings, progress=True)
-    _say(idx.build_report.summary())
+    _say_report(idx)
 
 
 @app.command()
@@ -277,7 +293,7 @@ def ask(
     settings = _llm(generator, llm_url, llm_model)
     _check_question(question, settings)
     idx = _ready_index(corpus, index, settings)
-    streamed = []
+    streamed: list[str] = []
 
     def show(piece: str) -> None:  # the model's draft, live, on stderr; the checked answer follows
         if not streamed:
@@ -341,7 +357,9 @@ def statements(
         return
     for st in found:
         kind = "quoted" if st.kind == "quotation" else "reported"
-        typer.echo(f"{st.label()} ({kind}{', as ' + repr(st.speaker_as_written) if st.speaker_as_written and st.speaker_as_written != st.speaker else ''}):")
+        written = st.speaker_as_written
+        as_written = f", as {written!r}" if written and written != st.speaker else ""
+        typer.echo(f"{st.label()} ({kind}{as_written}):")
         typer.echo(f"    {st.quote}\n")
 
 
@@ -427,7 +445,8 @@ def eval_(
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback unless you say otherwise)."),
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="Address to bind (loopback unless you say otherwise)."),
     port: int = typer.Option(7860, "--port", min=1, max=65535),
     generator: Optional[str] = GeneratorOpt,
     llm_url: Optional[str] = LlmUrlOpt,

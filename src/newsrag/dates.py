@@ -20,8 +20,8 @@ from importlib import resources
 
 from .errors import NewsragError
 
-__all__ = ["resolve_weekday", "TimeRange", "format_date", "dates_in", "time_range_in", "parse_range", "between",
-           "MONTH_NAMES", "YEAR"]
+__all__ = ["resolve_weekday", "TimeRange", "format_date", "dates_in", "time_range_in", "parse_range",
+           "between", "MONTH_NAMES", "YEAR"]
 
 MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTH_NAMES.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -172,8 +172,8 @@ def time_range_in(question: str) -> TimeRange | None:
     q = question
     point: TimeRange | None = None
     where = None
-    for m in dates_in(q):
-        point, where = TimeRange(m[2], m[2]), m[0]
+    for found in dates_in(q):
+        point, where = TimeRange(found[2], found[2]), found[0]
         break
     if point is None and (m := MONTH_YEAR.search(q)):
         point, where = _month_range(int(m.group(2)), MONTH_NAMES[m.group(1).lower()]), m.start()

@@ -19,7 +19,6 @@ embeds only what changed, and that a question embeds nothing but itself.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import json
 import os
@@ -31,13 +30,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence, cast
 
 import numpy as np
 
 from .errors import NewsragError
+from .plugins import resolve_class
 
 if TYPE_CHECKING:
+    from .settings import Settings
     from .vectors import SentenceVectors
 
 __all__ = [
@@ -124,19 +125,10 @@ def register_embedder(name: str) -> Callable[[type[Embedder]], type[Embedder]]:
 
 
 def embedder_class(spec: str) -> type[Embedder]:
-    """The class for a registry name, else for a dotted path (``pkg.module:Class`` or
-    ``pkg.module.Class``), as txtai resolves its backends: a new encoder needs no edit here."""
-    if spec in EMBEDDERS:
-        return EMBEDDERS[spec]
-    module_name, _, attr = spec.partition(":") if ":" in spec else spec.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr) if module_name else None
-    except (ImportError, AttributeError):
-        cls = None
-    if not (isinstance(cls, type) and issubclass(cls, Embedder)):
-        raise NewsragError(f"unknown embedder {spec!r}: use one of {', '.join(sorted(EMBEDDERS))} "
-                           "or the dotted path of an Embedder subclass (package.module:Class)")
-    return cls
+    """The class for a registry name, an installed plugin's entry point (group
+    ``newsrag.embedders``), else a dotted path (``pkg.module:Class`` or ``pkg.module.Class``), as
+    txtai resolves its backends: a new encoder needs no edit here (see :mod:`newsrag.plugins`)."""
+    return resolve_class(spec, EMBEDDERS, Embedder, "newsrag.embedders", "embedder")
 
 
 @lru_cache(maxsize=4)
@@ -144,7 +136,8 @@ def load_embedder(model_path: str, kind: str = "sentence-transformers") -> Embed
     """Factory: the ``kind`` backend (registry name or dotted path) for ``model_path``.
 
     Cached, so a process (the web server, a test session) loads each model once."""
-    return embedder_class(kind)(model_path)
+    backend = cast(Callable[[str], Embedder], embedder_class(kind))  # made from the model path
+    return backend(model_path)
 
 
 # ---- model folders ----------------------------------------------------------------------------
@@ -185,7 +178,7 @@ def _check_model_folder(folder: Path) -> str:
     return fingerprint
 
 
-def _sentence_transformer(folder: Path, device: str):
+def _sentence_transformer(folder: Path, device: str) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
@@ -226,7 +219,7 @@ def onnx_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def _export_torch(st_model, target: Path) -> None:
+def _export_torch(st_model: Any, target: Path) -> None:
     """Trace the whole sentence-transformers module chain (transformer, pooling, normalise) into
     one ONNX graph whose output is the sentence vector, so no pooling code is needed at run
     time. Uses torch's TorchScript exporter; without the ``onnx`` package installed, its last
@@ -239,11 +232,11 @@ def _export_torch(st_model, target: Path) -> None:
     names = ["input_ids", "attention_mask", "token_type_ids"]
 
     class Wrapped(torch.nn.Module):
-        def __init__(self, model):
+        def __init__(self, model: Any) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
             out = self.model({"input_ids": input_ids, "attention_mask": attention_mask,
                               "token_type_ids": token_type_ids})
             return torch.nn.functional.normalize(out["sentence_embedding"], p=2, dim=1)
@@ -302,7 +295,7 @@ def _optimize(path: Path) -> None:
 
 
 def export_onnx(model_path: str, target: Path, quantize: bool = False,
-                st_model=None) -> Path:
+                st_model: Any = None) -> Path:
     """Export a sentence-transformers folder to ``target`` (model.onnx, tokenizer.json,
     encoder.json) and check it: on probe texts the ONNX vectors must match torch's (cosine
     >= 0.9999, or >= 0.95 when quantised), else :class:`NewsragError`. Needs torch (once)."""
@@ -422,7 +415,7 @@ def _cuda_present() -> bool:
     return Path("/proc/driver/nvidia").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
 
 
-def expected_fingerprint(settings, quantized: bool = False) -> str:
+def expected_fingerprint(settings: Settings, quantized: bool = False) -> str:
     """The fingerprint an index built with ``settings`` has, computed without loading a model:
     the model folder's, marked ``+int8`` for a quantised ONNX encoder."""
     if settings.embedder == "auto":
@@ -430,7 +423,7 @@ def expected_fingerprint(settings, quantized: bool = False) -> str:
     return embedder_class(settings.embedder).fingerprint_for(settings.model)
 
 
-def prepare_encoder(settings, previous_gen: Path | None, index_dir: Path
+def prepare_encoder(settings: Settings, previous_gen: Path | None, index_dir: Path
                     ) -> tuple[Embedder, Path | None]:
     """The embedder a build encodes with, and the exported ONNX folder to store with the index.
 
@@ -505,7 +498,7 @@ def _torch_cuda() -> bool:
         return False
 
 
-def question_embedder(settings, gen: Path, manifest: dict) -> Embedder:
+def question_embedder(settings: Settings, gen: Path, manifest: dict) -> Embedder:
     """The embedder for questions on a loaded index: its stored ONNX encoder when it has one
     made for its vectors (no torch import), else the configured backend."""
     if settings.embedder == "auto":
@@ -517,7 +510,7 @@ def question_embedder(settings, gen: Path, manifest: dict) -> Embedder:
     return load_embedder(settings.model, settings.embedder)
 
 
-def fingerprint_matches(settings, stored: str) -> bool:
+def fingerprint_matches(settings: Settings, stored: str) -> bool:
     """Whether an index's vectors (fingerprint ``stored``) were made by the model this run is
     configured with (the quantised export of the configured model folder counts as it)."""
     if settings.embedder == "auto":
@@ -540,7 +533,7 @@ class HashEmbedder(Embedder):
         self.encoded = 0
 
     @classmethod
-    def fingerprint_for(cls, model_path: str, dim: int = DIM) -> str:  # type: ignore[override]
+    def fingerprint_for(cls, model_path: str, dim: int = DIM) -> str:
         return f"hash-v1-{dim}"
 
     def _vector(self, text: str) -> np.ndarray:

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .answering import Answer
+from .embedding import Embedder
 from .errors import NewsragError
 from .index import Index
 from .settings import Settings
@@ -116,10 +118,11 @@ def _scifact(data: Path, limit: int | None) -> EvalDataset:
 def _article_files(folder: Path) -> list[Path]:
     """The article files of a question folder: ``articles/`` if there is one, else the folder's
     own article files (its README and question file are not articles)."""
-    from .articles import SUPPORTED_SUFFIXES
+    from .articles import supported_suffixes
 
     root = folder / "articles" if (folder / "articles").is_dir() else folder
-    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+    suffixes = supported_suffixes()
+    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in suffixes
                   and p.name.lower() not in ("readme.md", "questions.jsonl"))
 
 
@@ -184,7 +187,7 @@ def load_dataset(name: str, data_dir: Path | None = None, limit: int | None = No
     return _xquad(data, limit, split) if name == "xquad" else _scifact(data, limit)
 
 
-def judge_answer(answer, item: dict[str, Any], doc_of: Callable[[str], str]) -> bool:
+def judge_answer(answer: Answer, item: dict[str, Any], doc_of: Callable[[str], str]) -> bool:
     """An answer is right if answered, it contains every ``all`` fact, one ``answers`` fact and
     one alternative of each ``must`` group (case-insensitive), and it cites a relevant
     document."""
@@ -196,7 +199,8 @@ def judge_answer(answer, item: dict[str, Any], doc_of: Callable[[str], str]) -> 
     return answer.answered and facts and bool(cited & set(item["relevant"]))
 
 
-def _index_for(ds: EvalDataset, work: Path, settings: Settings, embedder, progress: bool):
+def _index_for(ds: EvalDataset, work: Path, settings: Settings, embedder: Embedder | None,
+               progress: bool) -> tuple[Index, dict[str, str]]:
     """Build the dataset's index with the product pipeline; returns it and article id -> doc id."""
     if ds.corpus_dir is not None:
         index = Index.build(ds.corpus_dir, work / "index", settings, embedder=embedder,
@@ -222,7 +226,7 @@ def _index_for(ds: EvalDataset, work: Path, settings: Settings, embedder, progre
 
 
 def evaluate(ds: EvalDataset, mode: str = "hybrid", k: int = 10, settings: Settings | None = None,
-             embedder=None, answers: bool = True, work_dir: Path | None = None,
+             embedder: Embedder | None = None, answers: bool = True, work_dir: Path | None = None,
              progress: bool = False) -> dict[str, Any]:
     """Run a dataset through the pipeline; returns metric name -> value (plus counts)."""
     import ir_measures
@@ -264,9 +268,11 @@ def evaluate(ds: EvalDataset, mode: str = "hybrid", k: int = 10, settings: Setti
     return result
 
 
-def _answer_metrics(ds: EvalDataset, index: Index, mode: str, doc_of, progress: bool) -> dict[str, Any]:
+def _answer_metrics(ds: EvalDataset, index: Index, mode: str, doc_of: Callable[[str], str],
+                    progress: bool) -> dict[str, Any]:
     contained = refused = correct = 0
-    generation = {"generated_answers": 0, "fallbacks": 0, "sentences": 0, "sentences_kept": 0}
+    generation: dict[str, float] = {"generated_answers": 0, "fallbacks": 0, "sentences": 0,
+                                    "sentences_kept": 0}
     failures: dict[str, int] = {"refused": 0, "wrong passage": 0, "right passage, other sentence": 0}
     verdicts: dict[str, list[bool]] = {}  # question id -> verdict of each phrasing
     misses: list[dict[str, Any]] = []
@@ -306,11 +312,11 @@ def _answer_metrics(ds: EvalDataset, index: Index, mode: str, doc_of, progress: 
     if judged:
         out["correct_rate"] = round(correct / n, 4)
         answered_unanswerable = []
-        for q in ds.unanswerable:
-            answer = index.ask(q, mode=mode)
-            verdicts.setdefault(ds.groups.get(q, q), []).append(not answer.answered)
+        for text in ds.unanswerable:
+            answer = index.ask(text, mode=mode)
+            verdicts.setdefault(ds.groups.get(text, text), []).append(not answer.answered)
             if answer.answered:
-                answered_unanswerable.append({"question": q, "answer": answer.answer[:300],
+                answered_unanswerable.append({"question": text, "answer": answer.answer[:300],
                                               "support": round(answer.support, 3)})
         refused_unanswerable = len(ds.unanswerable) - len(answered_unanswerable)
         out["refusal_recall"] = round(refused_unanswerable / max(1, len(ds.unanswerable)), 4)

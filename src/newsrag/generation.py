@@ -30,16 +30,18 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar, cast
 
 import numpy as np
 
 from .errors import NewsragError
 from .lexical import tokenize
 from .passages import Passage, split_sentences
+from .plugins import entry_points, resolve_class
 
 __all__ = ["Generator", "OpenAICompatibleGenerator", "GeneratorError", "GroundingChecker",
-           "CheckedSentence", "Grounding", "build_prompt", "make_generator", "SYSTEM_PROMPT"]
+           "CheckedSentence", "Grounding", "build_prompt", "make_generator", "SYSTEM_PROMPT",
+           "GENERATORS", "EXTRACTIVE", "register_generator", "generator_class", "generator_names"]
 
 SYSTEM_PROMPT = (
     "You answer questions about news articles using only the numbered passages you are given. "
@@ -61,6 +63,16 @@ NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
 # Words that, when they carry a digit or a capital past the first word, name a specific fact.
 SPECIFIC = re.compile(r"\b(?:\w*\d\w*(?:[-:.,]\d+)*|[A-Z][\w’'-]+)\b")
 MIN_WORDS = 3
+# The prompt's token budget: the fixed words around the passages ("Passages:", "Question:", the
+# instruction line), the blank line between two passages, the least of a first passage that is
+# sent even when it alone is over budget, and the characters a token stands for when cutting it.
+PROMPT_FRAME_TOKENS = 20
+PASSAGE_SEPARATOR_TOKENS = 2
+MIN_FIRST_PASSAGE_TOKENS = 50
+CHARS_PER_TOKEN = 3
+# A generated sentence's support: this share from its best cosine with a passage sentence, the
+# rest from the share of its words the passage contains.
+COSINE_WEIGHT = 0.5
 
 
 class GeneratorError(NewsragError):
@@ -68,15 +80,59 @@ class GeneratorError(NewsragError):
 
 
 class Generator(ABC):
-    """Something that writes an answer from a prompt, streaming its text."""
+    """Something that writes an answer from a prompt, streaming its text.
+
+    A new generator is one subclass and one registry line (:func:`register_generator`), or an
+    entry point in the group ``newsrag.generators``, or its dotted path as the ``generator``
+    setting. Whatever it writes is checked sentence by sentence like any other's.
+    """
 
     name: str = "generator"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Generator:
+        """The instance the :class:`~newsrag.settings.Settings` ask for; by default ``cls()``.
+        Override to read the ``llm_*`` settings (URL, model, timeout, token limit)."""
+        return cls()
 
     @abstractmethod
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """The reply's text, piece by piece; raises :class:`GeneratorError` on failure."""
 
 
+# ---- the registry -----------------------------------------------------------------------------
+EXTRACTIVE = "extractive"  # the setting for no generator: answers are the articles' sentences
+GENERATORS: dict[str, type[Generator]] = {}
+G = TypeVar("G", bound=type[Generator])
+
+
+def register_generator(name: str) -> Callable[[G], G]:
+    """Class decorator (or ``register_generator(name)(cls)``): make a :class:`Generator`
+    subclass selectable as ``NEWSRAG_GENERATOR=name`` / ``--generator name``."""
+    if name == EXTRACTIVE:
+        raise NewsragError(f"{EXTRACTIVE!r} is the name for answers without a generator")
+
+    def add(cls: G) -> G:
+        cls.name = name
+        GENERATORS[name] = cls
+        return cls
+    return add
+
+
+def generator_class(spec: str) -> type[Generator]:
+    """The class a ``generator`` setting names: a registered name, an installed plugin's entry
+    point (group ``newsrag.generators``) or a dotted path (``package.module:Class``); else a
+    :class:`NewsragError` listing the names (see :mod:`newsrag.plugins`)."""
+    return resolve_class(spec, GENERATORS, Generator, "newsrag.generators", "generator",
+                         also=[EXTRACTIVE])
+
+
+def generator_names() -> list[str]:
+    """``extractive``, the registered generators and the installed plugins' names."""
+    return [EXTRACTIVE, *sorted({*GENERATORS, *entry_points("newsrag.generators")})]
+
+
+@register_generator("openai")
 class OpenAICompatibleGenerator(Generator):
     """Any OpenAI-compatible ``/v1/chat/completions`` endpoint, streamed (the ``openai`` client:
     it speaks to Ollama, llama.cpp, vLLM, LM Studio and hosted APIs alike)."""
@@ -88,6 +144,12 @@ class OpenAICompatibleGenerator(Generator):
         self.url, self.model = url, model
         self.api_key = api_key
         self.timeout, self.max_tokens, self.temperature = timeout, max_tokens, temperature
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> OpenAICompatibleGenerator:
+        key = os.environ.get(settings.llm_api_key_env) or os.environ.get("OPENAI_API_KEY")
+        return cls(settings.llm_url, settings.llm_model, key, settings.llm_timeout,
+                   settings.llm_max_tokens)
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """The reply, piece by piece, all of it within ``timeout`` seconds.
@@ -140,7 +202,7 @@ class OpenAICompatibleGenerator(Generator):
         finish_reason = None
         try:
             chunks = client.chat.completions.create(
-                model=self.model, messages=messages, stream=True, max_tokens=self.max_tokens,
+                model=self.model, messages=cast(Any, messages), stream=True, max_tokens=self.max_tokens,
                 temperature=self.temperature)
             for chunk in chunks:
                 if stop.is_set():  # the caller gave up (deadline): stop reading
@@ -171,14 +233,10 @@ class OpenAICompatibleGenerator(Generator):
 
 
 def make_generator(settings: Any) -> Generator | None:
-    """The generator the settings ask for, or None for extractive answers."""
-    if settings.generator == "extractive":
+    """Factory: the generator the settings ask for, or None for extractive answers."""
+    if settings.generator == EXTRACTIVE:
         return None
-    if settings.generator == "openai":
-        key = os.environ.get(settings.llm_api_key_env) or os.environ.get("OPENAI_API_KEY")
-        return OpenAICompatibleGenerator(settings.llm_url, settings.llm_model, key,
-                                         settings.llm_timeout, settings.llm_max_tokens)
-    raise NewsragError(f"unknown generator {settings.generator!r}: use extractive or openai")
+    return generator_class(settings.generator).from_settings(settings)
 
 
 def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,
@@ -188,14 +246,14 @@ def build_prompt(question: str, passages: Sequence[Passage], budget_tokens: int,
     The first passage always goes in, cut to the budget if it alone is longer.
     """
     blocks: list[str] = []
-    used = count_tokens(SYSTEM_PROMPT) + count_tokens(question) + 20
+    used = count_tokens(SYSTEM_PROMPT) + count_tokens(question) + PROMPT_FRAME_TOKENS
     for i, p in enumerate(passages, start=1):
         block = f"[{i}] {p.title} ({p.date or 'undated'})\n{p.text}"
-        cost = count_tokens(block) + 2
+        cost = count_tokens(block) + PASSAGE_SEPARATOR_TOKENS
         if used + cost > budget_tokens:
             if not blocks:
-                keep = max(50, budget_tokens - used)
-                blocks.append(block[: keep * 3])
+                keep = max(MIN_FIRST_PASSAGE_TOKENS, budget_tokens - used)
+                blocks.append(block[: keep * CHARS_PER_TOKEN])
             break
         blocks.append(block)
         used += cost
@@ -314,7 +372,7 @@ class GroundingChecker:
 
     def _support(self, vec: np.ndarray, words: set[str], passage: Passage,
                  sent_cache: dict[int, tuple[list[tuple[int, int]], np.ndarray, set[str]]],
-                 number: int) -> tuple[float, tuple[int, int] | None, set[str]]:
+                 number: int) -> tuple[float, tuple[int, int], set[str]]:
         if number not in sent_cache:
             spans = split_sentences(passage.text) or [(0, len(passage.text))]
             vecs = self.encode([passage.text[s:e] for s, e in spans])
@@ -325,7 +383,8 @@ class GroundingChecker:
         best = int(np.argmax(cos))
         overlap = len(words & vocab) / len(words) if words else 0.0
         s, e = spans[best]
-        return 0.5 * float(cos[best]) + 0.5 * overlap, (passage.start + s, passage.start + e), vocab
+        support = COSINE_WEIGHT * float(cos[best]) + (1 - COSINE_WEIGHT) * overlap
+        return support, (passage.start + s, passage.start + e), vocab
 
     def check(self, reply: str, passages: Sequence[Passage]) -> list[CheckedSentence]:
         """Every sentence of ``reply`` judged against ``passages`` (numbered from 1)."""

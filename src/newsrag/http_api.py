@@ -75,7 +75,7 @@ def _encodable(name: str, value: str) -> None:
                             "(lone surrogates); send UTF-8 text") from None
 
 
-def check_words(question: str, max_chars: int) -> str:
+def check_words(question: object, max_chars: int) -> str:
     """:func:`check_question`, plus: valid UTF-8 and at least one letter or digit ("?!" alone
     used to retrieve five unrelated passages)."""
     if isinstance(question, str):
@@ -165,7 +165,7 @@ class Answering:
         ``wait``: seconds to wait for an index still loading (default ``wait_seconds``)."""
         index = self.loader.wait(timeout=self.wait_seconds if wait is None else wait)
         generate = None if self.generation_available and not extractive_only else False
-        kwargs = dict(history=list(req.history), speaker=req.speaker, since=req.since,
+        kwargs: dict[str, Any] = dict(history=list(req.history), speaker=req.speaker, since=req.since,
                       until=req.until, generate=generate)
         if generate is None:
             return index.ask(req.question, req.k, on_token=on_token, **kwargs)

@@ -7,7 +7,6 @@ format this process uses, so a mismatch fails with "rebuild" instead of returnin
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +36,8 @@ __all__ = ["Index", "ArticleInfo"]
 # how many of the retrieved ones always stay.
 READING_EXTRA = 2
 KEEP_RETRIEVED = 3
+# Queries whose vectors the retriever remembers (a reloaded page, a repeated question).
+QUERY_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Index:
             raise IndexMismatchError(
                 f"the index has {dense.dim}-d vectors but the model makes {embedder.info.dim}-d "
                 "ones: " + REBUILD_HINT)
-        retriever = Retriever(passages, dense, lexical, CachedEncoder(embedder, 256),
+        retriever = Retriever(passages, dense, lexical, CachedEncoder(embedder, QUERY_CACHE_SIZE),
                               settings.rrf_k, settings.candidates, names)
         article_rows = {a.id: [(p.start, p.end, row) for row, p in
                                enumerate(passages[a.first:a.first + a.count], a.first)]
@@ -234,8 +235,9 @@ class Index:
         question itself ("in 2021", "after Soleimani's death") narrows the sources to passages
         of that period when there are any among the candidates.
 
-        ``generate``: None follows the ``generator`` setting; True uses the configured
-        OpenAI-compatible endpoint; a :class:`Generator` uses that one; False stays extractive.
+        ``generate``: None follows the ``generator`` setting; True uses the configured generator
+        (the OpenAI-compatible endpoint when the setting is ``extractive``); a :class:`Generator`
+        uses that one; False stays extractive.
         A generated answer keeps only sentences the passages support (see
         :mod:`newsrag.generation`); ``on_token`` receives the model's text as it streams.
         """
@@ -290,8 +292,9 @@ class Index:
             return generate
         if generate is None:
             return make_generator(self.settings)
-        if generate:
-            return make_generator(self.settings.model_copy(update={"generator": "openai"}))
+        if generate:  # the configured generator; the OpenAI-compatible one if none is
+            return make_generator(self.settings) or make_generator(
+                self.settings.model_copy(update={"generator": "openai"}))
         return None
 
     def _generate(self, generator: Generator, question: str, hits: list[Hit], extractive: Answer,

@@ -11,7 +11,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ STOPWORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -79,10 +79,7 @@ def tokenize(text: str) -> list[str]:
 class LexicalIndex:
     """BM25 over passage texts; row ``i`` is passage ``i``, as in the dense index."""
 
-    FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy",
-             "indices.csc.index.npy", "indptr.csc.index.npy")
-
-    def __init__(self, bm25, size: int):
+    def __init__(self, bm25: Any, size: int) -> None:
         self.bm25 = bm25
         self.size = size
         self._vocab = set(bm25.vocab_dict)
@@ -107,10 +104,6 @@ class LexicalIndex:
 
         size = json.loads((folder / "size.json").read_text())["size"]
         return cls(bm25s.BM25.load(str(folder)), size)
-
-    def knows(self, token: str) -> bool:
-        """Whether a (tokenized) word occurs anywhere in the corpus."""
-        return token in self._vocab
 
     def resembles(self, token: str) -> bool:
         """Whether a word occurs in the corpus, give or take its spelling: accents

@@ -152,6 +152,7 @@ class IndexLoader:
                 continue
             self._pointer = pointer
             self._swap_in(index)
+            assert self._articles is not None
             log.info("now serving index generation %s (%d articles, %d passages; loaded in %.1f s)",
                      pointer, self._articles["count"], self._articles["passages"],
                      time.perf_counter() - started)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from .articles import Article
 from .errors import NewsragError
@@ -91,7 +92,7 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=4)
-def _encoding(name: str):
+def _encoding(name: str) -> Any:
     import tiktoken
 
     try:

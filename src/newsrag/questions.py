@@ -146,7 +146,7 @@ def _focus(question: str) -> str | None:
     if not m:
         return None
     words = m.group("rest").split()
-    for i, word in enumerate(words):
+    for word in words:
         low = word.lower().strip(".,?")
         if low in AUXILIARIES:
             return None  # "What did ...", "Which was ..." have no focus noun

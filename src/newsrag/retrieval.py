@@ -8,7 +8,6 @@ users and the answerer's refusal check mean the same thing in every mode.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import AbstractSet
@@ -17,7 +16,7 @@ import numpy as np
 
 from .embedding import CachedEncoder
 from .errors import NewsragError
-from .lexical import LexicalIndex, tokenize
+from .lexical import LexicalIndex
 from .names import NameTable
 from .passages import Passage
 from .vectors import DenseIndex

@@ -7,7 +7,7 @@ Python API agree. Values can be overridden by keyword, or by environment variabl
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,11 +97,13 @@ class Settings(BaseSettings):
     sentence_cache_size: int = Field(
         default=50_000, description="Sentence vectors remembered between questions (~1.5 KB each).")
     answer_sentences: int = Field(default=2, description="Most sentences in a composed answer.")
-    generator: Literal["extractive", "openai"] = Field(
+    generator: str = Field(
         default="extractive",
         description="extractive: answers are sentences of the articles (offline, instant). openai: "
         "an OpenAI-compatible chat endpoint writes the answer, then every sentence is checked "
-        "against the passages.")
+        "against the passages. Also: any registered generator name, a plugin's entry point "
+        "(group newsrag.generators) or the dotted path of a Generator subclass "
+        "(package.module:Class).")
     llm_url: str = Field(
         default="http://127.0.0.1:8080/v1",
         description="Base URL of the OpenAI-compatible endpoint (llama.cpp server, Ollama "
@@ -140,7 +142,7 @@ class Settings(BaseSettings):
         default=True, description="Check every index file's SHA-256 when loading."
     )
 
-    def chunking(self) -> dict[str, object]:
+    def chunking(self) -> dict[str, Any]:
         """The settings an index's passages depend on; a change means a rebuild."""
         return {
             "encoding": self.encoding,

@@ -151,7 +151,8 @@ def _channel(text: str) -> str | None:
     return None
 
 
-def _parse_attribution(line: str, article_date: str | None) -> tuple[str | None, str | None, str | None, str | None]:
+def _parse_attribution(line: str, article_date: str | None
+                       ) -> tuple[str | None, str | None, str | None, str | None]:
     """(speaker, role, channel, date) from 'US President Donald Trump via Twitter, January 7, 2020'."""
     dates = dates_in(line, article_date)
     date = dates[0][2] if dates else None
@@ -212,8 +213,8 @@ class _ArticleReader:
         if m := ROLE_REFERENCE.search(subject):
             # "the secretary of defense" is the person the article introduced with that role
             # ("Secretary of Defense Lloyd J. Austin"), else the last person named.
-            role = re.escape(m.group(0)[4:].strip()).replace(r"\ ", r"\s+")
-            named = list(re.finditer(rf"(?i:{role})\s+((?:[A-Z][\w.’'-]*\s+){{0,2}}[A-Z][\w’'-]+)",
+            title = re.escape(m.group(0)[4:].strip()).replace(r"\ ", r"\s+")
+            named = list(re.finditer(rf"(?i:{title})\s+((?:[A-Z][\w.’'-]*\s+){{0,2}}[A-Z][\w’'-]+)",
                                      self.text[:self.position]))
             if named and m.group(2):
                 return _Speaker(named[-1].group(1), m.group(0)[4:].strip()), m.group(0)

@@ -34,7 +34,7 @@ EXACT_SUBSET_MAX = 50_000
 class DenseIndex:
     """A FAISS index plus the record of what kind it is and with which parameters."""
 
-    def __init__(self, faiss_index, kind: str, params: dict[str, Any]):
+    def __init__(self, faiss_index: Any, kind: str, params: dict[str, Any]):
         self.index = faiss_index
         self.kind = kind
         self.params = params
@@ -213,7 +213,7 @@ class SentenceVectors:
             return {}
         vecs = np.asarray(self.vectors[np.sort(rows[hit])])  # sorted rows: sequential reads
         by_row = dict(zip(np.sort(rows[hit]).tolist(), vecs))
-        return {texts[i]: by_row[int(rows[i])] for i in hit}
+        return {texts[i]: by_row[int(rows[i])] for i in hit.tolist()}
 
     def save(self, folder: Path) -> None:
         np.save(folder / self.KEYS, self.keys)

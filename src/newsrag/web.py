@@ -271,7 +271,7 @@ def is_person(name: str) -> bool:
             and not any(w.lower().strip(".,") in NOT_A_PERSON for w in words))
 
 
-def create_app(loader: IndexLoader, answering: Answering | None = None):
+def create_app(loader: IndexLoader, answering: Answering | None = None) -> Any:
     """The Gradio Blocks app over the index that ``loader`` keeps ready. Formatting only: every
     answer comes from ``answering`` (the same checks and limits as ``/api/ask``)."""
     import gradio as gr

@@ -157,9 +157,11 @@ def _focus(question: str) -> str | None:
 
 
 # "How many American service members were ...": the words up to the verb name what is counted.
+_COUNT_STOP = "|".join(sorted(AUXILIARIES | {"got", "get", "remain", "remained"}))
 COUNTED = re.compile(r"\b(?:how\s+many|(?:the\s+)?number\s+of)\s+(?P<what>(?:[\w'’-]+\s+){0,3}?)"
-                     r"(?=(?:%s|\w+ed|of|on|in|at|from|by|to|with|for|that|who|when)\b)" % "|".join(
-                         sorted(AUXILIARIES | {"got", "get", "remain", "remained"})), re.I)
+                     rf"(?=(?:{_COUNT_STOP}|\w+ed|of|on|in|at|from|by|to|with|for|that|who|when)\b)",
+                     re.I)
+
 
 
 def counted_phrase(question: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from newsrag.dates import TimeRange, resolve_weekday
 from newsrag.questions import (NameCoverage, answer_evidence, counted_phrase, focused_evidence,
-                               question_names, read_question)
+                               question_names, read_question, spelled_out)
 
 
 @pytest.mark.parametrize("question,kind", [
@@ -166,3 +166,14 @@ def test_role_questions_are_read_as_roles():
     reading = read_question("Who was the civilian contractor who died when rockets hit Erbil?")
     assert reading.kind == "who" and reading.focus == "contractor" and reading.role
     assert not read_question("Which senator criticised the strike?").role
+
+
+def test_acronyms_spelled_out_in_any_case():
+    assert spelled_out("TBI").search("mild traumatic brain injuries were reported")
+    assert spelled_out("SOHR").search("The Syrian Observatory for Human Rights said 22 died")
+    assert not spelled_out("TBI").search("injuries to the brain were reported")
+
+
+def test_according_to_names_a_source_not_a_constraint():
+    reading = read_question("Why were no troops killed, according to spokesman Col. Myles Caggins?")
+    assert reading.names == ()

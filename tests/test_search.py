@@ -44,3 +44,11 @@ def test_rrf_fuses_rankings():
     fused = reciprocal_rank_fusion([[(1, 0.9), (2, 0.8)], [(2, 5.0), (3, 4.0)]], k=60)
     assert [row for row, _ in fused] == [2, 1, 3]
     assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_a_country_is_known_by_its_people_word():
+    from newsrag.lexical import LexicalIndex
+
+    lexical = LexicalIndex.build(["Norwegian and Iraqi officials said the troops were safe."])
+    assert lexical.resembles("norway") and lexical.resembles("iraq")
+    assert not lexical.resembles("sweden")

@@ -7,6 +7,7 @@ token is kept whole *and* split into its parts, then stemmed (PyStemmer) unless 
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from functools import lru_cache
@@ -31,6 +32,10 @@ def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
+
+
+# How the people's word for a country ends, after stemming: "norwegian", "iraqi", "swedish".
+DEMONYM_END = re.compile(r"(?:ian|ean|an|ese|ish|i)s?$")
 
 
 def _stem(word: str) -> str:
@@ -114,7 +119,23 @@ class LexicalIndex:
             return True
         if any(token[:i] in self._vocab and token[i:] in self._vocab for i in range(2, len(token) - 1)):
             return True
-        return closest_spelling(token, self._vocab_list) is not None
+        if closest_spelling(token, self._vocab_list) is not None:
+            return True
+        return self.demonym_of(token)
+
+    def demonym_of(self, token: str) -> bool:
+        """Whether the corpus has the people's word for a country the question names: "Norway"
+        asked, "Norwegian" written; "Iraq"/"Iraqi", "Ukraine"/"Ukrainians". Both share all but
+        the country's last two letters, and the corpus word ends as demonyms do."""
+        stem = token[:max(4, len(token) - 2)]
+        if len(token) < 4:
+            return False
+        i = bisect.bisect_left(self._vocab_list, stem)
+        while i < len(self._vocab_list) and self._vocab_list[i].startswith(stem):
+            if DEMONYM_END.search(self._vocab_list[i]):
+                return True
+            i += 1
+        return False
 
     def search(self, query: str, k: int,
                allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

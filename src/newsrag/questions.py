@@ -28,7 +28,7 @@ from .lexical import closest_spelling, tokenize
 
 __all__ = ["Reading", "read_question", "answer_evidence", "question_names", "KINDS",
            "NameCoverage", "name_found", "initials_of", "focused_evidence",
-           "counted_phrase"]
+           "counted_phrase", "spelled_out"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
 KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
@@ -242,7 +242,8 @@ def read_question(question: str) -> Reading:
     explicit = bool(period is not None and (dates_in(q) or YEAR.search(q)))
     # Names in "according to X" say where the facts come from; the speaker is checked as one.
     sources = " ".join(m.group("who") for m in ACCORDING.finditer(q))
-    names = tuple(n for n in question_names(q) if n not in sources
+    sources = sources.replace(".", "")  # question_names drops the dots of "Col."
+    names = tuple(n for n in question_names(q) if n.replace(".", "") not in sources
                   and not (speaker and n in speaker))
     return Reading(q, kind, focus, speaker if is_named(speaker) else None,
                    bool(WHO_SAID.match(q)), names, period, explicit, wants_name,
@@ -362,7 +363,7 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         return any(_stems_around(sentence, a, b) & wanted
                    or any(0 <= s0 - b <= 2 for s0, _ in nationals)  # "82 Iranians"
                    for a, b in spans)
-    if reading.kind in ("which", "who") and reading.focus:
+    if reading.kind in ("which", "who", "where") and reading.focus:
         wanted = set(tokenize(reading.focus))
         names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
         if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
@@ -387,6 +388,15 @@ def initials_of(text: str) -> set[str]:
         out.add("".join(w[0] for w in words).upper())
         out.add("".join(w[0] for w in words if w[0].isupper()))
     return out
+
+
+def spelled_out(acronym: str) -> re.Pattern[str]:
+    """Words whose initials spell ``acronym``, in any case and with "of", "the", "for", "and"
+    between them: "traumatic brain injury" for TBI, "Syrian Observatory for Human Rights" for
+    SOHR."""
+    skip = r"(?:(?:of|the|for|and|on|in)\s+)?"
+    words = [rf"{re.escape(c)}[\w’'-]*" for c in acronym.lower()]
+    return re.compile(r"\b" + rf"\s+{skip}".join(words) + r"\b", re.I)
 
 
 class NameCoverage:

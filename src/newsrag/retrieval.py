@@ -8,6 +8,8 @@ users and the answerer's refusal check mean the same thing in every mode.
 
 from __future__ import annotations
 
+import re
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import AbstractSet
@@ -138,7 +140,7 @@ class Retriever:
         corpus spells out (``initials``: "VOA"). Plain numbers do not count: years and counts
         are often asked about in words the articles do not use.
         """
-        from .questions import name_found, question_names
+        from .questions import name_found, question_names, spelled_out
 
         def has(token: str) -> bool:
             return self.lexical.resembles(token)
@@ -146,6 +148,13 @@ class Retriever:
         unknown = []
         for name in question_names(question):
             group = self.names.group(name) if self.names is not None else None
-            if not any(name_found(n, has, initials) for n in [name, *(group or [])]):
-                unknown.append(name)
+            if any(name_found(n, has, initials) for n in [name, *(group or [])]):
+                continue
+            # An acronym the passages spell out in lower case or mid-text ("traumatic brain
+            # injuries" for TBI): a scan, but only for the rare acronym not found otherwise.
+            if re.fullmatch(r"[A-Z]{2,6}", name):
+                pattern = spelled_out(name)
+                if any(pattern.search(p.text) for p in self.passages):
+                    continue
+            unknown.append(name)
         return unknown

@@ -52,6 +52,8 @@ EVIDENCE_BONUS = 0.1
 NEIGHBOUR_SHARE = 0.9
 # The asked speaker's own words, for "What did X say ...?".
 SPEAKER_BONUS = 0.2
+# ... and how much less relevance they need to be considered at all.
+SAID_RELIEF = 0.1
 # A passage of the period the question names.
 PERIOD_BONUS = 0.1
 # The thing asked for right beside the word for what it is ("14 rockets" for "How many
@@ -275,7 +277,10 @@ class Answerer:
         self._score(question, question_vector, hits, sentences, reading, in_period)
         best_relevance = max((s.relevance for s in sentences), default=0.0)
         reason = ""
-        eligible = [s for s in sentences if s.relevance >= self.threshold]
+        # The asked speaker's own words need less of the question's wording: "It would be unwise
+        # to speculate on attribution," for "What did Kirby say about attribution?".
+        eligible = [s for s in sentences
+                    if s.relevance + (SAID_RELIEF if s.said else 0.0) >= self.threshold]
         if unknown_terms:
             reason = f"not in any article: {', '.join(unknown_terms)}"
         elif not eligible:
@@ -311,6 +316,8 @@ class Answerer:
         if not sentences:
             return
         q_terms = set(tokenize(question))
+        if reading.speaker:  # who is asked about is checked apart (see _said_by); the rest is topic
+            q_terms = q_terms - set(tokenize(reading.speaker)) or q_terms
         vectors = self.encode([s.text for s in sentences])
         cosines = vectors @ question_vector.reshape(-1)
         tokens = [set(tokenize(s.text)) for s in sentences]

@@ -60,7 +60,8 @@ PERIOD_BONUS = 0.1
 # rockets?"), on top of EVIDENCE_BONUS.
 FOCUS_BONUS = 0.1
 # "How many X" and "who is the <role>" are answered only by a count of X or a name beside the role.
-FOCUS_REQUIRED = True
+COUNT_FOCUS_REQUIRED = True
+ROLE_FOCUS_REQUIRED = True
 # ... looked for among the sentences this close to the most relevant one.
 FOCUS_SUPPORT = 0.75
 # A sentence dated outside the period the question names tells of another event ("The last time
@@ -404,7 +405,7 @@ class Answerer:
             eligible = typed
             if not eligible:
                 return [], f"no sentence says {KIND_WANTED[reading.kind]}"
-            if FOCUS_REQUIRED and (reading.counted or reading.role):
+            if (COUNT_FOCUS_REQUIRED and reading.counted) or (ROLE_FOCUS_REQUIRED and reading.role):
                 # "Who was the contractor?" is not answered by "killing a civilian contractor";
                 # "How many troops were stationed?" not by a count of something else.
                 focused = [s for s in pool if s.focused and s.relevance >= FOCUS_SUPPORT * top]

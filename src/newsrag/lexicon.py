@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
-           "TITLE_ABBREVIATIONS"]
+           "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS"]
 
 # Verbs of a "what did X say/tell/call ...?" question, and of "who threatened ...?".
 SAYING_VERBS = (
@@ -49,7 +49,14 @@ PERSON_NOUNS = frozenset(
     "fighters victim victims officer officers analyst envoy chief lawmaker lawmakers senator "
     "group groups militia militias organization organisation agency ministry government "
     "department company network administration spokesmen citizen citizens national nationals "
-    "child children personnel passenger passengers crew".split())
+    "child children personnel passenger passengers crew captain captains".split())
+# Roles that name the same position, for "Name the Pentagon spokesperson" answered by "Pentagon
+# spokesman Jonathan Hoffman".
+ROLE_SYNONYMS = (
+    frozenset("spokesman spokeswoman spokesperson spokesmen spokespeople".split()),
+    frozenset("leader commander chief head".split()),
+    frozenset("official officer".split()),
+)
 # Abbreviated titles, so "Gen. Amir Ali Hajizadeh" answers "Which general ...?".
 TITLE_ABBREVIATIONS = {
     "gen": "general", "sen": "senator", "col": "colonel", "lt": "lieutenant", "adm": "admiral",

@@ -22,7 +22,8 @@ from typing import AbstractSet as Set, Callable
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
-                      PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS,
+                      PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, ROLE_SYNONYMS, SAYING_VERBS,
+                      TIME_WORDS,
                       TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import closest_spelling, tokenize
 
@@ -59,8 +60,8 @@ WHO_ASK = re.compile(r"\b(?:who|whom|whose)\b", re.I)
 WHY_ASK = re.compile(r"^\s*(?:and\s+)?why\b|\bfor\s+what\s+reason\b|\bwhat\s+(?:was|were|is)\s+"
                      r"the\s+(?:reason|motive|rationale)\b", re.I)
 # "What was the name of the contractor ...": a person's name, when a person is named after it.
-NAME_ASK = re.compile(r"\bnames?\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?(?P<what>(?:[\w.-]+\s+){0,2}"
-                      r"[\w-]+)", re.I)
+NAME_ASK = re.compile(r"(?:\bnames?\s+of|^\s*(?:name|identify))\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?"
+                      r"(?P<what>(?:[\w.-]+\s+){0,2}[\w-]+)", re.I)
 HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
 KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
@@ -257,8 +258,11 @@ def _new_names(sentence: str, question_terms: frozenset[str], people: bool = Fal
     out = []
     for m in CAPITALISED_RUN.finditer(sentence):
         run = m.group().strip(".")
-        if m.start() == 0 and " " not in run:
-            continue
+        if m.start() == 0:
+            # "An American contractor": the article is no part of a name.
+            run = re.sub(r"^(?:A|An|The)\s+", "", run)
+            if " " not in run and m.group().strip(".") == run:
+                continue
         if run in ("I", "I'm", "I’m", "I've", "I’ve", "I'll", "I’ll", "I'd", "I’d"):
             continue
         if people and re.search(r"\b(?:in|at|near|from|to|into|outside|across)\s+(?:the\s+)?$",
@@ -364,7 +368,8 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
                    or any(0 <= s0 - b <= 2 for s0, _ in nationals)  # "82 Iranians"
                    for a, b in spans)
     if reading.kind in ("which", "who", "where") and reading.focus:
-        wanted = set(tokenize(reading.focus))
+        roles = [group for group in ROLE_SYNONYMS if reading.focus in group]
+        wanted = set(tokenize(" ".join([reading.focus, *roles[0]] if roles else [reading.focus])))
         names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
         if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
             names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}

@@ -56,6 +56,15 @@ def test_own_set_through_the_cli(tmp_path):
     assert result["recall@5"] >= 0.95
 
 
+def test_own_set_outside_a_checkout_is_a_clear_error(tmp_path, monkeypatch):
+    import newsrag.evaluation as evaluation
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(evaluation, "PROJECT_ROOT", tmp_path)  # as in an installed wheel
+    with pytest.raises(NewsragError, match="needs a newsrag checkout"):
+        load_dataset("own")
+
+
 def test_unknown_dataset_is_a_clear_error(tmp_path):
     proc = run_cli("eval", "imagenet", cwd=tmp_path)
     assert proc.returncode == 1 and "unknown dataset 'imagenet'" in proc.stderr

@@ -126,12 +126,25 @@ def _article_files(folder: Path) -> list[Path]:
                   and p.name.lower() not in ("readme.md", "questions.jsonl"))
 
 
+def _own_root() -> Path:
+    """The project checkout whose seed corpus and questions ``eval own`` uses: the current
+    folder or the one this module sits in. An installed wheel has neither (they are the
+    project's test data, not the package's), so say where to run it from."""
+    for root in (Path.cwd(), PROJECT_ROOT):
+        if (root / "tests" / "questions.json").is_file() and (root / "corpus").is_dir():
+            return root
+    raise NewsragError("eval own needs a newsrag checkout (its tests/questions.json and corpus/): "
+                       "run it from the project folder, or use `eval news --data DIR` for a "
+                       "question folder of your own")
+
+
 def _own(limit: int | None, extra_dir: Path | None = None) -> EvalDataset:
-    qs = json.loads((PROJECT_ROOT / "tests" / "questions.json").read_text(encoding="utf-8"))
+    root = _own_root()
+    qs = json.loads((root / "tests" / "questions.json").read_text(encoding="utf-8"))
     queries = [{"id": str(i), "text": item["q"], "relevant": {qs["articles"][item["article"]]: 1},
                 "answers": item.get("any", []), "all": item.get("all", [])}
                for i, item in enumerate(qs["answerable"])]
-    corpus = PROJECT_ROOT / "corpus"
+    corpus = root / "corpus"
     if extra_dir is None:
         return EvalDataset("own", [], queries[:limit] if limit else queries,
                            unanswerable=qs["unanswerable"], corpus_dir=corpus)

@@ -525,11 +525,11 @@ class Answerer:
         marker of the passage that supports it; the extractive answer if none was kept."""
         kept = grounding.kept
         if not kept:
-            grounding.fallback = True
-            grounding.notice = grounding.notice or (
+            # A copy: the caller's Grounding stays as the checker returned it.
+            fallback = replace(grounding, fallback=True, notice=grounding.notice or (
                 "nothing the language model wrote is supported by the passages; showing the "
-                "extractive answer")
-            return replace(extractive, generation=grounding)
+                "extractive answer"))
+            return replace(extractive, generation=fallback)
         parts = [f"{s.text} [{s.supported_by}]" for s in kept]
         citations = []
         for i, hit in enumerate(hits):

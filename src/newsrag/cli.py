@@ -8,6 +8,7 @@ object ever goes to stdout.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -57,6 +58,11 @@ GeneratorOpt = typer.Option(None, "--generator", help="extractive (default) or o
 LlmUrlOpt = typer.Option(None, "--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
                          "(key from $NEWSRAG_LLM_API_KEY or $OPENAI_API_KEY).")
 LlmModelOpt = typer.Option(None, "--llm-model", help="Model name to ask the endpoint for.")
+StoreOpt = typer.Option(None, "--store", help="Where the index lives: faiss (files under --index, "
+                        "the default), milvus, or package.module:Class. Env NEWSRAG_STORE.")
+MilvusUriOpt = typer.Option(None, "--milvus-uri", help="With --store milvus: a file path (Milvus "
+                            "Lite, embedded) or http(s)://host:19530 (a Milvus server). Default "
+                            "<index>/milvus.db. Env NEWSRAG_MILVUS_URI.")
 
 
 def _say(message: str) -> None:
@@ -77,6 +83,15 @@ def _say_report(idx: Index) -> None:
 def _fail(message: str) -> NoReturn:
     _say(f"error: {message}")
     raise typer.Exit(1)
+
+
+def _use_store(store: Optional[str], milvus_uri: Optional[str]) -> None:
+    """Make ``--store``/``--milvus-uri`` the settings of this process (and of the threads and
+    loaders it starts), as their NEWSRAG_* variables would."""
+    if store is not None:
+        os.environ["NEWSRAG_STORE"] = store
+    if milvus_uri is not None:
+        os.environ["NEWSRAG_MILVUS_URI"] = milvus_uri
 
 
 def _settings() -> Settings:
@@ -122,14 +137,14 @@ def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) ->
     from .build import index_is_stale
     from .errors import BuildLockedError
     from .index import Index
-    from .store import IndexStore
+    from .stores import make_store
 
     settings = settings or _settings()
     stale = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
     if stale is None:
         return Index.load(index, settings)
-    store = IndexStore(index)
-    note = (f"note: {stale}, but a build is running on {index}/; answering from the index as "
+    store = make_store(settings, index)
+    note = (f"note: {stale}, but a build is running on {store.describe()}; answering from the index as "
             "it is")
     if store.exists() and store.is_locked():
         _say(note)
@@ -163,14 +178,31 @@ def build(
         help="Encode with an int8 dynamically quantised ONNX model (faster, slightly less "
         "accurate; needs the onnx package); changing it re-embeds everything. Default: as the "
         "index was built (fp32 for a new one)."),
+    store: Optional[str] = StoreOpt,
+    milvus_uri: Optional[str] = MilvusUriOpt,
+    ray_address: Optional[str] = typer.Option(
+        None, "--ray-address", help="Embed on Ray: local (a Ray instance in this process), auto "
+        "(the cluster `ray start` joined) or ray://HOST:10001. Default: in this process."),
+    ray_workers: Optional[int] = typer.Option(
+        None, "--ray-workers", min=1, help="Embedding actors on Ray (default: one per 2 CPUs)."),
 ) -> None:
     """Build or update the index from the corpus folder (only new or changed articles are embedded)."""
+    _use_store(store, milvus_uri)
     from .index import Index
 
     settings = _settings()
     if quantize is not None:
         settings = settings.model_copy(update={"quantize": quantize})
-    idx = Index.build(corpus, index, settings, full=full, progress=True)
+    executor = None
+    if ray_address is not None:
+        from .distributed import RayExecutor
+
+        executor = RayExecutor(ray_address, ray_workers)
+    try:
+        idx = Index.build(corpus, index, settings, full=full, progress=True, executor=executor)
+    finally:
+        if executor is not None:
+            executor.shutdown()
     _say_report(idx)
 
 
@@ -179,6 +211,8 @@ def add(
     files: list[Path] = typer.Argument(..., help="Article files to copy into the corpus."),
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
+    store: Optional[str] = StoreOpt,
+    milvus_uri: Optional[str] = MilvusUriOpt,
 ) -> None:
     """Copy article files into the corpus and update the index with them.
 
@@ -186,9 +220,10 @@ def add(
     Example:
       newsrag add ~/Downloads/strike-report.html notes/briefing.md
     """
+    _use_store(store, milvus_uri)
     from .articles import read_article_file
     from .index import Index
-    from .store import IndexStore
+    from .stores import make_store
 
     settings = _settings()
     try:
@@ -216,7 +251,7 @@ def add(
         if target.exists() and not target.samefile(f) and target.read_bytes() != f.read_bytes():
             _fail(f"{target} already exists with other content; rename the file to add it")
     # A build in progress would make ours fail after the copy: wait for it first.
-    IndexStore(index).wait_for_lock(_say)
+    make_store(settings, index).wait_for_lock(_say)
     for f in files:
         target = corpus / f.name
         if target.exists() and target.samefile(f):
@@ -239,6 +274,8 @@ def search(
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
     as_json: bool = JsonOpt,
+    store: Optional[str] = StoreOpt,
+    milvus_uri: Optional[str] = MilvusUriOpt,
 ) -> None:
     """Show the passages that best match QUERY.
 
@@ -247,6 +284,7 @@ def search(
       newsrag search "Article 51 self-defense" -k 3 --json
       newsrag search "strike" --speaker Austin --since 2021
     """
+    _use_store(store, milvus_uri)
     _check_args(question=query, speaker=speaker, since=since, until=until)
     _check_question(query)
     idx = _ready_index(corpus, index)
@@ -278,6 +316,8 @@ def ask(
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
     as_json: bool = JsonOpt,
+    store: Optional[str] = StoreOpt,
+    milvus_uri: Optional[str] = MilvusUriOpt,
 ) -> None:
     """Answer QUESTION from the articles, citing the passages used.
 
@@ -289,6 +329,7 @@ def ask(
       newsrag ask "Who threatened revenge?" --until 2020-01
       newsrag ask "What did Zarif say?" --generator openai --llm-url http://127.0.0.1:8080/v1
     """
+    _use_store(store, milvus_uri)
     _check_args(question=question, speaker=speaker, since=since, until=until)
     settings = _llm(generator, llm_url, llm_model)
     _check_question(question, settings)
@@ -332,6 +373,8 @@ def statements(
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
     as_json: bool = JsonOpt,
+    store: Optional[str] = StoreOpt,
+    milvus_uri: Optional[str] = MilvusUriOpt,
 ) -> None:
     """List who said what and when: quotations and reported speech found in the articles.
 
@@ -342,6 +385,7 @@ def statements(
       newsrag statements --speaker Austim --json   # spelling variants find Lloyd Austin
       newsrag statements --since 2021
     """
+    _use_store(store, milvus_uri)
     _check_args(speaker=speaker, since=since, until=until)
     idx = _ready_index(corpus, index)
     found = idx.statements(speaker, since, until)
@@ -364,8 +408,14 @@ def statements(
 
 
 @app.command()
-def info(index: Path = IndexOpt, as_json: bool = JsonOpt) -> None:
+def info(
+    index: Path = IndexOpt,
+    as_json: bool = JsonOpt,
+    store: Optional[str] = StoreOpt,
+    milvus_uri: Optional[str] = MilvusUriOpt,
+) -> None:
     """Describe the index: articles, passages, model, index type, when it was built."""
+    _use_store(store, milvus_uri)
     from .index import Index
 
     idx = Index.load(index, _settings())
@@ -402,6 +452,8 @@ def eval_(
     llm_url: Optional[str] = LlmUrlOpt,
     llm_model: Optional[str] = LlmModelOpt,
     as_json: bool = JsonOpt,
+    store: Optional[str] = StoreOpt,
+    milvus_uri: Optional[str] = MilvusUriOpt,
 ) -> None:
     """Measure retrieval and answer quality on a dataset, with the product's own pipeline.
 
@@ -415,6 +467,7 @@ def eval_(
       newsrag eval news                       # ../shared/bench/news_pd
       newsrag eval own --add ../shared/bench/news_pd   # seed questions with more articles beside
     """
+    _use_store(store, milvus_uri)
     from .evaluation import PUBLISHED, evaluate, load_dataset
 
     modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
@@ -453,6 +506,8 @@ def serve(
     llm_model: Optional[str] = LlmModelOpt,
     corpus: Path = CorpusOpt,
     index: Path = IndexOpt,
+    store: Optional[str] = StoreOpt,
+    milvus_uri: Optional[str] = MilvusUriOpt,
 ) -> None:
     """Start the chat page (builds the index first if it is missing or stale).
 
@@ -461,6 +516,7 @@ def serve(
       newsrag serve --port 8080
       newsrag serve --generator openai --llm-url http://127.0.0.1:11434/v1 --llm-model llama3.2
     """
+    _use_store(store, milvus_uri)
     from .web import serve as run_server
 
     run_server(corpus, index, host, port, _llm(generator, llm_url, llm_model))

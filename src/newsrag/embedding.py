@@ -372,6 +372,10 @@ class OnnxEmbedder(Embedder):
         self.info = ModelInfo(meta["name"], int(meta["dim"]), meta["fingerprint"])
         self.encoded = 0
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickled as its folder (an ONNX Runtime session is not picklable): Ray ships it so."""
+        return (OnnxEmbedder, (str(self.folder),))
+
     @classmethod
     def fingerprint_for(cls, model_path: str) -> str:
         meta = encoder_meta(Path(model_path))

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .answering import NOT_IN_ARTICLES, Answer, Answerer, check_question
-from .build import BuildReport, build_index
+from .build import BuildReport, EmbedExecutor, build_index
 from .conversation import retrieval_query
 from .dates import YEAR, TimeRange, between, dates_in
 from .embedding import CachedEncoder, Embedder, fingerprint_matches, question_embedder
@@ -26,7 +26,8 @@ from .questions import NameCoverage, initials_of, read_question
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
-from .store import REBUILD_HINT, IndexStore, open_generation
+from .store import REBUILD_HINT
+from .stores import make_store
 from .validation import check_arguments
 from .vectors import SentenceVectors
 
@@ -81,15 +82,18 @@ class Index:
     @classmethod
     def build(cls, corpus_dir: str | Path = "corpus", index_dir: str | Path = "index",
               settings: Settings | None = None, full: bool = False, progress: bool = False,
-              embedder: Embedder | None = None) -> "Index":
+              embedder: Embedder | None = None, executor: EmbedExecutor | None = None
+              ) -> "Index":
         """Build or update the index of ``corpus_dir`` in ``index_dir``, then load it.
 
         Incremental unless ``full``: only new or changed articles are embedded. The report of
-        what was done is on the returned index's ``build_report``.
+        what was done is on the returned index's ``build_report``. ``executor`` runs the
+        embedding (e.g. :class:`newsrag.distributed.RayExecutor`); the index lives in the store
+        ``settings.store`` chooses.
         """
         settings = settings or Settings()
         report = build_index(Path(corpus_dir), Path(index_dir), settings,
-                             (lambda: embedder) if embedder else None, full, progress)
+                             (lambda: embedder) if embedder else None, full, progress, executor)
         index = cls.load(index_dir, settings, embedder)
         index.build_report = report
         return index
@@ -102,7 +106,7 @@ class Index:
         folder = Path(index_dir)
         matches = ((lambda stored: stored == embedder.fingerprint) if embedder
                    else (lambda stored: fingerprint_matches(settings, stored)))
-        generation = open_generation(IndexStore(folder), settings, matches)
+        generation = make_store(settings, folder).open(matches)
         manifest = generation.manifest
         dense, passages = generation.dense, generation.passages
         lexical, names = generation.lexical(), generation.names()
@@ -114,8 +118,10 @@ class Index:
             raise IndexMismatchError(
                 f"the index has {dense.dim}-d vectors but the model makes {embedder.info.dim}-d "
                 "ones: " + REBUILD_HINT)
-        retriever = Retriever(passages, dense, lexical, CachedEncoder(embedder, QUERY_CACHE_SIZE),
-                              settings.rrf_k, settings.candidates, names)
+        encode = CachedEncoder(embedder, QUERY_CACHE_SIZE)
+        retriever = Retriever(passages, dense, lexical, encode, settings.rrf_k,
+                              settings.candidates, names,
+                              generation.backends(encode, names, settings))
         article_rows = {a.id: [(p.start, p.end, row) for row, p in
                                enumerate(passages[a.first:a.first + a.count], a.first)]
                         for a in manifest.articles}

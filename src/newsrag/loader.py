@@ -25,7 +25,6 @@ from .build import index_is_stale
 from .errors import BuildLockedError, NewsragError
 from .index import Index
 from .settings import Settings
-from .store import CURRENT
 
 __all__ = ["IndexLoader", "IndexNotReadyError"]
 
@@ -65,9 +64,13 @@ class IndexLoader:
 
     # ---- loading ---------------------------------------------------------------------------
     def _read_pointer(self) -> str | None:
+        """What changes when a build makes new data live: ``CURRENT`` for the FAISS store, the
+        manifest's build time for Milvus (see :meth:`PassageStore.version`)."""
+        from .stores import make_store
+
         try:
-            return (self.index_dir / CURRENT).read_text(encoding="utf-8").strip()
-        except OSError:
+            return make_store(self.settings, self.index_dir).version()
+        except NewsragError:
             return None
 
     def _first_load(self) -> Index:

@@ -104,7 +104,7 @@ class Retriever:
 
     def __init__(self, passages: list[Passage], dense: DenseIndex, lexical: LexicalIndex,
                  encode: CachedEncoder, rrf_k: int = 60, candidates: int = 50,
-                 names: NameTable | None = None):
+                 names: NameTable | None = None, backends: dict[str, Backend] | None = None):
         self.passages = passages
         self.dense = dense
         self.lexical = lexical
@@ -117,6 +117,7 @@ class Retriever:
             "bm25": bm25_backend,
             "hybrid": HybridBackend(dense_backend, bm25_backend, rrf_k, candidates),
         }
+        self.backends.update(backends or {})  # a store's own search (Milvus' hybrid search)
 
     def search(self, query: str, k: int, mode: str = "hybrid",
                allowed: np.ndarray | None = None) -> list[Hit]:

@@ -138,6 +138,19 @@ class Settings(BaseSettings):
         description="Corpus files larger than this are skipped with a message (0: no limit). A "
         "10 MB text is about 15,000 passages, minutes of embedding; a 50 MB file held the build "
         "lock for half an hour.")
+    store: str = Field(
+        default="faiss",
+        description="Where the index lives: faiss (on-disk generations under --index), milvus "
+        "(a Milvus collection: Milvus Lite or a server, see milvus_uri), or the dotted path of a "
+        "PassageStore subclass (package.module:Class).")
+    milvus_uri: str | None = Field(
+        default=None,
+        description="Milvus to use with store=milvus: a file path for Milvus Lite (embedded), or "
+        "http(s)://host:19530 for a Milvus server or cluster. Default: <index>/milvus.db.")
+    milvus_collection: str = Field(
+        default="newsrag",
+        description="Name of the index's Milvus collection (and prefix of its two side "
+        "collections, <name>_meta and <name>_sentences).")
     verify_checksums: bool = Field(
         default=True, description="Check every index file's SHA-256 when loading."
     )

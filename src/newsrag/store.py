@@ -56,6 +56,7 @@ from .passages import Passage
 if TYPE_CHECKING:
     from .lexical import LexicalIndex
     from .names import NameTable
+    from .retrieval import Backend
     from .settings import Settings
     from .statements import Statement
     from .vectors import DenseIndex, SentenceVectors
@@ -427,6 +428,11 @@ class Generation:
         from .statements import StatementBook
 
         return self._read(lambda: StatementBook.read(self.folder / STATEMENTS))
+
+    def backends(self, encode: Any, names: "NameTable | None", settings: "Settings"
+                 ) -> "dict[str, Backend] | None":
+        """Search backends of the store's own that replace the in-process ones (None: keep)."""
+        return None
 
 
 def open_generation(store: IndexStore, settings: "Settings",

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 import numpy as np
 
 from .errors import NewsragError
+from .plugins import resolve_class
 
 if TYPE_CHECKING:
     from .names import NameTable
@@ -129,25 +130,17 @@ def register_store(name: str) -> Callable[[type[PassageStore]], type[PassageStor
 
 
 def store_class(spec: str) -> type[PassageStore]:
-    """The class for a registry name, else for a dotted path (``pkg.module:Class``)."""
-    if spec in STORES:
-        return STORES[spec]
-    dotted = _LAZY.get(spec, spec)
-    module_name, _, attr = dotted.partition(":") if ":" in dotted else dotted.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr) if module_name else None
-    except ImportError as exc:
-        if spec in _LAZY:
+    """The class for a registry name, an installed plugin's entry point (group
+    ``newsrag.stores``) or a dotted path (``pkg.module:Class``), by the same resolver as
+    encoders, generators and readers (:mod:`newsrag.plugins`). Milvus registers itself when its
+    module is imported, which needs the scale extra."""
+    if spec in _LAZY and spec not in STORES:
+        try:
+            importlib.import_module(_LAZY[spec].partition(":")[0])
+        except ImportError as exc:
             raise NewsragError(f"--store {spec} needs the scale extra: pip install "
                                f"'newsrag[scale]' ({exc})") from None
-        cls = None
-    except AttributeError:
-        cls = None
-    if not (isinstance(cls, type) and issubclass(cls, PassageStore)):
-        names = sorted(set(STORES) | set(_LAZY))
-        raise NewsragError(f"unknown store {spec!r}: use one of {', '.join(names)} or the dotted "
-                           "path of a PassageStore subclass (package.module:Class)")
-    return cls
+    return resolve_class(spec, STORES, PassageStore, "newsrag.stores", "store", also=_LAZY)
 
 
 def make_store(settings: "Settings", index_dir: Path | str) -> PassageStore:

@@ -160,3 +160,15 @@ def test_html_page_date_from_page_chrome_and_paragraphs_kept():
     paragraphs = art.text.split("\n\n")
     assert len(paragraphs) >= 4
     assert paragraphs[0].startswith("At least ten rockets struck Ain al-Asad")
+
+
+def test_jsonl_record_left_empty_by_cleaning_skips_only_itself(tmp_path):
+    # SciFact's record 80109277 is a copyright line alone: the other records must still be read.
+    path = tmp_path / "docs.jsonl"
+    path.write_text(json.dumps({"title": "A", "text": "Rockets hit the base on Monday, officials said."})
+                    + "\n" + json.dumps({"title": "B", "text": "© 2020 Elsevier Inc. All rights reserved."})
+                    + "\n", encoding="utf-8")
+    warnings: list[tuple[str, str]] = []
+    articles = read_article_file(path, warnings=warnings)
+    assert [a.title for a in articles] == ["A"]
+    assert warnings and warnings[0][0] == "docs.jsonl#2" and "skipped" in warnings[0][1]

@@ -428,7 +428,20 @@ class JsonReader(ArticleReader):
 
     def parse(self, name: str, text: str, warnings: list[tuple[str, str]]) -> list[Article]:
         suffix = ".jsonl" if name.lower().endswith(".jsonl") else ".json"
-        return [make_article(n, r, warnings) for n, r in _parse_records(name, text, suffix, warnings)]
+        records = _parse_records(name, text, suffix, warnings)
+        if len(records) == 1:
+            return [make_article(*records[0], warnings)]
+        # One record with nothing left after cleaning (SciFact's 80109277 is a copyright line)
+        # must not cost the file's other records.
+        articles = []
+        for rec_name, rec in records:
+            try:
+                articles.append(make_article(rec_name, rec, warnings))
+            except ArticleError as exc:
+                warnings.append((rec_name, f"record skipped: {exc}"))
+        if not articles:
+            raise ArticleError(f"{name}: no record has any article text")
+        return articles
 
 
 @register_reader

@@ -23,8 +23,7 @@ from typing import AbstractSet as Set, Callable
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
                       PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, ROLE_SYNONYMS, SAYING_VERBS,
-                      TIME_WORDS,
-                      TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
+                      TIME_WORDS, TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import closest_spelling, tokenize
 
 __all__ = ["Reading", "read_question", "answer_evidence", "question_names", "KINDS",
@@ -164,7 +163,6 @@ COUNTED = re.compile(r"\b(?:how\s+many|(?:the\s+)?number\s+of)\s+(?P<what>(?:[\w
                      re.I)
 
 
-
 def counted_phrase(question: str) -> str:
     """What a count question counts, as written ("American service members")."""
     m = COUNTED.search(question)
@@ -248,7 +246,8 @@ def read_question(question: str) -> Reading:
                   and not (speaker and n in speaker))
     return Reading(q, kind, focus, speaker if is_named(speaker) else None,
                    bool(WHO_SAID.match(q)), names, period, explicit, wants_name,
-                   role and focus is not None, _counted(q) if kind == "count" else (), frozenset(tokenize(q)))
+                   role and focus is not None, _counted(q) if kind == "count" else (),
+                   frozenset(tokenize(q)))
 
 
 def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:

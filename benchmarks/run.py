@@ -341,6 +341,8 @@ def peer_txtai(report: Report, work: Path, docs, qrels, queries, ours: dict) -> 
 
 
 def our_scifact_quality(index, docs, qrels, queries) -> dict:
+    from newsrag.evaluation import ranked_documents
+
     paths = {f"docs.jsonl#{i + 1}": d["id"] for i, d in enumerate(docs)}
     doc_of = {a.id: paths.get(a.path, a.path) for a in index.articles()}
     run, latencies = {}, []
@@ -348,12 +350,7 @@ def our_scifact_quality(index, docs, qrels, queries) -> dict:
         t0 = time.perf_counter()
         hits = index.search(text, k=30)
         latencies.append(time.perf_counter() - t0)
-        ranked: list[str] = []
-        for h in hits:
-            d = doc_of[h.passage.article_id]
-            if d not in ranked:
-                ranked.append(d)
-        run[qid] = ranked[:10]
+        run[qid] = ranked_documents(hits, doc_of)[:10]
     return {"ndcg": ndcg10(run, qrels), "p50": pct(latencies, 0.5), "p95": pct(latencies, 0.95)}
 
 

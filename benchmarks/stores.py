@@ -28,7 +28,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from newsrag import Settings  # noqa: E402
 from newsrag.embedding import Embedder, load_embedder  # noqa: E402
-from newsrag.evaluation import _index_for, load_dataset  # noqa: E402
+from newsrag.evaluation import _index_for, load_dataset, ranked_documents  # noqa: E402
 
 
 class MemoEmbedder(Embedder):
@@ -72,11 +72,7 @@ def run_store(store: str, ds: Any, embedder: MemoEmbedder, work: Path, k: int = 
         t0 = time.perf_counter()
         hits = index.search(q["text"], k=300, mode="hybrid")
         times.append(time.perf_counter() - t0)
-        seen: list[str] = []
-        for h in hits:
-            d = doc_of[h.passage.article_id]
-            if d not in seen:
-                seen.append(d)
+        seen = ranked_documents(hits, doc_of)
         run += [ir_measures.ScoredDoc(q["id"], d, float(len(seen) - r))
                 for r, d in enumerate(seen[:100])]
         qrels += [ir_measures.Qrel(q["id"], d, g) for d, g in q["relevant"].items()]

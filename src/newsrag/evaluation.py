@@ -33,16 +33,17 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 from .answering import Answer
 from .embedding import Embedder
 from .errors import NewsragError
 from .index import Index
+from .retrieval import Hit
 from .settings import Settings
 
 __all__ = ["DATASETS", "EvalDataset", "load_dataset", "evaluate", "find_data_dir",
-           "judge_answer", "PUBLISHED"]
+           "judge_answer", "ranked_documents", "PUBLISHED"]
 
 DATASETS = ("xquad", "scifact", "own", "news")
 SPLITS = ("all", "dev", "test")
@@ -200,6 +201,17 @@ def load_dataset(name: str, data_dir: Path | None = None, limit: int | None = No
     return _xquad(data, limit, split) if name == "xquad" else _scifact(data, limit)
 
 
+def ranked_documents(hits: Sequence[Hit], doc_of: Mapping[str, str]) -> list[str]:
+    """The documents of ranked passage hits, best first, each once: a document ranks where its
+    best passage does (how passage search is scored against document-level qrels)."""
+    ranked: list[str] = []
+    for h in hits:
+        doc = doc_of[h.passage.article_id]
+        if doc not in ranked:
+            ranked.append(doc)
+    return ranked
+
+
 def judge_answer(answer: Answer, item: dict[str, Any], doc_of: Callable[[str], str]) -> bool:
     """An answer is right if answered, it contains every ``all`` fact, one ``answers`` fact and
     one alternative of each ``must`` group (case-insensitive), and it cites a relevant
@@ -256,11 +268,7 @@ def evaluate(ds: EvalDataset, mode: str = "hybrid", k: int = 10, settings: Setti
         started = time.perf_counter()
         for q in ds.queries:
             hits = index.search(q["text"], k=min(depth_docs * 3, 1000), mode=mode)
-            seen: list[str] = []
-            for h in hits:
-                doc = doc_of_article[h.passage.article_id]
-                if doc not in seen:
-                    seen.append(doc)
+            seen = ranked_documents(hits, doc_of_article)
             run += [ir_measures.ScoredDoc(q["id"], d, float(len(seen) - r)) for r, d in
                     enumerate(seen[:depth_docs])]
             qrels += [ir_measures.Qrel(q["id"], d, g) for d, g in q["relevant"].items()]

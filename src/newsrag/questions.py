@@ -96,7 +96,7 @@ class Reading:
     explicit_period: bool = False        # a year or month written out, not an event's date
     wants_name: bool = False             # "What was the name of ...?": a full name, not a role
     role: bool = False                   # "Who was the contractor ...?": the focus is a role
-    counted: tuple[str, ...] = ()        # stems of what "how many ...?" counts: ("rocket",)
+    counted: tuple[str, ...] = ()        # stems naming what "how many ...?" counts: ("rocket",)
     terms: frozenset[str] = field(default_factory=frozenset)  # tokens of the question
 
     @property
@@ -170,13 +170,9 @@ def counted_phrase(question: str) -> str:
 
 
 def _counted(question: str) -> tuple[str, ...]:
-    """Stems of the noun phrase a count question counts ("rockets", "American service
-    members"); empty for "how many were hurt?" (nothing named)."""
-    m = COUNTED.search(question)
-    if not m or not m.group("what").strip():
-        return ()
-    words = m.group("what").split()
-    return tuple(_focus_words(words))
+    """Stems that name what a count question counts ("rockets"; for a person noun, every person
+    noun: see :func:`_focus_words`); empty for "how many were hurt?" (nothing named)."""
+    return tuple(sorted(_focus_words(counted_phrase(question).split())))
 
 
 # "Who was the civilian contractor ...", "Who is the pilot ...": the person asked for, by role.
@@ -357,7 +353,7 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
     ...?"). Evidence elsewhere in the sentence may count or name something else ("wounding nine
     personnel")."""
     if reading.kind == "count" and reading.counted:
-        wanted = _focus_words(counted_phrase(reading.question).split())
+        wanted = set(reading.counted)
         masked = _without_dates(sentence)
         spans = [m.span() for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
         spans += [m.span() for m in WORD_NUMBER.finditer(masked)]

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence, cast
 import numpy as np
 
 from .errors import NewsragError
-from .plugins import resolve_class
+from .plugins import registrar, resolve_class
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -117,11 +117,7 @@ def register_embedder(name: str) -> Callable[[type[Embedder]], type[Embedder]]:
 
     The class is constructed with one argument, the model path setting (``NEWSRAG_MODEL``).
     """
-    def add(cls: type[Embedder]) -> type[Embedder]:
-        cls.kind = name
-        EMBEDDERS[name] = cls
-        return cls
-    return add
+    return registrar(EMBEDDERS, "kind", name)
 
 
 def embedder_class(spec: str) -> type[Embedder]:

@@ -37,7 +37,7 @@ import numpy as np
 from .errors import NewsragError
 from .lexical import tokenize
 from .passages import Passage, split_sentences
-from .plugins import entry_points, resolve_class
+from .plugins import entry_points, registrar, resolve_class
 
 __all__ = ["Generator", "OpenAICompatibleGenerator", "GeneratorError", "GroundingChecker",
            "CheckedSentence", "Grounding", "build_prompt", "make_generator", "SYSTEM_PROMPT",
@@ -111,12 +111,7 @@ def register_generator(name: str) -> Callable[[G], G]:
     subclass selectable as ``NEWSRAG_GENERATOR=name`` / ``--generator name``."""
     if name == EXTRACTIVE:
         raise NewsragError(f"{EXTRACTIVE!r} is the name for answers without a generator")
-
-    def add(cls: G) -> G:
-        cls.name = name
-        GENERATORS[name] = cls
-        return cls
-    return add
+    return registrar(GENERATORS, "name", name)
 
 
 def generator_class(spec: str) -> type[Generator]:

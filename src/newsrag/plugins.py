@@ -19,13 +19,24 @@ from __future__ import annotations
 
 import importlib
 from importlib import metadata
-from typing import Any, Iterable, TypeVar, cast
+from typing import Any, Callable, Iterable, TypeVar, cast
 
 from .errors import NewsragError
 
-__all__ = ["entry_points", "import_dotted", "resolve_class"]
+__all__ = ["entry_points", "import_dotted", "registrar", "resolve_class"]
 
 T = TypeVar("T")
+C = TypeVar("C", bound=type)
+
+
+def registrar(registry: dict[str, Any], attribute: str, name: str) -> Callable[[C], C]:
+    """The class decorator every ``register_*`` returns: file the class under ``name`` in
+    ``registry`` and tell the class its name (``cls.<attribute> = name``)."""
+    def add(cls: C) -> C:
+        setattr(cls, attribute, name)
+        registry[name] = cls
+        return cls
+    return add
 
 
 def entry_points(group: str) -> dict[str, metadata.EntryPoint]:

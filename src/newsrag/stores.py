@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 import numpy as np
 
 from .errors import NewsragError
-from .plugins import resolve_class
+from .plugins import registrar, resolve_class
 
 if TYPE_CHECKING:
     from .names import NameTable
@@ -122,11 +122,7 @@ class PassageStore(ABC):
 
 def register_store(name: str) -> Callable[[type[PassageStore]], type[PassageStore]]:
     """Class decorator: make a :class:`PassageStore` subclass selectable as ``--store name``."""
-    def add(cls: type[PassageStore]) -> type[PassageStore]:
-        cls.kind = name
-        STORES[name] = cls
-        return cls
-    return add
+    return registrar(STORES, "kind", name)
 
 
 def store_class(spec: str) -> type[PassageStore]:

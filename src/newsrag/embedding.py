@@ -498,12 +498,13 @@ def _torch_cuda() -> bool:
         return False
 
 
-def question_embedder(settings: Settings, gen: Path, manifest: dict) -> Embedder:
-    """The embedder for questions on a loaded index: its stored ONNX encoder when it has one
-    made for its vectors (no torch import), else the configured backend."""
+def question_embedder(settings: Settings, gen: Path, fingerprint: str) -> Embedder:
+    """The embedder for questions on a loaded index whose vectors have model ``fingerprint``:
+    its stored ONNX encoder when it has one made for those vectors (no torch import), else the
+    configured backend."""
     if settings.embedder == "auto":
         meta = encoder_meta(gen / "encoder")
-        if meta is not None and meta.get("fingerprint") == manifest["model"]["fingerprint"] \
+        if meta is not None and meta.get("fingerprint") == fingerprint \
                 and onnx_available():
             return onnx_embedder(gen / "encoder")
         return load_embedder(settings.model)

@@ -1,8 +1,10 @@
 """The public face of newsrag: an :class:`Index` you build, load, search and ask.
 
-It wires the stages together (store -> passages, dense and lexical indexes -> retriever ->
-answerer) and checks, on load, that the index on disk was made with the model, chunking and
-format this process uses, so a mismatch fails with "rebuild" instead of returning nonsense.
+A facade: it wires the stages together (store -> passages, dense and lexical indexes ->
+retriever; filters and query planning (:mod:`newsrag.filters`, :mod:`newsrag.planning`) ->
+answerer -> generator) and owns none of their logic. On load it checks that the index on disk was
+made with the model, chunking and format this process uses, so a mismatch fails with "rebuild"
+instead of returning nonsense.
 """
 
 from __future__ import annotations
@@ -16,27 +18,23 @@ import numpy as np
 
 from .answering import NOT_IN_ARTICLES, Answer, Answerer, check_question
 from .build import BuildReport, EmbedExecutor, build_index
-from .conversation import retrieval_query
-from .dates import YEAR, TimeRange, between, dates_in
+from .dates import between
 from .embedding import CachedEncoder, Embedder, fingerprint_matches, question_embedder
 from .errors import IndexMismatchError, NewsragError
+from .filters import ArticleNames, PassageFilters
 from .generation import Generator, GeneratorError, Grounding, GroundingChecker, build_prompt, make_generator
 from .passages import Chunker
-from .questions import NameCoverage, initials_of, read_question
+from .planning import QueryPlanner
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
-from .store import REBUILD_HINT
+from .store import REBUILD_HINT, Manifest
 from .stores import make_store
 from .validation import check_arguments
 from .vectors import SentenceVectors
 
 __all__ = ["Index", "ArticleInfo"]
 
-# Passages a reading of the question (its speaker, its period) may add to the retrieved ones, and
-# how many of the retrieved ones always stay.
-READING_EXTRA = 2
-KEEP_RETRIEVED = 3
 # Queries whose vectors the retriever remembers (a reloaded page, a repeated question).
 QUERY_CACHE_SIZE = 256
 
@@ -57,12 +55,12 @@ class ArticleInfo:
 class Index:
     """A loaded index. Read-only and safe to share between threads (the web server does)."""
 
-    def __init__(self, folder: Path, settings: Settings, manifest: dict[str, Any],
+    def __init__(self, folder: Path, settings: Settings, manifest: Manifest,
                  retriever: Retriever, embedder: Embedder, book: StatementBook,
                  sentences: SentenceVectors | None = None):
         self.folder = folder
         self.settings = settings
-        self.manifest = manifest
+        self.typed_manifest = manifest
         self.retriever = retriever
         self.embedder = embedder
         self.book = book
@@ -73,10 +71,15 @@ class Index:
         self.checker = GroundingChecker(self.answerer.encode, settings.grounding_threshold)
         self._count_tokens = Chunker(**settings.chunking()).count_tokens
         self.build_report: BuildReport | None = None
-        self._row_dates: list[frozenset[str]] | None = None
-        self._row_years: list[frozenset[int]] | None = None
-        self._coverages: dict[str, NameCoverage] = {}
-        self._corpus_initials: frozenset[str] | None = None
+        self.filters = PassageFilters(manifest.articles, retriever.passages, book)
+        self.article_names = ArticleNames(manifest.articles, retriever.passages, retriever.names)
+        self.planner = QueryPlanner(self.filters, book, self._search, settings.candidates)
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """The manifest as JSON (what ``manifest.json`` holds), for callers that read it as a
+        dict; :attr:`typed_manifest` is the validated :class:`~newsrag.store.Manifest`."""
+        return self.typed_manifest.model_dump(mode="json")
 
     # ---- building and loading ------------------------------------------------------------
     @classmethod
@@ -113,7 +116,7 @@ class Index:
         statements = generation.statements()
         sentences = generation.sentences()
         embedder = embedder or question_embedder(settings, generation.folder,
-                                                 manifest.model_dump(mode="json"))
+                                                 manifest.model.fingerprint)
         if embedder.info.dim != dense.dim:
             raise IndexMismatchError(
                 f"the index has {dense.dim}-d vectors but the model makes {embedder.info.dim}-d "
@@ -126,89 +129,9 @@ class Index:
                                enumerate(passages[a.first:a.first + a.count], a.first)]
                         for a in manifest.articles}
         book = StatementBook(statements, names, article_rows)
-        # The JSON view of the (validated) manifest, as the rest of Index reads it.
-        return cls(folder, settings, manifest.model_dump(mode="json"), retriever, embedder, book,
-                   sentences)
+        return cls(folder, settings, manifest, retriever, embedder, book, sentences)
 
     # ---- querying ------------------------------------------------------------------------
-    def _row_date_sets(self) -> list[frozenset[str]]:
-        """Per passage row, the dates it can be placed at: its article's date, dates written in
-        it (a date without a year takes the article's date, else the latest full date the same
-        article writes), and the dates of the statements it carries. Built on first use."""
-        if self._row_dates is None:
-            passages = self.retriever.passages
-            dates: list[set[str]] = [set() for _ in passages]
-            for a in self.manifest["articles"]:
-                rows = range(a["first"], a["first"] + a["count"])
-                ref = a.get("date")
-                if ref is None:
-                    full = [d for r in rows for *_, d in dates_in(passages[r].text)]
-                    ref = max(full) if full else None
-                for r in rows:
-                    if a.get("date"):
-                        dates[r].add(a["date"])
-                    dates[r].update(d for *_, d in dates_in(passages[r].text, ref))
-            for i, st in enumerate(self.book.statements):
-                if st.date:
-                    for r in self.book.rows_of([i]):
-                        dates[r].add(st.date)
-            self._row_dates = [frozenset(d) for d in dates]
-        return self._row_dates
-
-    def _coverage(self, article_id: str) -> NameCoverage:
-        """The names an article contains (its title, source, author and every passage), for
-        checking that an answer's article covers the names its question uses."""
-        if article_id not in self._coverages:
-            a = self._articles_by_id[article_id]
-            texts = [a.get("title") or "", a.get("source") or "", a.get("author") or ""]
-            texts += [p.text for p in self.retriever.passages[a["first"]:a["first"] + a["count"]]]
-            self._coverages[article_id] = NameCoverage("\n".join(texts))
-        return self._coverages[article_id]
-
-    @cached_property
-    def _articles_by_id(self) -> dict[str, dict[str, Any]]:
-        return {a["id"]: a for a in self.manifest["articles"]}
-
-    def _covers(self, article_id: str, name: str) -> bool:
-        """Whether the article contains ``name`` in any of its spellings (the name table's)."""
-        group = self.retriever.names.group(name) if self.retriever.names is not None else None
-        return any(self._coverage(article_id).covers(n) for n in [name, *(group or [])])
-
-    def _initials(self) -> frozenset[str]:
-        """Acronyms the articles' titles, sources and authors spell out ("Voice of America")."""
-        if self._corpus_initials is None:
-            self._corpus_initials = frozenset().union(*(
-                initials_of(" \n".join(str(a.get(f) or "") for f in ("title", "source", "author")))
-                for a in self.manifest["articles"]))
-        return self._corpus_initials
-
-    def _in_period(self, row: int, period: TimeRange) -> bool:
-        """A passage belongs to a period if one of its dates does, or it names a year of it."""
-        if any(map(period.contains, self._row_date_sets()[row])):
-            return True
-        if self._row_years is None:
-            self._row_years = [frozenset(int(y) for y in YEAR.findall(p.text))
-                               for p in self.retriever.passages]
-        return any(period.overlaps_year(y) for y in self._row_years[row])
-
-    def _not_out_of_period(self, row: int, period: TimeRange) -> bool:
-        """Whether a passage may belong to a period: it does, or nothing dates it at all (an
-        undated article that writes no date or year cannot be placed outside it)."""
-        if self._in_period(row, period):
-            return True
-        assert self._row_years is not None  # filled by _in_period
-        return not self._row_date_sets()[row] and not self._row_years[row]
-
-    def _allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
-        """Rows a speaker or period filter leaves, or None for no filter."""
-        rows: set[int] | None = None
-        if speaker:
-            rows = self.book.rows_of(self.book.select(speaker, period))
-        if period is not None:
-            dated = {r for r, ds in enumerate(self._row_date_sets()) if any(map(period.contains, ds))}
-            rows = dated if rows is None else rows & dated
-        return None if rows is None else np.fromiter(sorted(rows), dtype=np.int64)
-
     def search(self, query: str, k: int | None = None, mode: str = "hybrid",
                speaker: str | None = None, since: str | None = None,
                until: str | None = None) -> list[Hit]:
@@ -220,7 +143,7 @@ class Index:
         check_arguments(self.settings.max_question_chars, question=query, k=k, mode=mode,
                         speaker=speaker, since=since, until=until)
         query = check_question(query, self.settings.max_question_chars)
-        return self._search(query, k, mode, self._allowed(speaker, between(since, until)))
+        return self._search(query, k, mode, self.filters.allowed(speaker, between(since, until)))
 
     def _search(self, query: str, k: int | None, mode: str, allowed: np.ndarray | None) -> list[Hit]:
         """:meth:`search` with the filter already resolved to rows (``ask`` resolves it once)."""
@@ -251,43 +174,18 @@ class Index:
                         history=history, speaker=speaker, since=since, until=until,
                         generate=generate, on_token=on_token)
         question = check_question(question, self.settings.max_question_chars)
-        k = k or self.settings.top_k
-        query = retrieval_query(question, history)
-        if speaker and self.book.speaker_named_in(query) is None:
-            query = f"{query} ({speaker})"  # "What did he say?" with --speaker Esper
-        period = between(since, until)
-        allowed = self._allowed(speaker, period)
-        if allowed is not None and len(allowed) == 0:
-            who = f" quoting {speaker}" if speaker else ""
-            when = f" from {period.describe()}" if period else ""
-            return Answer(question, f"{NOT_IN_ARTICLES} No passage{who}{when} is in the index.",
-                          False, [], 0.0, "filter left no passages", query)
-        reading = read_question(question)
-        unknown = self.retriever.unknown_terms(question, self._initials())
-        hits = self._search(query, k, mode, allowed)
-        # Readings of the question re-rank; they never remove the best retrieved passages (a
-        # word taken for a speaker or a date may be just a word). Passages quoting the speaker
-        # the question names, and passages of the period it names, join the candidates.
-        extra: list[Hit] = []
-        named = (self.book.speaker_named_in(question)
-                 if speaker is None and reading.speaker is not None else None)
-        if named is not None:
-            speaker_rows = self._allowed(named, period)
-            if speaker_rows is not None and len(speaker_rows):
-                extra += self._search(query, READING_EXTRA, mode, speaker_rows)
-        if period is None and reading.period is not None:
-            pool = self._search(query, max(k, self.settings.candidates), mode, allowed)
-            extra += [h for h in pool if self._in_period(h.row, reading.period)][:READING_EXTRA]
-        rows = {h.row for h in hits}
-        new = [h for h in dict((h.row, h) for h in extra).values() if h.row not in rows]
-        new = new[:READING_EXTRA]
-        if new:
-            kept = hits[:max(KEEP_RETRIEVED, k - len(new))] + new
-            hits = kept + [h for h in hits if h not in kept][:max(0, k - len(kept))]
-        answer = self.answerer.answer(query, self.retriever.encode(query), hits, unknown,
-                                      who=reading.who_said, reading=reading,
-                                      coverage=self._covers, in_period=self._not_out_of_period)
-        answer = replace(answer, question=question, query=query)
+        plan = self.planner.plan(question, k or self.settings.top_k, mode, history, speaker,
+                                 between(since, until))
+        if plan.filtered_out:
+            return Answer(question, f"{NOT_IN_ARTICLES} {plan.filter_notice()}", False, [], 0.0,
+                          "filter left no passages", plan.query)
+        unknown = self.retriever.unknown_terms(question, self.article_names.initials())
+        hits = self.planner.retrieve(plan)
+        answer = self.answerer.answer(plan.query, self.retriever.encode(plan.query), hits,
+                                      unknown, who=plan.reading.who_said, reading=plan.reading,
+                                      coverage=self.article_names.covers,
+                                      in_period=self.filters.not_out_of_period)
+        answer = replace(answer, question=question, query=plan.query)
         generator = self._generator(generate)
         if generator is None or not answer.answered:
             return answer  # a refusal is never handed to a model to talk its way around
@@ -334,27 +232,27 @@ class Index:
 
     # ---- describing ----------------------------------------------------------------------
     def articles(self) -> list[ArticleInfo]:
-        return [ArticleInfo(a["id"], a["title"], a.get("date"), a["path"], a["count"],
-                            a.get("source"), a.get("url"))
-                for a in self.manifest["articles"]]
+        return [ArticleInfo(a.id, a.title, a.date, a.path, a.count, a.source, a.url)
+                for a in self.typed_manifest.articles]
 
     def info(self) -> dict[str, Any]:
-        m = self.manifest
+        """What ``newsrag info`` shows, as JSON-ready values (copies: the manifest is shared)."""
+        m = self.typed_manifest
         return {
             "index": str(self.folder),
-            "articles": m["counts"]["articles"],
-            "passages": m["counts"]["passages"],
-            "model": m["model"]["name"],
-            "model_path": m.get("model_path"),
-            "dimension": m["model"]["dim"],
-            "index_type": m["dense"]["type"],
-            "index_params": m["dense"]["params"],
+            "articles": m.counts.articles,
+            "passages": m.counts.passages,
+            "model": m.model.name,
+            "model_path": m.model_path,
+            "dimension": m.model.dim,
+            "index_type": m.dense.type,
+            "index_params": dict(m.dense.params),
             "encoder": type(self.embedder).kind or type(self.embedder).__name__,
-            "quantized": bool((m.get("encoder") or {}).get("quantized")),
-            "chunking": m["chunking"],
-            "built_at": m["built_at"],
-            "format_version": m["format_version"],
-            "skipped": m.get("skipped", []),
+            "quantized": bool((m.encoder or {}).get("quantized")),
+            "chunking": dict(m.chunking),
+            "built_at": m.built_at,
+            "format_version": m.format_version,
+            "skipped": [list(pair) for pair in m.skipped],
             "statements": len(self.book.statements),
             "speakers": len(self.book.speakers()),
         }

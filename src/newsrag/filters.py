@@ -1,0 +1,132 @@
+"""What the passages of an index can be filtered by, and what its articles contain.
+
+Two read-only views over a loaded index, each built lazily on first use and then shared by every
+question (an :class:`~newsrag.index.Index` is shared between threads; a lost race only computes
+the same table twice):
+
+- :class:`PassageFilters` places each passage row in time (its article's date, the dates it
+  writes, the dates of the statements it carries) and turns a speaker or period filter into the
+  rows it leaves, as the array a retriever's ``allowed`` takes.
+- :class:`ArticleNames` knows which names each article contains, in any spelling, and the
+  acronyms the corpus spells out: the answerer's check that an answer's source covers the names
+  the question uses, and the retriever's check for names no article knows.
+
+They live apart from :class:`~newsrag.index.Index` so that the facade only wires stages, and so
+that a store whose rows are not FAISS rows has one place to adapt.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .dates import YEAR, TimeRange, dates_in
+from .names import NameTable
+from .passages import Passage
+from .questions import NameCoverage, initials_of
+from .statements import StatementBook
+from .store import ArticleMeta
+
+__all__ = ["PassageFilters", "ArticleNames"]
+
+
+class PassageFilters:
+    """Speaker and period filters over one index's passage rows."""
+
+    def __init__(self, articles: Sequence[ArticleMeta], passages: Sequence[Passage],
+                 book: StatementBook):
+        self.articles = articles
+        self.passages = passages
+        self.book = book
+        self._row_dates: list[frozenset[str]] | None = None
+        self._row_years: list[frozenset[int]] | None = None
+
+    def row_dates(self) -> list[frozenset[str]]:
+        """Per passage row, the dates it can be placed at: its article's date, dates written in
+        it (a date without a year takes the article's date, else the latest full date the same
+        article writes), and the dates of the statements it carries. Built on first use."""
+        if self._row_dates is None:
+            passages = self.passages
+            dates: list[set[str]] = [set() for _ in passages]
+            for a in self.articles:
+                rows = range(a.first, a.first + a.count)
+                ref = a.date
+                if ref is None:
+                    full = [d for r in rows for *_, d in dates_in(passages[r].text)]
+                    ref = max(full) if full else None
+                for r in rows:
+                    if a.date:
+                        dates[r].add(a.date)
+                    dates[r].update(d for *_, d in dates_in(passages[r].text, ref))
+            for i, st in enumerate(self.book.statements):
+                if st.date:
+                    for r in self.book.rows_of([i]):
+                        dates[r].add(st.date)
+            self._row_dates = [frozenset(d) for d in dates]
+        return self._row_dates
+
+    def _years(self) -> list[frozenset[int]]:
+        """Per passage row, the years it writes ("in 2021")."""
+        if self._row_years is None:
+            self._row_years = [frozenset(int(y) for y in YEAR.findall(p.text))
+                               for p in self.passages]
+        return self._row_years
+
+    def in_period(self, row: int, period: TimeRange) -> bool:
+        """A passage belongs to a period if one of its dates does, or it names a year of it."""
+        if any(map(period.contains, self.row_dates()[row])):
+            return True
+        return any(period.overlaps_year(y) for y in self._years()[row])
+
+    def not_out_of_period(self, row: int, period: TimeRange) -> bool:
+        """Whether a passage may belong to a period: it does, or nothing dates it at all (an
+        undated article that writes no date or year cannot be placed outside it)."""
+        if self.in_period(row, period):
+            return True
+        return not self.row_dates()[row] and not self._years()[row]
+
+    def allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
+        """Rows a speaker or period filter leaves, or None for no filter."""
+        rows: set[int] | None = None
+        if speaker:
+            rows = self.book.rows_of(self.book.select(speaker, period))
+        if period is not None:
+            dated = {r for r, ds in enumerate(self.row_dates()) if any(map(period.contains, ds))}
+            rows = dated if rows is None else rows & dated
+        return None if rows is None else np.fromiter(sorted(rows), dtype=np.int64)
+
+
+class ArticleNames:
+    """The names each article contains, for checking that an answer's article covers the names
+    its question uses, and the acronyms the corpus spells out."""
+
+    def __init__(self, articles: Sequence[ArticleMeta], passages: Sequence[Passage],
+                 names: NameTable | None):
+        self.articles = {a.id: a for a in articles}
+        self.passages = passages
+        self.names = names
+        self._coverages: dict[str, NameCoverage] = {}
+        self._initials: frozenset[str] | None = None
+
+    def coverage(self, article_id: str) -> NameCoverage:
+        """The names an article contains: its title, source, author and every passage."""
+        if article_id not in self._coverages:
+            a = self.articles[article_id]
+            texts = [a.title or "", a.source or "", a.author or ""]
+            texts += [p.text for p in self.passages[a.first:a.first + a.count]]
+            self._coverages[article_id] = NameCoverage("\n".join(texts))
+        return self._coverages[article_id]
+
+    def covers(self, article_id: str, name: str) -> bool:
+        """Whether the article contains ``name`` in any of its spellings (the name table's)."""
+        group = self.names.group(name) if self.names is not None else None
+        return any(self.coverage(article_id).covers(n) for n in [name, *(group or [])])
+
+    def initials(self) -> frozenset[str]:
+        """Acronyms the articles' titles, sources and authors spell out ("Voice of America")."""
+        if self._initials is None:
+            self._initials = frozenset().union(*(
+                initials_of(" \n".join(f or "" for f in (a.title, a.source, a.author)))
+                for a in self.articles.values()))
+        return self._initials

@@ -1,0 +1,115 @@
+"""Query planning: what one question is searched with, and which passages it is answered from.
+
+A question becomes a :class:`QueryPlan` (:meth:`QueryPlanner.plan`): the query that is searched
+(a follow-up borrows the names of the question before it; a ``--speaker`` filter not named in
+the question is added to it), the rows the speaker and period filters leave, and the question's
+reading (the speaker and the period it names itself). :meth:`QueryPlanner.retrieve` then runs
+the searches the plan needs and joins their hits (:func:`join_readings`).
+
+Filters and readings differ on purpose: a filter the user set removes passages; a reading of
+the question only re-ranks, since a word taken for a speaker or a date may be just a word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .conversation import retrieval_query
+from .dates import TimeRange
+from .filters import PassageFilters
+from .questions import Reading, read_question
+from .retrieval import Hit
+from .statements import StatementBook
+
+__all__ = ["QueryPlan", "QueryPlanner", "Search", "join_readings", "READING_EXTRA",
+           "KEEP_RETRIEVED"]
+
+# Passages a reading of the question (its speaker, its period) may add to the retrieved ones, and
+# how many of the retrieved ones always stay.
+READING_EXTRA = 2
+KEEP_RETRIEVED = 3
+
+# A search over the index: (query, k, mode, allowed rows or None) -> hits, best first.
+Search = Callable[[str, int, str, "np.ndarray | None"], list[Hit]]
+
+
+@dataclass(frozen=True, eq=False)
+class QueryPlan:
+    """How one question is searched (``eq=False``: it holds row arrays)."""
+
+    question: str
+    query: str                       # what is searched: the question, maybe with borrowed names
+    k: int
+    mode: str
+    speaker: str | None              # the speaker filter the user set
+    period: TimeRange | None         # the period filter the user set
+    allowed: np.ndarray | None       # rows those filters leave; None: no filter
+    reading: Reading                 # what the question asks for
+    speaker_rows: np.ndarray | None  # rows quoting the speaker the question itself names
+
+    @property
+    def filtered_out(self) -> bool:
+        """Whether the user's filters leave no passage at all (nothing to search)."""
+        return self.allowed is not None and len(self.allowed) == 0
+
+    def filter_notice(self) -> str:
+        """Why nothing can be found when :attr:`filtered_out`: which filter left nothing."""
+        who = f" quoting {self.speaker}" if self.speaker else ""
+        when = f" from {self.period.describe()}" if self.period else ""
+        return f"No passage{who}{when} is in the index."
+
+
+def join_readings(hits: list[Hit], extra: Sequence[Hit], k: int) -> list[Hit]:
+    """``hits`` with up to :data:`READING_EXTRA` passages of ``extra`` (found by a reading of the
+    question) that are not among them; the best :data:`KEEP_RETRIEVED` retrieved ones always
+    stay, and the result keeps ``k`` passages when ``hits`` had that many."""
+    rows = {h.row for h in hits}
+    new = [h for h in dict((h.row, h) for h in extra).values() if h.row not in rows]
+    new = new[:READING_EXTRA]
+    if not new:
+        return hits
+    kept = hits[:max(KEEP_RETRIEVED, k - len(new))] + new
+    return kept + [h for h in hits if h not in kept][:max(0, k - len(kept))]
+
+
+class QueryPlanner:
+    """Plans and runs the searches for questions over one index."""
+
+    def __init__(self, filters: PassageFilters, book: StatementBook, search: Search,
+                 candidates: int):
+        self.filters = filters
+        self.book = book
+        self.search = search
+        self.candidates = candidates
+
+    def plan(self, question: str, k: int, mode: str, history: Sequence[str] = (),
+             speaker: str | None = None, period: TimeRange | None = None) -> QueryPlan:
+        """The plan for a checked ``question``; ``history`` holds the conversation's earlier
+        questions, oldest first; ``speaker`` and ``period`` are the user's filters."""
+        query = retrieval_query(question, history)
+        if speaker and self.book.speaker_named_in(query) is None:
+            query = f"{query} ({speaker})"  # "What did he say?" with --speaker Esper
+        allowed = self.filters.allowed(speaker, period)
+        reading = read_question(question)
+        named = (self.book.speaker_named_in(question)
+                 if speaker is None and reading.speaker is not None else None)
+        speaker_rows = self.filters.allowed(named, period) if named is not None else None
+        return QueryPlan(question, query, k, mode, speaker, period, allowed, reading,
+                         speaker_rows)
+
+    def retrieve(self, plan: QueryPlan) -> list[Hit]:
+        """The passages ``plan`` answers from: the ``k`` retrieved ones, re-ranked by the
+        question's reading. Passages quoting the speaker the question names, and passages of the
+        period it names, join the candidates (:func:`join_readings`)."""
+        hits = self.search(plan.query, plan.k, plan.mode, plan.allowed)
+        extra: list[Hit] = []
+        if plan.speaker_rows is not None and len(plan.speaker_rows):
+            extra += self.search(plan.query, READING_EXTRA, plan.mode, plan.speaker_rows)
+        if plan.period is None and plan.reading.period is not None:
+            pool = self.search(plan.query, max(plan.k, self.candidates), plan.mode, plan.allowed)
+            extra += [h for h in pool
+                      if self.filters.in_period(h.row, plan.reading.period)][:READING_EXTRA]
+        return join_readings(hits, extra, plan.k)

@@ -1,0 +1,177 @@
+"""Query planning and filters, fast layer: in-memory passages and statements, a fake search.
+
+No model, no index on disk: :mod:`newsrag.filters` and :mod:`newsrag.planning` are tested on
+three hand-made articles, so each test runs in milliseconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from newsrag.dates import TimeRange, parse_range
+from newsrag.filters import ArticleNames, PassageFilters
+from newsrag.names import NameTable
+from newsrag.passages import Passage
+from newsrag.planning import KEEP_RETRIEVED, READING_EXTRA, QueryPlanner, join_readings
+from newsrag.retrieval import Hit
+from newsrag.statements import Statement, StatementBook
+from newsrag.store import ArticleMeta
+
+# Article "a" (dated) has rows 0-1, "b" (undated, writes a full date) rows 2-3, "c" (undated,
+# writes no date or year) row 4.
+TEXTS = {
+    "a": ["Rockets hit the Al-Asad airbase on Tuesday.",
+          "Secretary Esper said the United States would respond."],
+    "b": ["“Talks stalled,” the Voice of America reported on January 7, 2020.",
+          "On January 5 the talks resumed on 2020 terms."],
+    "c": ["Nobody knows when this happened."],
+}
+DATES = {"a": "2020-01-08", "b": None, "c": None}
+
+
+def _corpus() -> tuple[list[ArticleMeta], list[Passage]]:
+    articles, passages = [], []
+    for aid, texts in TEXTS.items():
+        articles.append(ArticleMeta(id=aid, path=f"{aid}.txt", title=f"Title {aid.upper()}",
+                                    date=DATES[aid], content_hash=aid, first=len(passages),
+                                    count=len(texts),
+                                    source="Voice of America" if aid == "b" else None))
+        start = 0
+        for text in texts:
+            passages.append(Passage(aid, f"Title {aid.upper()}", DATES[aid], start,
+                                    start + len(text), text))
+            start += len(text) + 2
+    return articles, passages
+
+
+def _statement(article: str, speaker: str, date: str | None, start: int, end: int) -> Statement:
+    return Statement(article, "reported", speaker, speaker, None, None, date, "text", "quote",
+                     start, end, start, end)
+
+
+@pytest.fixture
+def parts() -> tuple[list[ArticleMeta], list[Passage], StatementBook]:
+    articles, passages = _corpus()
+    rows: dict[str, list[tuple[int, int, int]]] = {}
+    for row, p in enumerate(passages):
+        rows.setdefault(p.article_id, []).append((p.start, p.end, row))
+    # Esper speaks in row 1; a statement in article "c" carries a date its text never writes.
+    statements = [_statement("a", "Mark Esper", "2020-01-08", passages[1].start + 1,
+                             passages[1].end - 1),
+                  _statement("c", "Someone Else", "2019-05-01", 0, 10)]
+    book = StatementBook(statements, NameTable([["Mark Esper", "Esper"]]), rows)
+    return articles, passages, book
+
+
+def test_row_dates_come_from_article_text_and_statements(parts):
+    filters = PassageFilters(*parts)
+    dates = filters.row_dates()
+    assert dates[0] >= {"2020-01-08"} and dates[1] >= {"2020-01-08"}
+    # An undated article: a date without a year takes the latest full date the article writes.
+    assert dates[2] == {"2020-01-07"} and dates[3] == {"2020-01-05"}
+    assert dates[4] == {"2019-05-01"}  # only its statement dates it
+
+
+def test_period_membership_and_the_undated_benefit_of_doubt(parts):
+    articles, passages, book = parts
+    filters = PassageFilters(articles, passages, book)
+    january = parse_range("2020-01")
+    assert filters.in_period(0, january) and not filters.in_period(4, january)
+    # Row 3 names 2020 though its dates are in January; a year overlapping the period counts.
+    assert filters.in_period(3, parse_range("2020-06"))
+    # An article that writes no date or year cannot be placed outside a period...
+    undated = PassageFilters(articles, passages, StatementBook([], NameTable(), {}))
+    assert undated.not_out_of_period(4, january) and not undated.in_period(4, january)
+    # ...but one dated elsewhere can.
+    assert not filters.not_out_of_period(4, january)
+
+
+def test_allowed_rows_for_speaker_and_period(parts):
+    filters = PassageFilters(*parts)
+    assert filters.allowed(None, None) is None
+    assert filters.allowed("Esper", None).tolist() == [1]
+    assert filters.allowed(None, parse_range("2020-01-05")).tolist() == [3]
+    assert filters.allowed("Esper", parse_range("2021")).tolist() == []
+    assert filters.allowed("Esper", None).dtype == np.int64
+
+
+def test_article_names_cover_spellings_and_initials(parts):
+    articles, passages, _ = parts
+    names = ArticleNames(articles, passages, NameTable([["Al-Asad", "Ain al-Assad"]]))
+    assert names.covers("a", "Ain al-Assad") and not names.covers("b", "Ain al-Assad")
+    assert names.covers("b", "VOA")  # its source spells it out
+    assert "VOA" in names.initials()
+
+
+def _hit(row: int, score: float = 1.0) -> Hit:
+    return Hit(row, Passage("x", "", None, row, row + 1, f"passage {row}"), score, score)
+
+
+def test_join_readings_keeps_the_best_retrieved():
+    hits = [_hit(r) for r in range(5)]
+    assert join_readings(hits, [], 5) is hits
+    assert join_readings(hits, [_hit(2), _hit(4)], 5) is hits  # nothing new
+    joined = join_readings(hits, [_hit(7), _hit(8), _hit(9), _hit(7)], 5)
+    assert [h.row for h in joined] == [0, 1, 2, 7, 8]
+    assert len([h for h in joined if h.row >= 7]) == READING_EXTRA
+    # With k below KEEP_RETRIEVED + READING_EXTRA, the best retrieved still stay.
+    short = join_readings(hits[:2], [_hit(7), _hit(8)], 2)
+    assert [h.row for h in short] == [0, 1, 7, 8] and KEEP_RETRIEVED >= 2
+
+
+class FakeSearch:
+    """Records each search; returns the allowed rows (or rows 0..k-1), best first."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, str, list[int] | None]] = []
+
+    def __call__(self, query: str, k: int, mode: str, allowed: np.ndarray | None) -> list[Hit]:
+        self.calls.append((query, k, mode, None if allowed is None else allowed.tolist()))
+        rows = allowed.tolist() if allowed is not None else list(range(5))
+        return [_hit(r, 1.0 - i / 10) for i, r in enumerate(rows[:k])]
+
+
+def test_plan_adds_the_filtered_speaker_to_the_query(parts):
+    filters = PassageFilters(*parts)
+    planner = QueryPlanner(filters, parts[2], FakeSearch(), candidates=50)
+    plan = planner.plan("What did he say?", 3, "hybrid", speaker="Esper")
+    assert plan.query == "What did he say? (Esper)" and plan.allowed.tolist() == [1]
+    assert planner.plan("What did Esper say?", 3, "bm25", speaker="Esper").query == \
+        "What did Esper say?"
+    followup = planner.plan("What did he say?", 3, "hybrid", history=["Did Esper speak?"])
+    assert followup.query == "What did he say? (Esper)" and followup.allowed is None
+
+
+def test_plan_reports_filters_that_leave_nothing(parts):
+    planner = QueryPlanner(PassageFilters(*parts), parts[2], FakeSearch(), candidates=50)
+    plan = planner.plan("What did Esper say?", 3, "hybrid", speaker="Esper",
+                        period=TimeRange("2021-01-01", "2021-12-31"))
+    assert plan.filtered_out
+    assert plan.filter_notice() == "No passage quoting Esper from 1 Jan 2021 to 31 Dec 2021 is in the index."
+    assert not planner.plan("What happened?", 3, "hybrid").filtered_out
+
+
+def test_retrieve_joins_the_named_speakers_passages(parts):
+    search = FakeSearch()
+    planner = QueryPlanner(PassageFilters(*parts), parts[2], search, candidates=50)
+    plan = planner.plan("What did Esper say about rockets?", 1, "dense")
+    assert plan.speaker_rows is not None and plan.speaker_rows.tolist() == [1]
+    hits = planner.retrieve(plan)
+    assert [h.row for h in hits] == [0, 1]
+    assert search.calls == [(plan.query, 1, "dense", None), (plan.query, READING_EXTRA, "dense", [1])]
+
+
+def test_retrieve_joins_passages_of_the_period_the_question_names(parts):
+    search = FakeSearch()
+    planner = QueryPlanner(PassageFilters(*parts), parts[2], search, candidates=5)
+    plan = planner.plan("What happened in May 2019?", 2, "hybrid")
+    assert plan.reading.period is not None and plan.period is None
+    hits = planner.retrieve(plan)
+    assert [h.row for h in hits] == [0, 1, 4]  # row 4 is the only May 2019 passage
+    assert search.calls[-1] == (plan.query, 5, "hybrid", None)  # the candidate pool
+    # A period the user set is a filter already: no second search.
+    search.calls.clear()
+    planner.retrieve(planner.plan("What happened in May 2019?", 2, "hybrid",
+                                  period=parse_range("2019")))
+    assert len(search.calls) == 1

@@ -5,6 +5,12 @@ back from the old FAISS index); only new or changed articles are chunked and emb
 ones are dropped. The lexical index is rebuilt from all passage texts, which costs no embedding.
 Everything is written as a new generation through :class:`~newsrag.store.IndexStore`, so a failed
 or killed build never touches the live index.
+
+:func:`build_index` runs four stages, each a function with typed input and output, so that each
+can be tested alone and the heavy one moved elsewhere: :func:`plan_build` (a pure diff of the
+corpus against the previous generation -> :class:`BuildPlan`), :func:`embed` (the one heavy step,
+with an executor seam -> :class:`Embedded`), :func:`assemble` (-> the store's
+:class:`~newsrag.stores.BuildOutput`) and :func:`write_output` (the store makes it live).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import __version__
-from .articles import Article, corpus_hashes, read_corpus
+from .articles import Article, CorpusReading, corpus_hashes, read_corpus
 from .embedding import (ENCODER_META, Embedder, encoder_meta, expected_fingerprint,
                         fingerprint_matches, prepare_encoder)
 from .errors import IndexMismatchError, NewsragError
@@ -45,9 +51,11 @@ from .store import (
     load_passages,
     without_hint,
 )
+from .stores import BuildOutput, PassageStore, make_store
 from .vectors import DenseIndex, SentenceVectors, passage_sentences, text_keys
 
 __all__ = ["BuildReport", "build_index", "EmbedExecutor", "index_is_stale", "embedding_text", "load_passages",
+           "plan_build", "BuildPlan", "PlannedArticle", "embed", "Embedded", "assemble", "write_output",
            "write_generation", "BM25", "DENSE", "NAMES", "PASSAGES", "STATEMENTS"]
 
 # Passages embedded per call when progress goes to a log: one plain line per slice.
@@ -103,8 +111,6 @@ def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str
 
     Cheap: hashes the corpus files' bytes and compares with the manifest; parses nothing.
     """
-    from .stores import make_store
-
     store = make_store(settings, index_dir)
     if not store.exists():
         return "no index yet"
@@ -186,9 +192,11 @@ def build_index(
 
     ``get_embedder`` supplies a ready embedder (tests, benchmarks); by default the encoder is
     chosen by settings (see :func:`newsrag.embedding.prepare_encoder`). ``executor`` runs the
-    one heavy step, the embedding (default: in this process)."""
-    from .stores import BuildOutput, make_store
+    one heavy step, the embedding (default: in this process).
 
+    The stages, each a function of its own: :func:`plan_build` (a pure diff against the
+    previous generation), :func:`embed` (the heavy step), :func:`assemble` (the store's input),
+    :func:`write_output` (the store makes it live)."""
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
@@ -216,110 +224,224 @@ def build_index(
             report.articles = previous.manifest.counts.articles
             report.passages = previous.manifest.counts.passages
             return report
-        old_manifest = previous.manifest if previous else None
-        old_dense = previous.dense if previous else None
-        old_passages = previous.passages if previous else []
-        old_by_hash = ({a.content_hash: a for a in old_manifest.articles}
-                       if old_manifest else {})
 
-        chunker = Chunker(**settings.chunking())
-        # Per article: its passages, and the rows of the previous build they come from (None:
-        # embedded by this build).
-        plan: list[tuple[Article, list[Passage], ArticleMeta | None]] = []
-        to_embed: list[str] = []
-        for art in reading.articles:
-            old = old_by_hash.get(art.content_hash)
-            if old is not None and old_dense is not None:
-                first, count = old.first, old.count
-                kept = [Passage(art.id, art.title, art.date, p.start, p.end, p.text)
-                        for p in old_passages[first:first + count]]
-                plan.append((art, kept, old))
-                report.unchanged += 1
-            else:
-                passages = chunker.split(art)
-                plan.append((art, passages, None))
-                to_embed += [embedding_text(art, p.text) for p in passages]
-                report.added.append(art.path)
-        new_hashes = {a.content_hash for a in reading.articles}
-        report.removed = [a.path for h, a in old_by_hash.items() if h not in new_hashes]
+        plan = plan_build(reading.articles, Chunker(**settings.chunking()).split,
+                          previous.manifest.articles if previous else (),
+                          previous.passages if previous else (), settings.sentence_vectors)
+        report.added, report.removed, report.unchanged = plan.added, plan.removed, plan.unchanged
 
-        chosen: list[tuple[Embedder, Path | None]] = []
+        def choose_embedder() -> tuple[Embedder, Path | None]:
+            if get_embedder is not None:
+                return get_embedder(), None
+            return prepare_encoder(settings, store.local_folder(), index_dir)
 
-        def embedder_for() -> Embedder:
-            if not chosen:
-                chosen.append((get_embedder(), None) if get_embedder is not None else
-                              prepare_encoder(settings, store.local_folder(), index_dir))
-            return chosen[0][0]
-
-        sentence_texts = list(dict.fromkeys(
-            s for _, passages, _ in plan for p in passages for s in passage_sentences(p.text)
-        )) if settings.sentence_vectors else []
-        old_sentences = previous.sentences() if previous is not None else None
-        fresh, sentences = _embed_all(to_embed, sentence_texts, old_sentences, embedder_for,
-                                      settings, progress, report, executor)
-        embedder, encoder_dir = chosen[0] if chosen else (None, None)
-        if embedder is None and previous is not None:
-            old_encoder = previous.folder / ENCODER
-            encoder_dir = old_encoder if (old_encoder / ENCODER_META).is_file() else None
-        dim = embedder.info.dim if embedder else old_dense.dim  # type: ignore[union-attr]
-        model = (
-            ModelInfo(name=embedder.info.name, dim=dim, fingerprint=embedder.info.fingerprint)
-            if embedder else old_manifest.model  # type: ignore[union-attr]
-        )
-
-        passages_all: list[Passage] = []
-        articles_meta: list[ArticleMeta] = []
-        fresh_by_article: dict[str, np.ndarray] = {}
-        sources: list[tuple[np.ndarray | None, ArticleMeta | None]] = []
-        cursor = 0
-        for art, passages, old in plan:
-            vecs: np.ndarray | None = None
-            if old is None:
-                assert fresh is not None
-                vecs = fresh[cursor:cursor + len(passages)]
-                cursor += len(passages)
-            meta = ArticleMeta(
-                id=art.id, path=art.path, title=art.title, date=art.date,
-                source=art.source, url=art.url, author=art.author,
-                title_derived=art.title_derived, content_hash=art.content_hash,
-                first=len(passages_all), count=len(passages),
-            )
-            if vecs is not None:
-                fresh_by_article[art.id] = vecs
-            elif old is not None and old.id != art.id:  # same text under a new id: moved rows
-                assert old_dense is not None
-                fresh_by_article[art.id] = old_dense.vectors(old.first, old.count)
-            articles_meta.append(meta)
-            passages_all += passages
-            sources.append((vecs, old))
-
-        def all_vectors() -> np.ndarray:
-            parts = [v if v is not None else old_dense.vectors(o.first, o.count)  # type: ignore
-                     for v, o in sources]
-            return np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
-
-        kept_ids = {a.id for a, (v, o) in zip(articles_meta, sources)
-                    if v is None and o is not None and o.id == a.id}
-        removed_ids = ([a.id for a in old_manifest.articles if a.id not in kept_ids]
-                       if old_manifest else [])
-        names = NameTable.build((a.text for a in reading.articles), load_aliases(settings.aliases))
-        statements = extract_statements(reading.articles, names)
-        report.statements = len(statements)
-        try:
-            store.write(BuildOutput(
-                articles=articles_meta, passages=passages_all, model=model,
-                all_vectors=all_vectors, fresh=fresh_by_article, removed=removed_ids,
-                full=previous is None, corpus_files=reading.file_hashes,
-                skipped=reading.skipped, names=names, statements=statements,
-                sentences=sentences, encoder_dir=encoder_dir))
-        finally:
-            if encoder_dir is not None and encoder_dir.name.startswith(".export-"):
-                shutil.rmtree(encoder_dir, ignore_errors=True)
-        report.articles, report.passages = len(articles_meta), len(passages_all)
+        embedded = embed(plan, previous, choose_embedder, settings, progress, executor)
+        report.embedded_passages = embedded.embedded_passages
+        report.embedded_sentences = embedded.embedded_sentences
+        output = assemble(plan, embedded, reading, previous, settings)
+        report.statements = len(output.statements)
+        write_output(store, output)
+        report.articles, report.passages = len(output.articles), len(output.passages)
     report.seconds = time.perf_counter() - started
     return report
 
 
+# ---- stage 1: plan -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlannedArticle:
+    """One article of the new build, in row order: its passages, and the previous build's
+    article they are carried over from (None: chunked now, embedded by this build)."""
+
+    article: Article
+    passages: list[Passage]
+    previous: ArticleMeta | None = None
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build has to do, decided before anything is embedded."""
+
+    articles: list[PlannedArticle]  # every article of the corpus, in row order
+    to_embed: list[str]             # embedding texts of the new passages, in row order
+    sentence_texts: list[str]       # distinct passage sentences (empty: no sentence vectors)
+    added: list[str]                # paths of new or changed articles
+    removed: list[str]              # paths of previous articles whose text is gone
+    removed_ids: list[str]          # previous article ids whose rows a store must drop
+
+    @property
+    def unchanged(self) -> int:
+        return sum(p.previous is not None for p in self.articles)
+
+
+def plan_build(articles: Sequence[Article], chunk: Callable[[Article], list[Passage]],
+               old_articles: Sequence[ArticleMeta] = (), old_passages: Sequence[Passage] = (),
+               sentences: bool = False) -> BuildPlan:
+    """The build's diff of the corpus reading against the previous generation (its articles and
+    passages; none for a full build). Pure: reads, embeds and writes nothing.
+
+    An article whose content hash the previous build has keeps that build's passages (under its
+    new id, title and date) and, later, their vectors; any other is split by ``chunk`` and its
+    passages' :func:`embedding_text` go to ``to_embed``. ``sentences``: also list the distinct
+    sentences of all passages, whose vectors the answerer reuses."""
+    old_by_hash = {a.content_hash: a for a in old_articles}
+    planned: list[PlannedArticle] = []
+    to_embed: list[str] = []
+    added: list[str] = []
+    for art in articles:
+        old = old_by_hash.get(art.content_hash)
+        if old is not None:
+            kept = [Passage(art.id, art.title, art.date, p.start, p.end, p.text)
+                    for p in old_passages[old.first:old.first + old.count]]
+            planned.append(PlannedArticle(art, kept, old))
+        else:
+            passages = chunk(art)
+            planned.append(PlannedArticle(art, passages))
+            to_embed += [embedding_text(art, p.text) for p in passages]
+            added.append(art.path)
+    new_hashes = {a.content_hash for a in articles}
+    # Rows stay only where the same text keeps the same id; moved text is written anew.
+    kept_ids = {p.article.id for p in planned
+                if p.previous is not None and p.previous.id == p.article.id}
+    sentence_texts = list(dict.fromkeys(
+        s for p in planned for passage in p.passages for s in passage_sentences(passage.text)
+    )) if sentences else []
+    return BuildPlan(
+        articles=planned, to_embed=to_embed, sentence_texts=sentence_texts, added=added,
+        removed=[a.path for h, a in old_by_hash.items() if h not in new_hashes],
+        removed_ids=[a.id for a in old_articles if a.id not in kept_ids])
+
+
+# ---- stage 2: embed ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Embedded:
+    """The embed stage's output: vectors of the plan's new passages (row order; None when none
+    were embedded), every sentence vector, and the model and stored encoder they come from."""
+
+    fresh: np.ndarray | None
+    sentences: SentenceVectors | None
+    model: ModelInfo
+    encoder_dir: Path | None
+    embedded_passages: int
+    embedded_sentences: int
+
+
+def embed(plan: BuildPlan, previous: Generation | None,
+          choose_embedder: Callable[[], tuple[Embedder, Path | None]], settings: Settings,
+          progress: bool = False, executor: EmbedExecutor | None = None) -> Embedded:
+    """The one heavy step: embed the plan's new passages and every sentence not already stored.
+
+    ``choose_embedder`` gives the embedder and the ONNX export to store with the index; it is
+    called only if something needs embedding, so an update that only removes articles loads no
+    model and keeps the previous generation's encoder."""
+    chosen: list[tuple[Embedder, Path | None]] = []
+
+    def embedder_for() -> Embedder:
+        if not chosen:
+            chosen.append(choose_embedder())
+        return chosen[0][0]
+
+    old_sentences = previous.sentences() if previous is not None else None
+    fresh, sentences, embedded_sentences = _embed_all(
+        plan.to_embed, plan.sentence_texts, old_sentences, embedder_for, settings, progress,
+        executor)
+    if chosen:
+        embedder, encoder_dir = chosen[0]
+        model = ModelInfo(name=embedder.info.name, dim=embedder.info.dim,
+                          fingerprint=embedder.info.fingerprint)
+    else:
+        assert previous is not None, "a first build always embeds"
+        model = previous.manifest.model
+        old_encoder = previous.folder / ENCODER
+        encoder_dir = old_encoder if (old_encoder / ENCODER_META).is_file() else None
+    return Embedded(fresh, sentences, model, encoder_dir, len(plan.to_embed), embedded_sentences)
+
+
+def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors | None,
+               embedder_for: Callable[[], Embedder], settings: Settings, progress: bool,
+               executor: EmbedExecutor | None = None
+               ) -> tuple[np.ndarray | None, SentenceVectors | None, int]:
+    """Embed the new passages and every sentence not already stored, in one encoder call
+    (batched by length). Returns the passages' vectors, all sentence vectors, and how many
+    sentences were embedded."""
+    keys = text_keys(sentence_texts)
+    rows = old.find(keys) if old is not None else np.full(len(keys), -1, dtype=np.int64)
+    missing = [t for t, r in zip(sentence_texts, rows) if r < 0]
+    fresh = None
+    if texts or missing:
+        fresh = _embed(embedder_for(), texts + missing, settings.batch_size, progress, executor)
+    if not settings.sentence_vectors:
+        return fresh, None, len(missing)
+    dim = fresh.shape[1] if fresh is not None else old.vectors.shape[1]  # type: ignore[union-attr]
+    vectors = np.zeros((len(keys), dim), dtype=np.float32)
+    have = np.flatnonzero(rows >= 0)
+    if len(have):
+        vectors[have] = old.vectors[np.asarray(rows[have])]  # type: ignore[union-attr]
+    if missing:
+        vectors[rows < 0] = fresh[len(texts):]  # type: ignore[index]
+    return (fresh[:len(texts)] if fresh is not None else None,
+            SentenceVectors.build(keys, vectors), len(missing))
+
+
+# ---- stage 3: assemble -------------------------------------------------------------------------
+def assemble(plan: BuildPlan, embedded: Embedded, reading: CorpusReading,
+             previous: Generation | None, settings: Settings) -> BuildOutput:
+    """What the store writes: the articles' metadata and passages in row order, the vectors
+    embedded by this build per article (and carried-over rows under a new id), every row's
+    vector on demand, the name table and the statements."""
+    old_vectors = previous.dense.vectors if previous is not None else None
+    passages_all: list[Passage] = []
+    articles_meta: list[ArticleMeta] = []
+    fresh_by_article: dict[str, np.ndarray] = {}
+    sources: list[tuple[np.ndarray | None, ArticleMeta | None]] = []
+    cursor = 0
+    for planned in plan.articles:
+        art, passages, old = planned.article, planned.passages, planned.previous
+        vecs: np.ndarray | None = None
+        if old is None:
+            assert embedded.fresh is not None
+            vecs = embedded.fresh[cursor:cursor + len(passages)]
+            cursor += len(passages)
+            fresh_by_article[art.id] = vecs
+        elif old.id != art.id:  # same text under a new id: moved rows
+            assert old_vectors is not None
+            fresh_by_article[art.id] = old_vectors(old.first, old.count)
+        articles_meta.append(ArticleMeta(
+            id=art.id, path=art.path, title=art.title, date=art.date,
+            source=art.source, url=art.url, author=art.author,
+            title_derived=art.title_derived, content_hash=art.content_hash,
+            first=len(passages_all), count=len(passages),
+        ))
+        passages_all += passages
+        sources.append((vecs, old))
+
+    def all_vectors() -> np.ndarray:
+        parts = [v if v is not None else old_vectors(o.first, o.count)  # type: ignore
+                 for v, o in sources]
+        return (np.concatenate(parts) if parts
+                else np.zeros((0, embedded.model.dim), np.float32))
+
+    names = NameTable.build((a.text for a in reading.articles), load_aliases(settings.aliases))
+    return BuildOutput(
+        articles=articles_meta, passages=passages_all, model=embedded.model,
+        all_vectors=all_vectors, fresh=fresh_by_article, removed=plan.removed_ids,
+        full=previous is None, corpus_files=reading.file_hashes, skipped=reading.skipped,
+        names=names, statements=extract_statements(reading.articles, names),
+        sentences=embedded.sentences, encoder_dir=embedded.encoder_dir)
+
+
+# ---- stage 4: write ----------------------------------------------------------------------------
+def write_output(store: PassageStore, output: BuildOutput) -> None:
+    """Make ``output`` the live index (under the store's lock); a fresh ONNX export made for
+    this build is removed afterwards (the store has linked or copied what it keeps)."""
+    try:
+        store.write(output)
+    finally:
+        encoder_dir = output.encoder_dir
+        if encoder_dir is not None and encoder_dir.name.startswith(".export-"):
+            shutil.rmtree(encoder_dir, ignore_errors=True)
+
+
+# ---- helpers -------------------------------------------------------------------------------------
 def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool,
            executor: EmbedExecutor | None = None) -> np.ndarray:
     """Vectors for ``texts``. With ``progress``: a progress bar on a terminal, and otherwise
@@ -365,29 +487,3 @@ def _link_tree(source: Path, target: Path) -> None:
             os.link(p, target / p.name)
         except OSError:
             shutil.copyfile(p, target / p.name)
-
-
-def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors | None,
-               embedder_for: Callable[[], Embedder], settings: Settings, progress: bool,
-               report: BuildReport, executor: EmbedExecutor | None = None
-               ) -> tuple[np.ndarray | None, SentenceVectors | None]:
-    """The one heavy step: embed the new passages and every sentence not already stored, in one
-    encoder call (batched by length). Returns the passages' vectors and all sentence vectors."""
-    keys = text_keys(sentence_texts)
-    rows = old.find(keys) if old is not None else np.full(len(keys), -1, dtype=np.int64)
-    missing = [t for t, r in zip(sentence_texts, rows) if r < 0]
-    fresh = None
-    if texts or missing:
-        fresh = _embed(embedder_for(), texts + missing, settings.batch_size, progress, executor)
-    report.embedded_passages, report.embedded_sentences = len(texts), len(missing)
-    if not settings.sentence_vectors:
-        return fresh, None
-    dim = fresh.shape[1] if fresh is not None else old.vectors.shape[1]  # type: ignore[union-attr]
-    vectors = np.zeros((len(keys), dim), dtype=np.float32)
-    have = np.flatnonzero(rows >= 0)
-    if len(have):
-        vectors[have] = old.vectors[np.asarray(rows[have])]  # type: ignore[union-attr]
-    if missing:
-        vectors[rows < 0] = fresh[len(texts):]  # type: ignore[index]
-    return (fresh[:len(texts)] if fresh is not None else None,
-            SentenceVectors.build(keys, vectors))

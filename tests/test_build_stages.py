@@ -19,7 +19,8 @@ from newsrag.articles import Article, CorpusReading
 from newsrag.build import (BuildPlan, Embedded, assemble, embed, embedding_text, plan_build,
                            write_output)
 from newsrag.embedding import HashEmbedder
-from newsrag.passages import Passage
+from newsrag.errors import NewsragError
+from newsrag.passages import Passage, PassageIds, passage_id
 from newsrag.store import ModelInfo
 from newsrag.vectors import SentenceVectors, text_keys
 
@@ -55,8 +56,7 @@ def _previous(plan: BuildPlan, vectors: np.ndarray | None = None) -> Any:
     """A previous generation made from ``plan``: its manifest's articles and model, passages,
     dense vectors (row i = i * ones) and stored sentence vectors, as the stages read them."""
     embedded = _embedded(plan)
-    output = assemble(plan, embedded, CorpusReading([p.article for p in plan.articles]), None,
-                      SETTINGS)
+    output = assemble(*_first_build([p.article for p in plan.articles]))
     dense = vectors if vectors is not None else np.arange(len(output.passages), dtype=np.float32
                                                           )[:, None] * np.ones((1, 4), np.float32)
     return SimpleNamespace(
@@ -64,6 +64,13 @@ def _previous(plan: BuildPlan, vectors: np.ndarray | None = None) -> Any:
         passages=output.passages, folder=Path("/nonexistent"),
         dense=SimpleNamespace(vectors=lambda first, count: dense[first:first + count]),
         sentences=lambda: embedded.sentences)
+
+
+def _first_build(articles: list[Article]) -> tuple[BuildPlan, Embedded, CorpusReading, None,
+                                                  Settings]:
+    """The arguments of :func:`assemble` for a first build of ``articles``."""
+    plan = plan_build(articles, Paragraphs())
+    return plan, _embedded(plan), CorpusReading(articles), None, SETTINGS
 
 
 def _embedded(plan: BuildPlan) -> Embedded:
@@ -127,6 +134,20 @@ def test_assemble_keeps_row_order_and_carries_vectors_over():
     assert output.all_vectors()[:, 0].tolist() == [3.0, 4.0, 0.0, 1.0, 0.0]
     assert output.removed == ["b", "c"] and not output.full
     assert output.model.fingerprint == "toy-v1"
+    # Rows shifted (A's passages were rows 0-1); their stable ids did not.
+    assert [p.id for p in output.passages[2:4]] == [p.id for p in previous.passages[0:2]] == [
+        "a:0", "a:40"]
+
+
+def test_passage_ids_map_rows_both_ways():
+    passages = assemble(*_first_build([A, B])).passages
+    ids = PassageIds(passages)
+    assert len(ids) == 3 and ids[0] == passage_id("a", 0) == passages[0].id == "a:0"
+    assert ids[1:] == ["a:40", "b:0"] and ids.row_of("b:0") == 2
+    with pytest.raises(KeyError):
+        ids.row_of("b:1")
+    with pytest.raises(NewsragError, match="share an id"):
+        PassageIds(passages + passages[:1])
 
 
 def test_embed_stage_with_the_fake_encoder():

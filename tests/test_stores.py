@@ -86,6 +86,12 @@ def test_store_gives_the_faiss_answers_and_updates_by_article(store, corpus, tmp
     # and loads from the store alone
     loaded = Index.load(tmp_path / "index", s, embedder)
     assert loaded.info()["passages"] == seed_index.info()["passages"]
+    # stable passage ids: the store maps each hit's id back to its row
+    generation = make_store(s, tmp_path / "index").open(lambda _: True)
+    hits = loaded.search("rockets", k=10)
+    assert hits and all(generation.ids.row_of(h.id) == h.row for h in hits)
+    assert [generation.ids[h.row] for h in hits] == [f"{h.passage.article_id}:{h.passage.start}"
+                                                     for h in hits]
 
 
 @needs_milvus

@@ -291,7 +291,7 @@ def search(
     hits = idx.search(query, k, mode, speaker=speaker, since=since, until=until)
     if as_json:
         typer.echo(json.dumps({"query": query, "mode": mode, "hits": [
-            {"rank": r, "row": h.row, "article_id": h.passage.article_id,
+            {"rank": r, "id": h.id, "row": h.row, "article_id": h.passage.article_id,
              "title": h.passage.title, "date": h.passage.date, "passage": h.passage.text,
              "start": h.passage.start, "end": h.passage.end, "score": h.score,
              "similarity": h.similarity} for r, h in enumerate(hits, 1)]}, ensure_ascii=False))

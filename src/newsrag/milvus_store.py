@@ -43,7 +43,7 @@ import numpy as np
 
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, NewsragError
 from .lexical import LexicalIndex, _fold, tokenize
-from .passages import Passage
+from .passages import Passage, PassageIds, passage_id
 from .retrieval import Backend, reciprocal_rank_fusion
 from .store import FORMAT_VERSION, REBUILD_HINT, Generation, Manifest, _canonical_sha256
 from .stores import BuildOutput, PassageStore, register_store
@@ -89,11 +89,6 @@ def _client(uri: str) -> "MilvusClient":
     # query_iterator warns on every call that Milvus Lite gives no MVCC timestamp
     logging.getLogger("pymilvus").setLevel(logging.ERROR)
     return MilvusClient(uri)
-
-
-def passage_id(article_id: str, start: int) -> str:
-    """A passage's stable id: its article's id and its start offset."""
-    return f"{article_id}:{start}"
 
 
 @register_store("milvus")
@@ -179,8 +174,8 @@ class MilvusStore(PassageStore):
             raise IndexCorruptError(
                 f"the index in {self.describe()} is inconsistent ({len(passages)} passages, "
                 f"manifest says {manifest.counts.passages}); " + REBUILD_HINT)
-        dense = MilvusDense(self, [passage_id(p.article_id, p.start) for p in passages],
-                            manifest.model.dim, manifest.dense.type, dict(manifest.dense.params))
+        dense = MilvusDense(self, PassageIds(passages), manifest.model.dim,
+                            manifest.dense.type, dict(manifest.dense.params))
         folder = self.local_folder()
         assert folder is not None
         return MilvusGeneration(folder, manifest, dense, passages, store=self)
@@ -433,6 +428,7 @@ class MilvusGeneration(Generation):
                  passages: list[Passage], store: MilvusStore):
         super().__init__(folder, manifest, dense, passages)  # type: ignore[arg-type]
         self.store = store
+        self.ids = dense.ids  # one id <-> row mapping, the one the searches use
         self._lexical: MilvusLexical | None = None
 
     def lexical(self) -> "MilvusLexical":
@@ -472,10 +468,9 @@ class MilvusDense:
     """The dense side of a Milvus index, with :class:`~newsrag.vectors.DenseIndex`'s interface:
     rows are positions in the loaded passage list, mapped to and from the stable ids."""
 
-    def __init__(self, store: MilvusStore, ids: list[str], dim: int, kind: str,
+    def __init__(self, store: MilvusStore, ids: PassageIds, dim: int, kind: str,
                  params: dict[str, Any]):
         self.store, self.ids, self._dim = store, ids, dim
-        self.row_of = {pid: row for row, pid in enumerate(ids)}
         self.kind, self.params = kind, params
 
     @property
@@ -507,7 +502,7 @@ class MilvusDense:
             self.store.name, data=[np.asarray(query, dtype=np.float32).ravel().tolist()],
             anns_field="dense", limit=min(k, self.size), filter=self.filter(allowed),
             search_params=self.search_params(), output_fields=["id"])
-        return [(self.row_of[h["id"]], float(h["distance"])) for h in res[0]]
+        return [(self.ids.row_of(h["id"]), float(h["distance"])) for h in res[0]]
 
     def vectors(self, first: int, count: int) -> np.ndarray:
         if count == 0:
@@ -553,7 +548,7 @@ class MilvusLexical(LexicalIndex):
             self.store.name, data=[terms], anns_field="sparse", limit=min(k, self.size),
             filter=self.dense.filter(allowed), search_params={"metric_type": "BM25"},
             output_fields=["id"])
-        return [(self.dense.row_of[h["id"]], abs(float(h["distance"]))) for h in res[0]]
+        return [(self.dense.ids.row_of(h["id"]), abs(float(h["distance"]))) for h in res[0]]
 
 
 class MilvusHybrid(Backend):
@@ -591,7 +586,7 @@ class MilvusHybrid(Backend):
         res = self.store.client.hybrid_search(self.store.name, requests, RRFRanker(self.rrf_k),
                                               limit=min(depth, self.dense.size),
                                               output_fields=["id"])
-        fused = [(self.dense.row_of[h["id"]], float(h["distance"])) for h in res[0]]
+        fused = [(self.dense.ids.row_of(h["id"]), float(h["distance"])) for h in res[0]]
         # the same order as the in-process fusion: score, then row for ties
         fused.sort(key=lambda item: (-round(item[1], 7), item[0]))
         return fused[:k]

@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Sequence, overload
 
 from .articles import Article
 from .errors import NewsragError
 
-__all__ = ["Passage", "Chunker", "split_sentences", "is_attribution_line"]
+__all__ = ["Passage", "PassageIds", "passage_id", "Chunker", "split_sentences",
+           "is_attribution_line"]
 
 # Words after which a period does not end a sentence ("Dr. Mark T. Esper", "U.S. forces").
 ABBREVIATIONS = frozenset(
@@ -42,6 +43,48 @@ class Passage:
     start: int
     end: int
     text: str
+
+    @property
+    def id(self) -> str:
+        """The passage's stable id (see :func:`passage_id`)."""
+        return passage_id(self.article_id, self.start)
+
+
+def passage_id(article_id: str, start: int) -> str:
+    """A passage's stable id: its article's id and its start offset, ``"<article id>:<start>"``.
+
+    A passage's row (its FAISS, BM25 and statement row) is a position that shifts whenever an
+    article before it is added or removed; the id stays as long as the article's text does, so
+    it is what a store keyed by passage (Milvus) and a caller keeping a reference use. Unique in
+    an index: article ids are, and one article's passages start at distinct offsets."""
+    return f"{article_id}:{start}"
+
+
+class PassageIds:
+    """The stable ids of one loaded index's passages and their rows (positions in its passage
+    list), both ways: a store keyed by id maps its results to rows through it."""
+
+    def __init__(self, passages: Sequence[Passage]):
+        self._ids = [p.id for p in passages]
+        self._rows = {pid: row for row, pid in enumerate(self._ids)}
+        if len(self._rows) != len(self._ids):
+            raise NewsragError("two passages share an id (article id and start offset)")
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, row: int) -> str: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[str]: ...
+
+    def __getitem__(self, row: int | slice) -> str | list[str]:
+        """The id of a row (or the ids of a slice of rows)."""
+        return self._ids[row]
+
+    def row_of(self, pid: str) -> int:
+        """The row of a passage id; KeyError if the index has no such passage."""
+        return self._rows[pid]
 
 
 # A transcript paragraph opens with its speaker in capitals: "SECRETARY POMPEO: ...", "Q: ...".

@@ -31,13 +31,19 @@ MODES = ("hybrid", "dense", "bm25")
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved passage. ``row`` is its id (its FAISS row); ``score`` is the mode's own score
+    """A retrieved passage. ``row`` is its position in the loaded index (its FAISS row; it
+    shifts between builds), :attr:`id` its stable id; ``score`` is the mode's own score
     (cosine, BM25 or RRF); ``similarity`` is always the cosine with the query."""
 
     row: int
     passage: Passage
     score: float
     similarity: float
+
+    @property
+    def id(self) -> str:
+        """The passage's stable id, ``"<article id>:<start offset>"``."""
+        return self.passage.id
 
 
 class Backend(ABC):

@@ -39,6 +39,7 @@ import secrets
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
@@ -51,7 +52,7 @@ from .errors import (
     IndexMissingError,
     NewsragError,
 )
-from .passages import Passage
+from .passages import Passage, PassageIds
 
 if TYPE_CHECKING:
     from .lexical import LexicalIndex
@@ -395,6 +396,12 @@ class Generation:
     manifest: Manifest
     dense: "DenseIndex"
     passages: list[Passage]
+
+    @cached_property
+    def ids(self) -> PassageIds:
+        """Stable passage ids and rows, both ways. For FAISS files row ``i`` is line ``i`` of
+        ``passages.jsonl`` (no id is stored: it is the passage's article id and start)."""
+        return PassageIds(self.passages)
 
     def _read(self, what: Any) -> Any:
         try:

@@ -132,6 +132,18 @@ def test_wire_copy_with_date_line_first_keeps_headline_and_drops_furniture():
     assert art.text.endswith("cooperate with Baghdad on the investigation.")
 
 
+@pytest.mark.parametrize("line", ["date: 2021-03-03", "Date: March 3, 2021", "DATE 3 March 2021",
+                                  "date 2021-03-03"])
+def test_date_line_with_colon_or_written_date_is_the_date_not_the_title(tmp_path: Path, line: str):
+    f = tmp_path / "wire.txt"
+    f.write_text(f"{line}\n\nRockets hit Iraq's Ain al-Asad air base; contractor dies\n\n"
+                 "BAGHDAD (Wire) - Ten rockets struck the base on Wednesday.\n\nMore text here.\n")
+    [art] = read_article_file(f)
+    assert art.date == "2021-03-03"
+    assert art.title == "Rockets hit Iraq's Ain al-Asad air base; contractor dies"
+    assert art.text.startswith("BAGHDAD (Wire)")
+
+
 def test_headline_ending_in_an_abbreviation_is_a_headline():
     [art] = read_article_file(REALISTIC / "headline_abbreviation.txt")
     assert art.title == "Brain injuries from Iranian strike now total 109, says U.S."

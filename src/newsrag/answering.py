@@ -28,6 +28,7 @@ from .questions import (Reading, answer_evidence, counted_phrase, focused_eviden
 from .retrieval import Hit
 from .statements import Statement, StatementBook
 
+MONTH_STEMS = frozenset(tokenize("january february march april may june july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec"))
 __all__ = ["Citation", "Answer", "Answerer", "NOT_IN_ARTICLES", "FRAMING",
            "check_question"]
 
@@ -39,6 +40,8 @@ OVERLAP_WEIGHT = 0.3
 RUNNER_UP_RATIO = 0.8
 # A sentence opening with one of these needs the sentence before it to make sense.
 LEANING_START = re.compile(r"^(he|she|it|they|his|her|its|their|this|these|those|that)\b", re.I)
+# A sentence that asks rather than tells (an interviewer's question, a rhetorical one).
+INTERROGATIVE = re.compile(r"\?[\"'”’)]*$")
 # Captions and subheadings (no closing punctuation) answer less than full sentences do.
 FRAGMENT_FACTOR = 0.9
 # A sentence from another article than the best one's joins the answer only this close to it.
@@ -74,6 +77,9 @@ PERIOD_CONFLICT = 0.15
 # sentence shares name the story ("Erbil", "attack"); the rare ones ("claimed", "responsibility")
 # point at the sentence that answers.
 IDF_OVERLAP = True
+NAME_OVERLAP = 0.0
+RANK_OVERLAP = 0.0
+LEAD_PENALTY = 0.0
 # A sentence of the asked kind answers only if this close to the most relevant sentence.
 RELATIVE_SUPPORT = 0.85
 # Relevance at which a "who"/"where" question is answered even without a name or place found.
@@ -167,6 +173,7 @@ class _Sentence:
     text: str
     score: float = 0.0
     cosine: float = 0.0
+    overlap: float = 0.0  # share of the question's words (by rarity) in and around it
     attribution: tuple[int, int, str] | None = None
     previous: tuple[int, int, str] | None = None  # the sentence before it in its paragraph
     lead: tuple[int, int, str] | None = None  # ``previous``, when shown in the answer
@@ -177,6 +184,7 @@ class _Sentence:
     focused: bool = False  # ... right beside the word for what it is ("14 rockets")
     off_period: bool = False  # names a date outside the period the question asks about
     said: bool = False  # words of the speaker the question asks about
+    asks: bool = False  # a question itself ("Q: Will they get the Purple Heart?"): context only
 
     @property
     def surroundings(self) -> str:
@@ -232,6 +240,7 @@ class Answerer:
         for i, hit in enumerate(hits):
             p = hit.passage
             previous: list[_Sentence] = []
+            before: tuple[int, int, str] | None = None
             label: str | None = None  # a transcript's speaker holds the floor until the next
             for para in re.finditer(r"[^\n]+", p.text):
                 line = para.group().strip()
@@ -242,7 +251,8 @@ class Answerer:
                     previous = []
                     continue
                 previous = []
-                before: tuple[int, int, str] | None = None
+                # A question line (a transcript's "Q: ...") is what the next paragraph answers.
+                before = before if before is not None and INTERROGATIVE.search(before[2]) else None
                 label_match = SPEAKER_LABEL.match(line)
                 label = label_match.group(1) if label_match else label
                 for s, e in split_sentences(p.text, para.start(), para.end()):
@@ -253,7 +263,7 @@ class Answerer:
                             or text.endswith((",", ":"))):  # lead-ins answer nothing alone
                         continue
                     sent = _Sentence(i, p.start + s, p.start + e, text, previous=prior,
-                                     label=label)
+                                     label=label, asks=bool(INTERROGATIVE.search(text)))
                     previous.append(sent)
                     if key not in seen:
                         seen[key] = sent
@@ -265,7 +275,8 @@ class Answerer:
     def answer(self, question: str, question_vector: np.ndarray, hits: list[Hit],
                unknown_terms: list[str], who: bool = False, reading: Reading | None = None,
                coverage: Callable[[str, str], bool] | None = None,
-               in_period: Callable[[int, TimeRange], bool] | None = None) -> Answer:
+               in_period: Callable[[int, TimeRange], bool] | None = None,
+               reports_on: Callable[[int, TimeRange], bool] | None = None) -> Answer:
         """The answer to ``question`` from ``hits``; ``who`` (a "who said ...?" question) puts
         the speaker of the best sentence first.
 
@@ -274,7 +285,9 @@ class Answerer:
         wins over one that merely repeats the question's words. The answer must also *cover*
         the question: ``coverage(article_id, name)`` tells whether an article contains a name
         the question uses, ``in_period(row, period)`` whether a passage belongs to the period it
-        names. A question no sentence covers is refused, saying what is missing.
+        names (its passages are preferred), ``reports_on(row, period)`` whether it may tell of
+        it at all (default: ``in_period``). A question no sentence covers is refused, saying
+        what is missing.
         """
         reading = reading or read_question(question)
         sentences = self._candidates(hits)
@@ -283,14 +296,19 @@ class Answerer:
         reason = ""
         # The asked speaker's own words need less of the question's wording: "It would be unwise
         # to speculate on attribution," for "What did Kirby say about attribution?".
-        eligible = [s for s in sentences
-                    if s.relevance + (SAID_RELIEF if s.said else 0.0) >= self.threshold]
+        eligible = [s for s in sentences if not s.asks
+                    and s.relevance + (SAID_RELIEF if s.said else 0.0) >= self.threshold]
         if unknown_terms:
             reason = f"not in any article: {', '.join(unknown_terms)}"
         elif not eligible:
             reason = f"support {best_relevance:.2f} below threshold {self.threshold:.2f}"
         else:
-            eligible, reason = self._covering(eligible, hits, reading, coverage, in_period)
+            # A question line as relevant as any answer sets the bar: what follows it must hold
+            # the thing asked for ("Q: How much will the repairs cost?" is not answered by
+            # "I won't put a number on it").
+            asked = max((x.relevance for x in sentences if x.asks), default=0.0)
+            eligible, reason = self._covering(eligible, hits, reading, coverage,
+                                              reports_on or in_period, asked)
         if reason:
             # Say what is missing ("no article quotes Milley on this"), not only that it is.
             missing = (f"No article mentions {', '.join(unknown_terms)}. " if unknown_terms
@@ -320,8 +338,9 @@ class Answerer:
         if not sentences:
             return
         q_terms = set(tokenize(question))
-        if reading.speaker:  # who is asked about is checked apart (see _said_by); the rest is topic
-            q_terms = q_terms - set(tokenize(reading.speaker)) or q_terms
+        asked = reading.speaker or reading.source
+        if asked:  # who is asked about is checked apart (see _said_by); the rest is topic
+            q_terms = q_terms - set(tokenize(asked)) or q_terms
         vectors = self.encode([s.text for s in sentences])
         cosines = vectors @ question_vector.reshape(-1)
         tokens = [set(tokenize(s.text)) for s in sentences]
@@ -330,6 +349,12 @@ class Answerer:
             for t in q_terms:
                 df = sum(t in own for own in tokens)
                 weight[t] = math.log((len(sentences) + 1) / (df + 0.5))
+        if NAME_OVERLAP != 1.0:
+            named = {t for n in reading.names for t in tokenize(n)}
+            if reading.period is not None:
+                named |= {t for t in q_terms if t.isdigit() or t in MONTH_STEMS}
+            for t in named & q_terms:
+                weight[t] *= NAME_OVERLAP
         total = sum(weight.values())
         for s, cos, own_tokens in zip(sentences, cosines, tokens):
             own = q_terms & own_tokens
@@ -337,7 +362,7 @@ class Answerer:
             near = (q_terms & set(tokenize(s.surroundings))) - own
             overlap = (sum(weight[t] for t in own) + 0.5 * sum(weight[t] for t in near)) / total \
                 if total > 0 else 0.0
-            s.cosine = float(cos)
+            s.cosine, s.overlap = float(cos), overlap
             s.relevance = float(cos) + OVERLAP_WEIGHT * overlap
             if s.is_fragment:
                 s.relevance *= FRAGMENT_FACTOR
@@ -357,7 +382,10 @@ class Answerer:
                 s.relevance, s.inherits = NEIGHBOUR_SHARE * prev.relevance, True
         for s in sentences:
             s.said = self._said_by(reading, hits, s)
-            s.score = s.relevance
+            s.score = s.relevance + RANK_OVERLAP * s.overlap
+            passage = hits[s.hit_index].passage
+            if passage.start == 0 and not passage.text[:s.start].strip():
+                s.score -= LEAD_PENALTY  # the story's opening sentence: see LEAD_PENALTY
             if reading.kind in EVIDENCE_KINDS and s.evidence:
                 s.score += EVIDENCE_BONUS
             if s.focused:
@@ -372,7 +400,7 @@ class Answerer:
 
     def _covering(self, eligible: list[_Sentence], hits: list[Hit], reading: Reading,
                   coverage: Callable[[str, str], bool] | None,
-                  in_period: Callable[[int, TimeRange], bool] | None
+                  in_period: Callable[[int, TimeRange], bool] | None, asked: float = 0.0
                   ) -> tuple[list[_Sentence], str]:
         """The sentences that meet every constraint of the question, or none and what is missing.
         Checked in order, so the reason names the first constraint nothing meets. A sentence of
@@ -397,7 +425,7 @@ class Answerer:
                 return [], f"no article covers {reading.period.describe()}"
         if reading.typed:
             pool = eligible
-            top = max(s.relevance for s in eligible)
+            top = max(max(s.relevance for s in eligible), asked)
             # A dated report answers "when?" by its date even where no sentence names one.
             typed = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top and (
                 s.evidence or (reading.kind == "when" and hits[s.hit_index].passage.date))]
@@ -429,12 +457,14 @@ class Answerer:
         return any(self.book.names.same(wanted[-1], n.split()[-1]) for n in names if n.split())
 
     def _said_by(self, reading: Reading, hits: list[Hit], s: _Sentence) -> bool:
-        """Whether the sentence is the words of the speaker the question asks about: a
+        """Whether the sentence is the words of the speaker the question asks about (or names
+        as its source): a
         statement by them covers it, its transcript label names them, or they are named in it,
         in the sentence before it or in its quotation's attribution line."""
-        if reading.speaker is None:
+        asked = reading.speaker or reading.source  # "..., according to Milley?" prefers his words
+        if asked is None:
             return False
-        wanted = [w.lower() for w in reading.speaker.split()
+        wanted = [w.lower() for w in asked.split()
                   if len(w) > 2 and w.lower() not in TITLE_WORDS]
         said = self._said(hits[s.hit_index].passage.article_id, [(s.start, s.end)])
         if self.book is not None and any(self._same_person(st, wanted) for st in said):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from .dates import dates_in
 from .errors import ArticleError
 from .plugins import entry_points
 
@@ -67,7 +68,8 @@ MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
 SETEXT_UNDERLINE = re.compile(r"^\s*(?:=+|-{3,})\s*$")
 # A headline may end in an abbreviation ("... says U.S.") and still be a headline.
 ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Inc|Co|Corp|Ltd|St)\.)[\"'”’]?$")
-DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+# A leading date line: "date 2021-03-03", "date: 2021-03-03", "Date: March 3, 2021".
+DATE_PREFIX = re.compile(r"^\s*date\s*[:=]?\s*(.*)$", re.IGNORECASE | re.DOTALL)
 # A first line counts as a headline when it is short and does not read as a sentence.
 HEADLINE_MAX_CHARS = 160
 DERIVED_TITLE_CHARS = 90
@@ -195,8 +197,14 @@ def _looks_like_headline(line: str) -> bool:
 
 
 def _take_date(line: str) -> tuple[str | None, str]:
+    """The date a "date ..." line opens with (a full date right after the word), and the rest."""
     m = DATE_PREFIX.match(line)
-    return (m.group(1), m.group(2)) if m else (None, line)
+    if m:
+        found = dates_in(m.group(1))
+        if found and found[0][0] == 0:
+            start, end, iso = found[0]
+            return iso, m.group(1)[end:].strip()
+    return None, line
 
 
 def _parse_plain(name: str, text: str, meta: dict[str, Any], warnings: list) -> dict[str, Any]:

@@ -97,6 +97,7 @@ class Reading:
     wants_name: bool = False             # "What was the name of ...?": a full name, not a role
     role: bool = False                   # "Who was the contractor ...?": the focus is a role
     counted: tuple[str, ...] = ()        # stems naming what "how many ...?" counts: ("rocket",)
+    source: str | None = None            # "Milley" in "..., according to General Milley?"
     terms: frozenset[str] = field(default_factory=frozenset)  # tokens of the question
 
     @property
@@ -240,10 +241,13 @@ def read_question(question: str) -> Reading:
     sources = sources.replace(".", "")  # question_names drops the dots of "Col."
     names = tuple(n for n in question_names(q) if n.replace(".", "") not in sources
                   and not (speaker and n in speaker))
+    # The person the facts should come from is preferred, not required (see newsrag.answering).
+    source = next((m.group("who").strip() for m in ACCORDING.finditer(q)
+                   if is_named(m.group("who").strip())), None)
     return Reading(q, kind, focus, speaker if is_named(speaker) else None,
                    bool(WHO_SAID.match(q)), names, period, explicit, wants_name,
                    role and focus is not None, _counted(q) if kind == "count" else (),
-                   frozenset(tokenize(q)))
+                   source=source, terms=frozenset(tokenize(q)))
 
 
 def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:

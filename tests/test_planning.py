@@ -175,3 +175,20 @@ def test_retrieve_joins_passages_of_the_period_the_question_names(parts):
     planner.retrieve(planner.plan("What happened in May 2019?", 2, "hybrid",
                                   period=parse_range("2019")))
     assert len(search.calls) == 1
+
+
+def test_a_speaker_given_by_role_is_the_one_person_quoted_in_that_office():
+    def said(who: str, role: str, date: str) -> Statement:
+        return Statement("a", "reported", who, f"{role} {who}", role, None, date, "text", "q",
+                         0, 1, 0, 1)
+
+    book = StatementBook([said("Mark Esper", "Defense Secretary", "2020-01-08"),
+                          said("Lloyd Austin", "Secretary of Defense", "2021-02-26"),
+                          said("Antony Blinken", "U.S. Secretary of State", "2021-02-16")],
+                         NameTable(), {})
+    assert book.speaker_in_role("the U.S. secretary of state") == "Antony Blinken"
+    # Two holders of the office: the period tells them apart, else nobody is guessed.
+    assert book.speaker_in_role("the defense secretary") is None
+    assert book.speaker_in_role("the defense secretary",
+                                TimeRange("2021-02-01", "2021-02-28")) == "Lloyd Austin"
+    assert book.speaker_in_role("the prime minister") is None

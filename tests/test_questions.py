@@ -177,3 +177,38 @@ def test_acronyms_spelled_out_in_any_case():
 def test_according_to_names_a_source_not_a_constraint():
     reading = read_question("Why were no troops killed, according to spokesman Col. Myles Caggins?")
     assert reading.names == ()
+
+
+@pytest.mark.parametrize("question, focus", [
+    ("Which military bases did Iran target in January 2020?", "bases"),  # the head noun
+    ("What militant group said it carried out the attack?", "group"),
+    ("Which historic trip to Iraq was scheduled?", "trip"),
+    ("What kind of missiles were fired?", "missiles"),
+    ("Which U.S. official said the attack was over?", "official"),
+    ("Which airbases did Iran attack?", "airbases"),
+    ("What did Esper say?", None),
+    ("What happened at Ain al-Asad?", None),  # a verb, not a class of things
+    ("What speed did the missiles reach?", "speed"),
+])
+def test_focus_is_the_head_noun_of_which_x(question, focus):
+    assert read_question(question).focus == focus
+
+
+@pytest.mark.parametrize("question", ["Which bases did Iran attack in January 2020?",
+                                      "Which airbases did Iran attack in January 2020?"])
+def test_focus_matches_the_end_of_a_compound_either_way(question):
+    # The issue's own synonym flip: "bases" and "airbases" must find the same sentence.
+    reading = read_question(question)
+    assert focused_evidence(reading, "The attacks were made against the Al-Asad and Irbil "
+                                     "airbases, the Pentagon said.")
+    assert focused_evidence(reading, "Missiles struck the Al-Asad and Irbil bases overnight.")
+    assert not focused_evidence(reading, "Missiles were fired at two bases overnight, officials "
+                                         "in the capital said.")
+
+
+def test_according_to_a_person_is_a_preferred_source_a_role_is_resolved_later():
+    named = read_question("How many missiles did Iran launch, according to General Milley?")
+    assert named.source == "General Milley" and named.speaker is None
+    role = read_question("What did the defense secretary say about the strike in Syria?")
+    assert role.speaker is None and role.speaker_role == "the defense secretary"
+    assert read_question("What did Esper say about troops?").speaker_role is None

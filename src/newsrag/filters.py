@@ -86,6 +86,15 @@ class PassageFilters:
             return True
         return not self.row_dates()[row] and not self._years()[row]
 
+    def reports_on(self, row: int, period: TimeRange) -> bool:
+        """Whether a passage may tell of a period: it may belong to it, or its article was
+        reported after the period began (a report of 30 January recaps the attack of 8 January
+        without writing its date). An article dated before the period cannot tell of it."""
+        if self.not_out_of_period(row, period):
+            return True
+        date = self.passages[row].date
+        return date is not None and (period.since is None or date >= period.since)
+
     def allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
         """Rows a speaker or period filter leaves, or None for no filter."""
         rows: set[int] | None = None

@@ -184,7 +184,8 @@ class Index:
         answer = self.answerer.answer(plan.query, self.retriever.encode(plan.query), hits,
                                       unknown, who=plan.reading.who_said, reading=plan.reading,
                                       coverage=self.article_names.covers,
-                                      in_period=self.filters.not_out_of_period)
+                                      in_period=self.filters.not_out_of_period,
+                                      reports_on=self.filters.reports_on)
         answer = replace(answer, question=question, query=plan.query)
         generator = self._generator(generate)
         if generator is None or not answer.answered:

@@ -28,6 +28,9 @@ SAYING_VERBS = (
 # Words after "which"/"what" that are not its noun ("what did", "which was").
 AUXILIARIES = frozenset("did does do was were is are has have had will would could can should "
                         "may might must".split())
+# Words that end the noun phrase of "which X ...": prepositions, relatives, common verbs.
+FOCUS_STOPS = frozenset("to of in on at from by for with into near after before during that who "
+                        "which whose where when hit fired struck took take led lead".split())
 # Words skipped on the way to the noun of "what kind of X", "which of the X".
 COUNT_NOUN_SKIP = frozenset("kind kinds type types sort sorts of the a an one two".split())
 # Counts written as words ("ten rockets", "a dozen missiles", "several service members").

@@ -12,7 +12,7 @@ the question only re-ranks, since a word taken for a speaker or a date may be ju
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -94,8 +94,17 @@ class QueryPlanner:
             query = f"{query} ({speaker})"  # "What did he say?" with --speaker Esper
         allowed = self.filters.allowed(speaker, period)
         reading = read_question(question)
-        named = (self.book.speaker_named_in(question)
-                 if speaker is None and reading.speaker is not None else None)
+        # The person asked about or named as the source ("..., according to General Milley?");
+        # read from the reading, not the whole question ("Iran" there is no speaker).
+        if reading.speaker is None and reading.source is None and reading.speaker_role:
+            # "the defense secretary": the one person the articles quote in that office. Asked
+            # for their words ("How did the defense secretary react?"), they are the speaker, as
+            # if named; otherwise their account is preferred, as a source's is.
+            holder = self.book.speaker_in_role(reading.speaker_role, reading.period)
+            reading = (replace(reading, speaker=holder) if reading.kind == "quote"
+                       else replace(reading, source=holder))
+        asked = reading.speaker or reading.source
+        named = self.book.speaker_named_in(asked) if speaker is None and asked else None
         speaker_rows = self.filters.allowed(named, period) if named is not None else None
         return QueryPlan(question, query, k, mode, speaker, period, allowed, reading,
                          speaker_rows)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
+from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
                       PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, ROLE_SYNONYMS, SAYING_VERBS,
                       TIME_WORDS, TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import closest_spelling, tokenize
@@ -98,6 +98,7 @@ class Reading:
     role: bool = False                   # "Who was the contractor ...?": the focus is a role
     counted: tuple[str, ...] = ()        # stems naming what "how many ...?" counts: ("rocket",)
     source: str | None = None            # "Milley" in "..., according to General Milley?"
+    speaker_role: str | None = None      # "the defense secretary" in "What did the defense ..."
     terms: frozenset[str] = field(default_factory=frozenset)  # tokens of the question
 
     @property
@@ -142,19 +143,24 @@ def question_names(question: str) -> list[str]:
 
 
 def _focus(question: str) -> str | None:
-    """The class a "which X" / "what X" question asks for: its first lower-case noun."""
+    """The class a "which X" / "what X" question asks for: the last lower-case word of the
+    phrase after it ("bases" in "Which military bases did ...", "group" in "What militant group
+    claimed ...")."""
     m = WHICH_ASK.search(question)
     if not m:
         return None
-    words = m.group("rest").split()
-    for word in words:
+    phrase: list[str] = []
+    for word in m.group("rest").split():
         low = word.lower().strip(".,?")
-        if low in AUXILIARIES:
-            return None  # "What did ...", "Which was ..." have no focus noun
-        if low in COUNT_NOUN_SKIP or word[:1].isupper() or "-" in word:
+        if not phrase and (low in COUNT_NOUN_SKIP or word[:1].isupper() or "-" in word):
             continue  # "kind of", "U.S.", "Iranian-backed"
-        return low
-    return None
+        if low in AUXILIARIES or low in FOCUS_STOPS or low in SAYING_VERBS \
+                or word[:1].isupper() or (low.endswith("ed") and not low.endswith("eed")):
+            break  # "What did ...", "What happened ..." have no focus noun
+        phrase.append(low)
+        if word.endswith((",", "?")):
+            break
+    return phrase[-1] if phrase else None
 
 
 # "How many American service members were ...": the words up to the verb name what is counted.
@@ -242,12 +248,14 @@ def read_question(question: str) -> Reading:
     names = tuple(n for n in question_names(q) if n.replace(".", "") not in sources
                   and not (speaker and n in speaker))
     # The person the facts should come from is preferred, not required (see newsrag.answering).
-    source = next((m.group("who").strip() for m in ACCORDING.finditer(q)
-                   if is_named(m.group("who").strip())), None)
+    sources_named = [m.group("who").strip() for m in ACCORDING.finditer(q)]
+    source = next((w for w in sources_named if is_named(w)), None)
+    # A speaker or source given by role is resolved against who the articles quote in it.
+    role_of = next((w for w in [speaker, *sources_named] if w and not is_named(w)), None)
     return Reading(q, kind, focus, speaker if is_named(speaker) else None,
                    bool(WHO_SAID.match(q)), names, period, explicit, wants_name,
                    role and focus is not None, _counted(q) if kind == "count" else (),
-                   source=source, terms=frozenset(tokenize(q)))
+                   source=source, speaker_role=role_of, terms=frozenset(tokenize(q)))
 
 
 def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:
@@ -341,6 +349,17 @@ def _stems_around(text: str, start: int, end: int) -> set[str]:
     return set(tokenize(" ".join(words)))
 
 
+def _shares_focus(stems: set[str], wanted: set[str]) -> bool:
+    """Whether a word of ``stems`` is a word asked for, alone or as the end of a compound
+    ("airbases" for "bases", "bases" for "airbases")."""
+    def bare(stem: str) -> str:  # the stemmer keeps the "e" of "base" but not of "airbas"
+        return stem[:-1] if stem.endswith("e") else stem
+
+    return bool(stems & wanted) or any(
+        len(short) >= 3 and len(long) - len(short) >= 3 and long.endswith(short)
+        for t in stems for w in wanted for short, long in ((bare(w), bare(t)), (bare(t), bare(w))))
+
+
 def _focus_words(words: tuple[str, ...] | list[str]) -> set[str]:
     """Stems that name what is asked for; a person noun stands for any person noun ("people"
     are counted as "personnel", "Iranians" as "passengers")."""
@@ -363,7 +382,7 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         spans += [m.span() for m in WORD_NUMBER.finditer(masked)]
         nationals = {m.span(): m.group() for m in re.finditer(r"\b[A-Z][a-z]+(?:ans|is|ese|s)\b",
                                                               sentence)}
-        return any(_stems_around(sentence, a, b) & wanted
+        return any(_shares_focus(_stems_around(sentence, a, b), wanted)
                    or any(0 <= s0 - b <= 2 for s0, _ in nationals)  # "82 Iranians"
                    for a, b in spans)
     if reading.kind in ("which", "who", "where") and reading.focus:
@@ -372,7 +391,8 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
         if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
             names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}
-        return any(m.group().strip(".") in names and _stems_around(sentence, *m.span()) & wanted
+        return any(m.group().strip(".") in names
+                   and _shares_focus(_stems_around(sentence, *m.span()), wanted)
                    for m in CAPITALISED_RUN.finditer(sentence))
     return False
 

@@ -45,6 +45,8 @@ VERB = re.compile(rf"\b({SPEECH_VERBS})\b")
 # Words that may stand between a speaker and the verb ("Esper also took", "have revealed").
 BETWEEN = re.compile(r"(?:\s+(?:also|then|later|again|publicly|reportedly|seemingly|has|have|had|"
                      r"was|were|is|had also|has also|have also))*\s*$")
+# Words of a role as a question writes it that say nothing of the office ("the U.S. secretary").
+ROLE_FILLER = frozenset(["the", "of", "us", "and", "for", "then", "former", "american"])
 # Titles and offices: part of a speaker's role, never of the name.
 ROLE_WORDS = frozenset(
     "president vice secretary minister ministry foreign defense defence state prime supreme "
@@ -439,6 +441,20 @@ class StatementBook:
         """Named speakers with their number of statements, most quoted first."""
         counts = Counter(st.speaker for st in self.statements if st.speaker)
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def speaker_in_role(self, role: str, period: TimeRange | None = None) -> str | None:
+        """The one person quoted in ``role`` ("the defense secretary" -> Lloyd Austin, whom an
+        article quotes as "Defense Secretary Lloyd Austin"), within ``period`` when that tells
+        two holders of the office apart; None when no one or several fit."""
+        wanted = set(re.findall(r"[a-z]{2,}", role.lower())) - ROLE_FILLER
+        if not wanted:
+            return None
+        fits = [st for st in self.statements if st.speaker and st.role
+                and wanted <= set(re.findall(r"[a-z]{2,}", st.role.lower()))]
+        if period is not None and any(period.contains(st.date) for st in fits):
+            fits = [st for st in fits if period.contains(st.date)]
+        people = {st.speaker for st in fits}
+        return people.pop() if len(people) == 1 else None
 
     def speaker_named_in(self, text: str) -> str | None:
         """The known speaker a question names ("What did Austim say?" -> "Lloyd Austin")."""

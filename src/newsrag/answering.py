@@ -28,7 +28,9 @@ from .questions import (Reading, answer_evidence, counted_phrase, focused_eviden
 from .retrieval import Hit
 from .statements import Statement, StatementBook
 
-MONTH_STEMS = frozenset(tokenize("january february march april may june july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec"))
+MONTH_STEMS = frozenset(tokenize(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"))
 __all__ = ["Citation", "Answer", "Answerer", "NOT_IN_ARTICLES", "FRAMING",
            "check_question"]
 

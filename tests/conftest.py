@@ -2,6 +2,12 @@
 
 Nothing here is mocked: the embedding model is the real all-MiniLM-L6-v2 from its wheel, the
 indexes are real FAISS and bm25s files on disk, and the CLI runs as a real subprocess.
+
+Two layers. A test that loads a real model (the embedding model, or the local language model of
+test_generation.py) is marked ``model``: automatically when it uses one of
+:data:`REAL_MODEL_FIXTURES`, by its own ``@pytest.mark.model`` when it loads one itself (the CLI
+or a server in a subprocess, a build with the default settings). ``pytest -m "not model"`` runs
+the fast layer alone (fake ``hash`` encoder, toy backends, no model); ``-m model`` the rest.
 """
 
 from __future__ import annotations
@@ -23,10 +29,20 @@ import pytest  # noqa: E402
 from newsrag import Index, Settings  # noqa: E402
 from newsrag.embedding import Embedder, load_embedder  # noqa: E402
 
+# Fixtures (here or in a test module) that load a real model or start something that does.
+REAL_MODEL_FIXTURES = frozenset({"embedder", "seed_index", "llm", "onnx_index", "hostile", "server"})
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEED_A = "000_57c284030dba6432.txt"
 SEED_B = "003_1a5c6e53506a3daa.txt"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``model`` every test that uses a real-model fixture, directly or through another."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ def workdir(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_ask_json_builds_first_and_prints_only_json(workdir):
     proc = run_cli("ask", "Which airbases were attacked in January 2020?", "--json", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
@@ -35,12 +36,14 @@ def test_ask_json_builds_first_and_prints_only_json(workdir):
     assert c["date"] is None and isinstance(c["score"], float) and c["end"] > c["start"]
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_ask_second_time_does_not_rebuild(workdir):
     proc = run_cli("ask", "What did Trump tweet?", "--json", cwd=workdir)
     assert proc.returncode == 0 and "building" not in proc.stderr
     assert json.loads(proc.stdout)["answered"]
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_unanswerable_json(workdir):
     data = json.loads(run_cli("ask", "What is the capital of France?", "--json", cwd=workdir).stdout)
     assert data["answered"] is False and data["answer"].startswith("The articles don't say")
@@ -55,6 +58,7 @@ def test_bad_question_exits_nonzero_without_traceback(workdir, question, message
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_search_json_and_text(workdir):
     data = json.loads(run_cli("search", "FAJR-5", "-k", "2", "--mode", "bm25", "--json", cwd=workdir).stdout)
     assert len(data["hits"]) == 1 and "FAJR-5" in data["hits"][0]["passage"]  # only positive BM25 scores
@@ -64,6 +68,7 @@ def test_search_json_and_text(workdir):
     assert text.startswith("[1] The United States will do") and "Kirkuk" in text
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_info(workdir):
     proc = run_cli("info", "--json", cwd=workdir)
     data = json.loads(proc.stdout)
@@ -73,6 +78,7 @@ def test_info(workdir):
     assert "all-MiniLM-L6-v2" in human and "(undated;" in human
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_add_copies_and_indexes_only_new_article(workdir, tmp_path):
     new = tmp_path / "drills.md"
     new.write_text("---\ntitle: Drills near Erbil\ndate: 2021-03-20\n---\n"
@@ -93,6 +99,7 @@ def test_add_refuses_a_bad_file_before_copying(workdir, tmp_path):
     assert not (workdir / "corpus" / "blob.txt").exists()
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_build_reports_skipped_files(tmp_path):
     shutil.copytree(CORPUS, tmp_path / "corpus")
     (tmp_path / "corpus" / "empty.txt").write_text("")

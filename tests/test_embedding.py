@@ -188,6 +188,7 @@ def test_empty_question_is_refused_before_anything_is_loaded(onnx_index, tmp_pat
     assert not modules & {"onnxruntime", "faiss", "torch", "bm25s"}
 
 
+@pytest.mark.model  # builds with the default settings: loads the real model to export it
 def test_quantize_without_onnx_package_says_how_to_get_it(tmp_path, settings):
     """``--quantize`` needs the ``onnx`` package; without it the build says so in one line."""
     pytest.importorskip("onnxruntime")

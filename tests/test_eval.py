@@ -47,6 +47,7 @@ def test_hybrid_beats_or_matches_each_method_on_xquad_subset(settings, embedder,
     assert scores["hybrid"] >= max(scores["bm25"], scores["dense"]) - 0.02
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_own_set_through_the_cli(tmp_path):
     proc = run_cli("eval", "own", "--json", cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr

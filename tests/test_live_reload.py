@@ -19,7 +19,7 @@ HARBOUR = Path(__file__).resolve().parent / "data" / "harbour_article.txt"
 NEW_TITLE = "Storm-Damaged Harbour In Port Verano Reopens To Cargo Ships"
 NEW_QUESTION = "When did the harbour of Port Verano reopen to cargo ships?"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.model]  # servers and builds on the real model
 
 
 def stop(proc) -> None:

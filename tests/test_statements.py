@@ -215,6 +215,7 @@ def test_name_table_joins_spellings_from_corpus_and_alias_data():
 
 
 # ---- the CLI ------------------------------------------------------------------------------
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_cli_statements_and_filters(tmp_path):
     shutil.copytree(CORPUS, tmp_path / "corpus")
     proc = run_cli("statements", "--speaker", "Austim", "--json", cwd=tmp_path)

@@ -94,6 +94,7 @@ def test_store_gives_the_faiss_answers_and_updates_by_article(store, corpus, tmp
                                                      for h in hits]
 
 
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 @needs_milvus
 @pytest.mark.slow
 def test_cli_store_milvus(tmp_path):

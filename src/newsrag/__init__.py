@@ -9,13 +9,12 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .answering import Answer, Citation  # noqa: E402
-from .articles import Article, ArticleReader, register_reader  # noqa: E402
-from .build import BuildReport  # noqa: E402
-from .embedding import Embedder, ModelInfo, load_embedder, register_embedder  # noqa: E402
-from .errors import (  # noqa: E402
+from ._version import __version__
+from .answering import Answer, Citation
+from .articles import Article, ArticleReader, register_reader
+from .build import BuildReport
+from .embedding import Embedder, ModelInfo, load_embedder, register_embedder
+from .errors import (
     ArgumentError,
     ArticleError,
     BuildLockedError,
@@ -25,13 +24,13 @@ from .errors import (  # noqa: E402
     NewsragError,
     QuestionError,
 )
-from .generation import Generator, GeneratorError, register_generator  # noqa: E402
-from .index import ArticleInfo, Index  # noqa: E402
-from .passages import Passage  # noqa: E402
-from .retrieval import MODES, Hit  # noqa: E402
-from .settings import Settings  # noqa: E402
-from .statements import Statement  # noqa: E402
-from .stores import PassageStore, make_store, register_store  # noqa: E402
+from .generation import Generator, GeneratorError, register_generator
+from .index import ArticleInfo, Index
+from .passages import Passage
+from .retrieval import MODES, Hit
+from .settings import Settings
+from .statements import Statement
+from .stores import PassageStore, make_store, register_store
 
 __all__ = [
     "__version__",

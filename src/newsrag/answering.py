@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
-from .generation import Grounding
 from .errors import QuestionError
 from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
@@ -27,6 +26,9 @@ from .questions import (Reading, answer_evidence, counted_phrase, focused_eviden
                         read_question)
 from .retrieval import Hit
 from .statements import Statement, StatementBook
+
+if TYPE_CHECKING:  # generation.py builds on this module: it imports Answer and Citation
+    from .generation import Grounding
 
 # The words of a period the question names ("January 2020"): checked apart, like its names.
 MONTH_STEMS = frozenset(tokenize(" ".join(MONTH_NAMES)))
@@ -491,11 +493,7 @@ class Answerer:
 
     def _said(self, article_id: str, spans: list[tuple[int, int]]) -> list[Statement]:
         """The statements whose sentence or quotation overlaps any of ``spans``, each once."""
-        said: list[Statement] = []
-        if self.book is not None:
-            for a, b in spans:
-                said += [st for st in self.book.overlapping(article_id, a, b) if st not in said]
-        return said
+        return self.book.said_in(article_id, spans) if self.book is not None else []
 
     def _speaker_of(self, hits: list[Hit], s: _Sentence) -> Statement | None:
         said = self._said(hits[s.hit_index].passage.article_id, [(s.start, s.end)])
@@ -558,28 +556,6 @@ class Answerer:
                 parts.append(f"{s.text} [{n}]")
         citations = self._citations(hits, order, chosen)
         return Answer(question, " ".join(parts), True, citations, support, "")
-
-    def from_generation(self, question: str, hits: list[Hit], grounding: Grounding,
-                        extractive: Answer) -> Answer:
-        """The generated answer made of the sentences the grounding check kept, each with the
-        marker of the passage that supports it; the extractive answer if none was kept."""
-        kept = grounding.kept
-        if not kept:
-            # A copy: the caller's Grounding stays as the checker returned it.
-            fallback = replace(grounding, fallback=True, notice=grounding.notice or (
-                "nothing the language model wrote is supported by the passages; showing the "
-                "extractive answer"))
-            return replace(extractive, generation=fallback)
-        parts = [f"{s.text} [{s.supported_by}]" for s in kept]
-        citations = []
-        for i, hit in enumerate(hits):
-            n, p = i + 1, hit.passage
-            spans = sorted({s.evidence for s in kept if s.supported_by == n and s.evidence})
-            citations.append(Citation(n, p.article_id, p.title, p.date, p.text, p.start, p.end,
-                                      round(hit.similarity, 4), bool(spans), list(spans),
-                                      self._said(p.article_id, spans)))
-        return Answer(question, " ".join(parts), True, citations, extractive.support, "",
-                      extractive.query, True, grounding)
 
     def _citations(self, hits: list[Hit], order: list[int],
                    chosen: list[_Sentence] | None = None) -> list[Citation]:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .articles import Article, CorpusReading, corpus_hashes, read_corpus
 from .embedding import (ENCODER_META, Embedder, encoder_meta, expected_fingerprint,
                         fingerprint_matches, prepare_encoder)

@@ -19,6 +19,11 @@ failing endpoint (refused, timeout, error status, garbage, cut mid-answer) falls
 extractive answer with a notice. ``llm_timeout`` is a deadline for the whole answer, not for
 each read, so a server trickling a token now and then cannot hold a question for minutes; and a
 stream that ends without the server's finish reason is a cut, not an answer.
+
+All of it lives here: the registry of generators, the prompt, the check, and
+:class:`GeneratedAnswerer`, the one call :meth:`newsrag.Index.ask` makes to turn its extractive
+answer into a generated one (:func:`choose_generator`, then prompt, stream, check and
+:func:`grounded_answer`). This module builds on :mod:`newsrag.answering`, never the reverse.
 """
 
 from __future__ import annotations
@@ -29,19 +34,24 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence, TypeVar, cast
 
 import numpy as np
 
+from .answering import Answer, Citation
 from .errors import NewsragError
 from .lexical import tokenize
-from .passages import Passage, split_sentences
+from .passages import Chunker, Passage, split_sentences
 from .plugins import entry_points, registrar, resolve_class
+from .retrieval import Hit
+from .settings import Settings
+from .statements import StatementBook
 
 __all__ = ["Generator", "OpenAICompatibleGenerator", "GeneratorError", "GroundingChecker",
            "CheckedSentence", "Grounding", "build_prompt", "make_generator", "SYSTEM_PROMPT",
-           "GENERATORS", "EXTRACTIVE", "register_generator", "generator_class", "generator_names"]
+           "GENERATORS", "EXTRACTIVE", "register_generator", "generator_class", "generator_names",
+           "choose_generator", "grounded_answer", "GeneratedAnswerer"]
 
 SYSTEM_PROMPT = (
     "You answer questions about news articles using only the numbered passages you are given. "
@@ -451,3 +461,83 @@ class GroundingChecker:
                 why = "names or numbers not in the passages: " + ", ".join(sorted(missing))
             out.append(CheckedSentence(text, False, why + note, round(score, 4), cited, None))
         return out
+
+
+# ---- a generated answer, start to finish --------------------------------------------------------
+def choose_generator(generate: bool | Generator | None, settings: Settings) -> Generator | None:
+    """The generator ``Index.ask(generate=...)`` asks for: None follows the ``generator``
+    setting; True the configured generator (the OpenAI-compatible one when the setting is
+    ``extractive``); a :class:`Generator` that one; False none."""
+    if isinstance(generate, Generator):
+        return generate
+    if generate is None:
+        return make_generator(settings)
+    if generate:
+        return make_generator(settings) or make_generator(
+            settings.model_copy(update={"generator": "openai"}))
+    return None
+
+
+def grounded_answer(question: str, hits: list[Hit], grounding: Grounding, extractive: Answer,
+                    book: StatementBook | None = None) -> Answer:
+    """The generated answer made of the sentences the grounding check kept, each with the
+    marker of the passage that supports it; the extractive answer if none was kept.
+
+    ``grounding`` is not changed: the fallback's notice goes on a copy. ``book`` names who said
+    the cited sentences (as the extractive answer's citations do)."""
+    kept = grounding.kept
+    if not kept:
+        fallback = replace(grounding, fallback=True, notice=grounding.notice or (
+            "nothing the language model wrote is supported by the passages; showing the "
+            "extractive answer"))
+        return replace(extractive, generation=fallback)
+    parts = [f"{s.text} [{s.supported_by}]" for s in kept]
+    citations = []
+    for i, hit in enumerate(hits):
+        n, p = i + 1, hit.passage
+        spans = sorted({s.evidence for s in kept if s.supported_by == n and s.evidence})
+        said = book.said_in(p.article_id, spans) if book is not None else []
+        citations.append(Citation(n, p.article_id, p.title, p.date, p.text, p.start, p.end,
+                                  round(hit.similarity, 4), bool(spans), list(spans), said))
+    return Answer(question, " ".join(parts), True, citations, extractive.support, "",
+                  extractive.query, True, grounding)
+
+
+class GeneratedAnswerer:
+    """Turns an extractive answer into a generated one: choose the generator, build the prompt,
+    stream the reply, check it (:class:`GroundingChecker`), compose (:func:`grounded_answer`).
+
+    Any failure of the endpoint, or a reply with nothing supported, gives the extractive answer
+    back with a notice; a refusal is never handed to a model to talk its way around."""
+
+    def __init__(self, settings: Settings, encode: Callable[[list[str]], np.ndarray],
+                 book: StatementBook | None = None):
+        self.settings = settings
+        self.book = book
+        self.checker = GroundingChecker(encode, settings.grounding_threshold)
+        self.count_tokens = Chunker(**settings.chunking()).count_tokens
+
+    def answer(self, question: str, hits: list[Hit], extractive: Answer,
+               generate: bool | Generator | None = None,
+               on_token: Callable[[str], None] | None = None) -> Answer:
+        """``extractive`` rewritten by the generator ``generate`` chooses (see
+        :func:`choose_generator`), or ``extractive`` itself when there is none or it is a
+        refusal. ``on_token`` receives the model's text as it streams."""
+        generator = choose_generator(generate, self.settings)
+        if generator is None or not extractive.answered:
+            return extractive
+        messages, shown = build_prompt(question, [h.passage for h in hits],
+                                       self.settings.llm_prompt_tokens, self.count_tokens)
+        model = getattr(generator, "model", generator.name)
+        reply = ""
+        try:
+            for piece in generator.stream(messages):
+                reply += piece
+                if on_token is not None:
+                    on_token(piece)
+        except GeneratorError as exc:
+            notice = f"{exc}; showing the extractive answer"
+            return replace(extractive, generation=Grounding(reply, [], True, notice, model))
+        checked = self.checker.check(reply, [h.passage for h in hits[:shown]])
+        grounding = Grounding(reply, checked, False, None, model)
+        return grounded_answer(question, hits, grounding, extractive, self.book)

@@ -2,9 +2,9 @@
 
 A facade: it wires the stages together (store -> passages, dense and lexical indexes ->
 retriever; filters and query planning (:mod:`newsrag.filters`, :mod:`newsrag.planning`) ->
-answerer -> generator) and owns none of their logic. On load it checks that the index on disk was
-made with the model, chunking and format this process uses, so a mismatch fails with "rebuild"
-instead of returning nonsense.
+extractive answerer -> :class:`~newsrag.generation.GeneratedAnswerer`) and owns none of their
+logic. On load it checks that the index on disk was made with the model, chunking and format
+this process uses, so a mismatch fails with "rebuild" instead of returning nonsense.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from .dates import between
 from .embedding import CachedEncoder, Embedder, fingerprint_matches, question_embedder
 from .errors import IndexMismatchError, NewsragError
 from .filters import ArticleNames, PassageFilters
-from .generation import Generator, GeneratorError, Grounding, GroundingChecker, build_prompt, make_generator
-from .passages import Chunker
+from .generation import GeneratedAnswerer, Generator
 from .planning import QueryPlanner
 from .retrieval import Hit, Retriever
 from .settings import Settings
@@ -68,8 +67,7 @@ class Index:
             CachedEncoder(embedder, settings.sentence_cache_size, settings.batch_size,
                           stored=sentences).encode,
             settings.refusal_threshold, settings.answer_sentences, book)
-        self.checker = GroundingChecker(self.answerer.encode, settings.grounding_threshold)
-        self._count_tokens = Chunker(**settings.chunking()).count_tokens
+        self.generated = GeneratedAnswerer(settings, self.answerer.encode, book)
         self.build_report: BuildReport | None = None
         self.filters = PassageFilters(manifest.articles, retriever.passages, book)
         self.article_names = ArticleNames(manifest.articles, retriever.passages, retriever.names)
@@ -187,38 +185,7 @@ class Index:
                                       in_period=self.filters.not_out_of_period,
                                       reports_on=self.filters.reports_on)
         answer = replace(answer, question=question, query=plan.query)
-        generator = self._generator(generate)
-        if generator is None or not answer.answered:
-            return answer  # a refusal is never handed to a model to talk its way around
-        return self._generate(generator, question, hits, answer, on_token)
-
-    def _generator(self, generate: bool | Generator | None) -> Generator | None:
-        if isinstance(generate, Generator):
-            return generate
-        if generate is None:
-            return make_generator(self.settings)
-        if generate:  # the configured generator; the OpenAI-compatible one if none is
-            return make_generator(self.settings) or make_generator(
-                self.settings.model_copy(update={"generator": "openai"}))
-        return None
-
-    def _generate(self, generator: Generator, question: str, hits: list[Hit], extractive: Answer,
-                  on_token: Callable[[str], None] | None) -> Answer:
-        messages, shown = build_prompt(question, [h.passage for h in hits],
-                                       self.settings.llm_prompt_tokens, self._count_tokens)
-        model = getattr(generator, "model", generator.name)
-        reply = ""
-        try:
-            for piece in generator.stream(messages):
-                reply += piece
-                if on_token is not None:
-                    on_token(piece)
-        except GeneratorError as exc:
-            notice = f"{exc}; showing the extractive answer"
-            return replace(extractive, generation=Grounding(reply, [], True, notice, model))
-        checked = self.checker.check(reply, [h.passage for h in hits[:shown]])
-        grounding = Grounding(reply, checked, False, None, model)
-        return self.answerer.from_generation(question, hits, grounding, extractive)
+        return self.generated.answer(question, hits, answer, generate, on_token)
 
     def statements(self, speaker: str | None = None, since: str | None = None,
                    until: str | None = None) -> list[Statement]:

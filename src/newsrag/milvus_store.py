@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from ._version import __version__
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, NewsragError
 from .lexical import LexicalIndex, _fold, tokenize
 from .passages import Passage, PassageIds, passage_id
@@ -319,8 +320,6 @@ class MilvusStore(PassageStore):
 
     def _write_manifest(self, output: BuildOutput) -> None:
         import datetime as dt
-
-        from . import __version__
 
         _, _, kind = self.dense_index(len(output.passages))
         manifest = Manifest.model_validate({

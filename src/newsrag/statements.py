@@ -489,3 +489,11 @@ class StatementBook:
         """Statements of an article whose sentence or quotation block overlaps [start, end)."""
         return [self.statements[i] for i in self._by_article.get(article_id, [])
                 if self.statements[i].context_start < end and self.statements[i].context_end > start]
+
+    def said_in(self, article_id: str, spans: Iterable[tuple[int, int]]) -> list[Statement]:
+        """The statements of an article whose sentence or quotation overlaps any of ``spans``,
+        each once, in the order found (what a citation lists as who said its sentences)."""
+        said: list[Statement] = []
+        for a, b in spans:
+            said += [st for st in self.overlapping(article_id, a, b) if st not in said]
+        return said

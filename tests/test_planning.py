@@ -192,3 +192,12 @@ def test_a_speaker_given_by_role_is_the_one_person_quoted_in_that_office():
     assert book.speaker_in_role("the defense secretary",
                                 TimeRange("2021-02-01", "2021-02-28")) == "Lloyd Austin"
     assert book.speaker_in_role("the prime minister") is None
+
+
+def test_a_lower_case_question_is_read_with_the_quoted_people_capitalised(parts):
+    planner = QueryPlanner(PassageFilters(*parts), parts[2], FakeSearch(), candidates=5)
+    assert planner.cased("esper on the missile attack") == "Esper on the missile attack"
+    assert planner.cased("Esper on the missile attack") == "Esper on the missile attack"
+    plan = planner.plan("esper reaction to the missile attack", 5, "hybrid")
+    assert plan.reading.speaker == "Esper" and plan.reading.kind == "quote"
+    assert plan.speaker_rows is not None and plan.speaker_rows.tolist() == [1]

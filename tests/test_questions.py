@@ -212,3 +212,14 @@ def test_according_to_a_person_is_a_preferred_source_a_role_is_resolved_later():
     role = read_question("What did the defense secretary say about the strike in Syria?")
     assert role.speaker is None and role.speaker_role == "the defense secretary"
     assert read_question("What did Esper say about troops?").speaker_role is None
+
+
+@pytest.mark.parametrize("question, speaker, kind", [
+    ("Blinken on the Syria strike", "Blinken", "quote"),          # typed like a headline
+    ("Esper reaction to the headaches remark", "Esper", "quote"),
+    ("Milley said how many missiles Iran fired", "Milley", "count"),  # a fact he told
+    ("Based on population alone, what is Jacksonville's ranking?", None, "what"),
+])
+def test_casual_questions_name_their_speaker(question, speaker, kind):
+    reading = read_question(question)
+    assert (reading.speaker, reading.kind) == (speaker, kind)

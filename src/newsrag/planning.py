@@ -12,7 +12,9 @@ the question only re-ranks, since a word taken for a speaker or a date may be ju
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Callable, Sequence
 
 import numpy as np
@@ -93,7 +95,7 @@ class QueryPlanner:
         if speaker and self.book.speaker_named_in(query) is None:
             query = f"{query} ({speaker})"  # "What did he say?" with --speaker Esper
         allowed = self.filters.allowed(speaker, period)
-        reading = read_question(question)
+        reading = read_question(self.cased(question))
         # The person asked about or named as the source ("..., according to General Milley?");
         # read from the reading, not the whole question ("Iran" there is no speaker).
         if reading.speaker is None and reading.source is None and reading.speaker_role:
@@ -108,6 +110,21 @@ class QueryPlanner:
         speaker_rows = self.filters.allowed(named, period) if named is not None else None
         return QueryPlan(question, query, k, mode, speaker, period, allowed, reading,
                          speaker_rows)
+
+    @cached_property
+    def _speaker_words(self) -> dict[str, str]:
+        """The words of the names of people the articles quote, by their lower-case form."""
+        return {w.lower(): w for name, _ in self.book.speakers() for w in name.split()
+                if len(w) > 2 and w[:1].isupper()}
+
+    def cased(self, question: str) -> str:
+        """A question typed all in lower case, with the names of the people the articles quote
+        capitalised ("blinken on the syria strike" -> "Blinken on the syria strike"), so that it
+        is read as its capitalised phrasing is (a speaker is found by its capital)."""
+        if question != question.lower():
+            return question
+        return re.sub(r"[^\W\d_][\w'’-]*", lambda m: self._speaker_words.get(m.group(), m.group()),
+                      question)
 
     def retrieve(self, plan: QueryPlan) -> list[Hit]:
         """The passages ``plan`` answers from: the ``k`` retrieved ones, re-ranked by the

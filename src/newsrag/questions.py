@@ -47,6 +47,15 @@ ACCORDING = re.compile(r"\baccording\s+to\s+(?P<who>[^,?]+)", re.I)
 QUOTE_ASK_POSSESSIVE = re.compile(
     r"^\s*what\s+(?:was|is|were|are)\s+(?P<who>.+?)['’]s?\s+(?:reaction|response|statement|"
     r"message|comment|remarks?|position|stance|view|warning|answer|reply)\b", re.I)
+# Casual questions typed like headlines: "Blinken on the Syria strike", "Esper reaction to the
+# headaches remark" ask for the words; "Milley said how many missiles ..." for a fact he told.
+QUOTE_CASUAL = re.compile(
+    r"^\s*(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}?)(?:['’]s)?\s+(?:reaction|response|"
+    r"responded|reacted|comments?|commented|remarks?|statement|message|view|views|position|"
+    r"stance|warning|on|about)\b")
+TOLD_CASUAL = re.compile(
+    rf"^\s*(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,2}}?)\s+(?:{_SAYING})\s+(?:that\s+)?"
+    r"(?:how|what|when|where|who|which|why)\b")
 WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b", re.I)
 COUNT_ASK = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
                        r"\b(?:death\s+toll|number\s+of)\b", re.I)
@@ -198,11 +207,12 @@ def _person_focus(question: str, named: str | None) -> str | None:
 def _speaker(question: str) -> tuple[str | None, bool]:
     """Who a question asks the words of, and whether it asks *what they said* (a quote
     question) rather than a fact they told ("In which city did Pompeo say ...?")."""
-    for pattern in (QUOTE_ASK, QUOTE_ASK_POSSESSIVE):
+    for pattern in (QUOTE_ASK, QUOTE_ASK_POSSESSIVE, QUOTE_CASUAL):
         m = pattern.match(question)
-        if m:
+        if m and m.group("who").lower() not in QUESTION_OPENERS \
+                and not m.group("who").lower().endswith(("ed", "ing")):  # "Based on ...", "Speaking"
             return m.group("who").strip(), True
-    m = SPEAKER_INSIDE.search(question)
+    m = SPEAKER_INSIDE.search(question) or TOLD_CASUAL.match(question)
     if m:
         return m.group("who").strip(), False
     return None, False

@@ -47,15 +47,9 @@ def collect(spec: str, settings: Settings, embedder: Any) -> list[tuple[np.ndarr
                 text = s.text.lower()
                 labels.append(all(any(x.lower() in text for x in g) for g in q["must"])
                               if "must" in q else any(x.lower() in text for x in q["answers"]))
-                base = (s.relevance + answering.SPEAKER_BONUS * s.said
-                        + answering.FOCUS_BONUS * s.focused
-                        - answering.PERIOD_CONFLICT * s.off_period
-                        + answering.RANK_OVERLAP * s.overlap
-                        + answering.EVIDENCE_BONUS * (s.evidence
-                                                      and reading.kind in answering.EVIDENCE_KINDS))
-                period = abs(s.score - base - answering.PERIOD_BONUS) < 1e-6
                 rows.append([s.relevance, s.overlap, s.evidence and reading.kind in
-                             answering.EVIDENCE_KINDS, s.focused, s.off_period, s.said, period])
+                             answering.EVIDENCE_KINDS, s.focused, s.off_period, s.said,
+                             s.in_period])
             y = np.array(labels, dtype=float)
             if 0 < y.sum() < len(y):
                 groups.append((np.array(rows, dtype=float), y))

@@ -200,6 +200,7 @@ class _Sentence:
     evidence: bool = False  # holds the kind of thing the question asks for
     focused: bool = False  # ... right beside the word for what it is ("14 rockets")
     off_period: bool = False  # names a date outside the period the question asks about
+    in_period: bool = False  # its passage belongs to the period the question names
     said: bool = False  # words of the speaker the question asks about
     asks: bool = False  # a question itself ("Q: Will they get the Purple Heart?"): context only
 
@@ -355,9 +356,8 @@ class Answerer:
         if not sentences:
             return
         q_terms = set(tokenize(question))
-        asked = reading.speaker or reading.source
-        if asked:  # who is asked about is checked apart (see _said_by); the rest is topic
-            q_terms = q_terms - set(tokenize(asked)) or q_terms
+        if reading.asked:  # who is asked about is checked apart (see _said_by); the rest is topic
+            q_terms = q_terms - set(tokenize(reading.asked)) or q_terms
         vectors = self.encode([s.text for s in sentences])
         cosines = vectors @ question_vector.reshape(-1)
         tokens = [set(tokenize(s.text)) for s in sentences]
@@ -366,12 +366,11 @@ class Answerer:
             for t in q_terms:
                 df = sum(t in own for own in tokens)
                 weight[t] = math.log((len(sentences) + 1) / (df + 0.5))
-        if NAME_OVERLAP != 1.0:
-            named = {t for n in reading.names for t in tokenize(n)}
-            if reading.period is not None:
-                named |= {t for t in q_terms if t.isdigit() or t in MONTH_STEMS}
-            for t in named & q_terms:
-                weight[t] *= NAME_OVERLAP
+        named = {t for n in reading.names for t in tokenize(n)}
+        if reading.period is not None:
+            named |= {t for t in q_terms if t.isdigit() or t in MONTH_STEMS}
+        for t in named & q_terms:
+            weight[t] *= NAME_OVERLAP
         total = sum(weight.values())
         for s, cos, own_tokens in zip(sentences, cosines, tokens):
             own = q_terms & own_tokens
@@ -408,8 +407,9 @@ class Answerer:
                 s.score -= PERIOD_CONFLICT
             if s.said:
                 s.score += SPEAKER_BONUS
-            if reading.period is not None and in_period is not None \
-                    and in_period(hits[s.hit_index].row, reading.period):
+            s.in_period = (reading.period is not None and in_period is not None
+                           and in_period(hits[s.hit_index].row, reading.period))
+            if s.in_period:
                 s.score += PERIOD_BONUS
 
     def _covering(self, eligible: list[_Sentence], hits: list[Hit], reading: Reading,
@@ -471,14 +471,13 @@ class Answerer:
         return any(self.book.names.same(wanted[-1], n.split()[-1]) for n in names if n.split())
 
     def _said_by(self, reading: Reading, hits: list[Hit], s: _Sentence) -> bool:
-        """Whether the sentence is the words of the speaker the question asks about (or names
-        as its source): a
-        statement by them covers it, its transcript label names them, or they are named in it,
-        in the sentence before it or in its quotation's attribution line."""
-        asked = reading.speaker or reading.source  # "..., according to Milley?" prefers his words
-        if asked is None:
+        """Whether the sentence is the words of the person the question asks about
+        (:attr:`Reading.asked`): a statement by them covers it, its transcript label names them,
+        or they are named in it, in the sentence before it or in its quotation's attribution
+        line."""
+        if reading.asked is None:
             return False
-        wanted = [w.lower() for w in asked.split()
+        wanted = [w.lower() for w in reading.asked.split()
                   if len(w) > 2 and w.lower() not in TITLE_WORDS]
         said = self._said(hits[s.hit_index].passage.article_id, [(s.start, s.end)])
         if self.book is not None and any(self._same_person(st, wanted) for st in said):

@@ -202,7 +202,7 @@ def _take_date(line: str) -> tuple[str | None, str]:
     if m:
         found = dates_in(m.group(1))
         if found and found[0][0] == 0:
-            start, end, iso = found[0]
+            _, end, iso = found[0]
             return iso, m.group(1)[end:].strip()
     return None, line
 

@@ -96,17 +96,17 @@ class QueryPlanner:
             query = f"{query} ({speaker})"  # "What did he say?" with --speaker Esper
         allowed = self.filters.allowed(speaker, period)
         reading = read_question(self.cased(question))
-        # The person asked about or named as the source ("..., according to General Milley?");
-        # read from the reading, not the whole question ("Iran" there is no speaker).
-        if reading.speaker is None and reading.source is None and reading.speaker_role:
+        if reading.asked is None and reading.speaker_role:
             # "the defense secretary": the one person the articles quote in that office. Asked
             # for their words ("How did the defense secretary react?"), they are the speaker, as
             # if named; otherwise their account is preferred, as a source's is.
             holder = self.book.speaker_in_role(reading.speaker_role, reading.period)
             reading = (replace(reading, speaker=holder) if reading.kind == "quote"
                        else replace(reading, source=holder))
-        asked = reading.speaker or reading.source
-        named = self.book.speaker_named_in(asked) if speaker is None and asked else None
+        # The person asked about or named as the source ("..., according to General Milley?"),
+        # read from the reading, not the whole question ("Iran" there is no speaker).
+        named = (self.book.speaker_named_in(reading.asked)
+                 if speaker is None and reading.asked else None)
         speaker_rows = self.filters.allowed(named, period) if named is not None else None
         return QueryPlan(question, query, k, mode, speaker, period, allowed, reading,
                          speaker_rows)

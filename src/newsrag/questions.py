@@ -111,6 +111,12 @@ class Reading:
     terms: frozenset[str] = field(default_factory=frozenset)  # tokens of the question
 
     @property
+    def asked(self) -> str | None:
+        """The person whose words are wanted: the speaker, required, else the source, preferred
+        ("..., according to General Milley?")."""
+        return self.speaker or self.source
+
+    @property
     def typed(self) -> bool:
         """Whether the answer must contain a thing of a kind (a name, date, place, number)."""
         return self.kind in ("who", "when", "where", "count")
@@ -253,12 +259,11 @@ def read_question(question: str) -> Reading:
     period = time_range_in(q)
     explicit = bool(period is not None and (dates_in(q) or YEAR.search(q)))
     # Names in "according to X" say where the facts come from; the speaker is checked as one.
-    sources = " ".join(m.group("who") for m in ACCORDING.finditer(q))
-    sources = sources.replace(".", "")  # question_names drops the dots of "Col."
+    sources_named = [m.group("who").strip() for m in ACCORDING.finditer(q)]
+    sources = " ".join(sources_named).replace(".", "")  # question_names drops the dots of "Col."
     names = tuple(n for n in question_names(q) if n.replace(".", "") not in sources
                   and not (speaker and n in speaker))
     # The person the facts should come from is preferred, not required (see newsrag.answering).
-    sources_named = [m.group("who").strip() for m in ACCORDING.finditer(q)]
     source = next((w for w in sources_named if is_named(w)), None)
     # A speaker or source given by role is resolved against who the articles quote in it.
     role_of = next((w for w in [speaker, *sources_named] if w and not is_named(w)), None)

@@ -198,3 +198,44 @@ def test_write_output_removes_a_fresh_export_even_when_the_store_fails(tmp_path)
     with pytest.raises(OSError):
         write_output(Failing(), SimpleNamespace(encoder_dir=export))  # type: ignore[arg-type]
     assert not export.exists()
+
+
+class SpanPooling(HashEmbedder):
+    """The fake encoder, with token vectors: a span's vector is the hash vector of its text
+    read "in context" (prefixed by the text's first word); the sentences in ``cut`` are
+    cut off, as a model's length limit cuts the end of a long passage."""
+
+    def __init__(self, cut: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.cut = cut
+
+    def _encode_spans(self, texts: Any, spans: Any, batch_size: int, progress: bool) -> Any:
+        pooled = [[None if t[a:b] in self.cut else self._encode([f"{t.split()[0]}: {t[a:b]}"],
+                                                                 1, False)[0]
+                   for a, b in own] for t, own in zip(texts, spans)]
+        return self._encode(texts, batch_size, progress), pooled
+
+
+def test_sentence_vectors_are_pooled_from_the_passage_pass_and_the_cut_off_embedded_alone():
+    plan = plan_build([A, B], Paragraphs(), sentences=True)
+    encoder = SpanPooling(cut=frozenset(["Nobody was hurt."]))
+
+    out = embed(plan, None, lambda: (encoder, None), SETTINGS)
+    assert out.sentences is not None and out.sentences.size == 4 and out.embedded_sentences == 4
+    assert np.allclose(out.fresh, HashEmbedder().encode(plan.to_embed))
+    got = out.sentences.lookup(["Rockets hit the base.", "Nobody was hurt.",
+                                "Talks stalled in Geneva."])
+    # In context: the passage's pass (each embedding text starts with the headline).
+    assert np.allclose(got["Rockets hit the base."],
+                       HashEmbedder().encode(["Rockets: Rockets hit the base."])[0])
+    assert np.allclose(got["Talks stalled in Geneva."],
+                       HashEmbedder().encode(["Rockets: Talks stalled in Geneva."])[0])
+    # Cut off: embedded alone, the only sentence that cost a second pass.
+    assert np.allclose(got["Nobody was hurt."], HashEmbedder().encode(["Nobody was hurt."])[0])
+    assert encoder.encoded == 3 + 1 and out.sentences_alone == 1
+
+    alone = embed(plan, None, lambda: (SpanPooling(), None),
+                  SETTINGS.model_copy(update={"pooled_sentences": False}))
+    assert alone.sentences is not None
+    assert np.allclose(alone.sentences.lookup(["Rockets hit the base."])["Rockets hit the base."],
+                       HashEmbedder().encode(["Rockets hit the base."])[0])

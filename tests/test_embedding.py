@@ -160,6 +160,26 @@ def test_default_build_stores_an_onnx_encoder_matching_torch(onnx_index, setting
     assert answer.answer == torch_idx.ask(QUESTION).answer
 
 
+def test_sentence_vectors_pooled_in_the_passage_pass_agree_across_backends(onnx_index, embedder):
+    """The ONNX export gives token vectors; a sentence's vector pooled from them in its passage's
+    context is what the torch backend pools (a CUDA build and a CPU build store the same), and
+    close to, not equal to, the sentence embedded alone: the context is in it."""
+    idx = Index.load(onnx_index, Settings())
+    text = ("Iran fires missiles at US bases\nIran fired missiles at two bases in Iraq. "
+            "He said the strikes were a slap in the face.")
+    spans = [(32, 73), (74, len(text))]
+    onnx_vecs, onnx_pooled = idx.embedder.encode_spans([text], [spans])
+    torch_vecs, torch_pooled = embedder.encode_spans([text], [spans])
+    assert float(onnx_vecs[0] @ torch_vecs[0]) >= 1 - 1e-4
+    for a, b in zip(onnx_pooled[0], torch_pooled[0]):
+        assert a is not None and b is not None and float(a @ b) >= 1 - 1e-4
+    alone = embedder.encode([text[a:b] for a, b in spans])
+    cos = [float(v @ w) for v, w in zip(torch_pooled[0], alone)]  # type: ignore[operator]
+    assert all(0.6 < c < 0.999 for c in cos), cos
+    stored = idx.answerer.encode([text[74:]])  # not in the corpus: embedded alone at question time
+    assert float(stored[0] @ alone[1]) >= 1 - 1e-4
+
+
 def _imports(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess, set[str]]:
     """Run the CLI with ``-X importtime``; return the process and the top-level modules imported."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "newsrag.cli", *args],

@@ -35,3 +35,13 @@ def test_dense_index_kinds(kind, tmp_path):
     again = DenseIndex.load(path, index.kind, index.params)
     assert again.search(vectors[42], 3) == index.search(vectors[42], 3)
     assert again.similarity(vectors[42], [42])[0] == pytest.approx(1.0, abs=5e-3)
+
+
+def test_pool_spans_averages_the_tokens_inside_each_span_and_skips_what_was_cut_off():
+    from newsrag.embedding import pool_spans
+
+    tokens = np.array([[9, 9], [1, 0], [3, 0], [0, 2], [9, 9]], dtype=np.float32)
+    offsets = [(0, 0), (0, 4), (5, 9), (10, 14), (0, 0)]  # [CLS] w1 w2 w3 [SEP]
+    first, second, cut, empty = pool_spans(tokens, offsets, [(0, 9), (10, 14), (10, 20), (4, 5)])
+    assert np.allclose(first, [1.0, 0.0]) and np.allclose(second, [0.0, 1.0])
+    assert cut is None and empty is None  # past the last token seen; no token inside

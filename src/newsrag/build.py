@@ -29,7 +29,7 @@ import numpy as np
 
 from ._version import __version__
 from .articles import Article, CorpusReading, corpus_hashes, read_corpus
-from .embedding import (ENCODER_META, Embedder, encoder_meta, expected_fingerprint,
+from .embedding import (ENCODER_META, Embedder, SpanVectors, encoder_meta, expected_fingerprint,
                         fingerprint_matches, prepare_encoder)
 from .errors import IndexMismatchError, NewsragError
 from .lexical import LexicalIndex
@@ -52,7 +52,8 @@ from .store import (
     without_hint,
 )
 from .stores import BuildOutput, PassageStore, make_store
-from .vectors import DenseIndex, SentenceVectors, passage_sentences, text_keys
+from .vectors import (DenseIndex, SentenceVectors, passage_sentence_spans,
+                      passage_sentences, text_keys)
 
 __all__ = ["BuildReport", "build_index", "EmbedExecutor", "index_is_stale", "embedding_text", "load_passages",
            "plan_build", "BuildPlan", "PlannedArticle", "embed", "Embedded", "assemble", "write_output",
@@ -74,6 +75,7 @@ class BuildReport:
     unchanged: int = 0
     embedded_passages: int = 0
     embedded_sentences: int = 0
+    sentences_alone: int = 0  # of those, embedded alone (not pooled from their passage's pass)
     statements: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -238,6 +240,7 @@ def build_index(
         embedded = embed(plan, previous, choose_embedder, settings, progress, executor)
         report.embedded_passages = embedded.embedded_passages
         report.embedded_sentences = embedded.embedded_sentences
+        report.sentences_alone = embedded.sentences_alone
         output = assemble(plan, embedded, reading, previous, settings)
         report.statements = len(output.statements)
         write_output(store, output)
@@ -323,6 +326,7 @@ class Embedded:
     encoder_dir: Path | None
     embedded_passages: int
     embedded_sentences: int
+    sentences_alone: int = 0  # of those, embedded alone rather than pooled
 
 
 def embed(plan: BuildPlan, previous: Generation | None,
@@ -341,7 +345,7 @@ def embed(plan: BuildPlan, previous: Generation | None,
         return chosen[0][0]
 
     old_sentences = previous.sentences() if previous is not None else None
-    fresh, sentences, embedded_sentences = _embed_all(
+    fresh, sentences, embedded_sentences, alone = _embed_all(
         plan.to_embed, plan.sentence_texts, old_sentences, embedder_for, settings, progress,
         executor)
     if chosen:
@@ -353,33 +357,54 @@ def embed(plan: BuildPlan, previous: Generation | None,
         model = previous.manifest.model
         old_encoder = previous.folder / ENCODER
         encoder_dir = old_encoder if (old_encoder / ENCODER_META).is_file() else None
-    return Embedded(fresh, sentences, model, encoder_dir, len(plan.to_embed), embedded_sentences)
+    return Embedded(fresh, sentences, model, encoder_dir, len(plan.to_embed), embedded_sentences,
+                    alone)
 
 
 def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors | None,
                embedder_for: Callable[[], Embedder], settings: Settings, progress: bool,
                executor: EmbedExecutor | None = None
-               ) -> tuple[np.ndarray | None, SentenceVectors | None, int]:
-    """Embed the new passages and every sentence not already stored, in one encoder call
-    (batched by length). Returns the passages' vectors, all sentence vectors, and how many
-    sentences were embedded."""
+               ) -> tuple[np.ndarray | None, SentenceVectors | None, int, int]:
+    """Embed the new passages and every sentence not already stored. A sentence's vector is
+    pooled from its passage's own forward pass where the encoder gives token vectors
+    (:meth:`Embedder.encode_spans`); the rest (an encoder without them, a sentence cut off by
+    the model's length limit, an executor) go through the encoder alone, batched by length with
+    the passages. Returns the passages' vectors, all sentence vectors, how many sentences were
+    given new vectors and how many of those were embedded alone."""
     keys = text_keys(sentence_texts)
     rows = old.find(keys) if old is not None else np.full(len(keys), -1, dtype=np.int64)
     missing = [t for t, r in zip(sentence_texts, rows) if r < 0]
-    fresh = None
-    if texts or missing:
-        fresh = _embed(embedder_for(), texts + missing, settings.batch_size, progress, executor)
     if not settings.sentence_vectors:
-        return fresh, None, len(missing)
-    dim = fresh.shape[1] if fresh is not None else old.vectors.shape[1]  # type: ignore[union-attr]
+        fresh = _embed(embedder_for(), texts, settings.batch_size, progress, executor) \
+            if texts else None
+        return fresh, None, 0, 0
+    found: dict[str, np.ndarray] = {}
+    fresh = None
+    if texts and executor is None and settings.pooled_sentences:
+        wanted = set(missing)
+        spans = [[(a, b) for a, b in passage_sentence_spans(t) if t[a:b] in wanted]
+                 for t in texts]
+        fresh, pooled = _embed_spans(embedder_for(), texts, spans, settings.batch_size, progress)
+        for text, own, vecs in zip(texts, spans, pooled):
+            for (a, b), v in zip(own, vecs):
+                if v is not None:
+                    found.setdefault(text[a:b], v)
+    alone = [t for t in missing if t not in found]
+    if (texts and fresh is None) or alone:
+        batch = (texts if fresh is None else []) + alone
+        embedded = _embed(embedder_for(), batch, settings.batch_size, progress, executor)
+        if fresh is None and texts:
+            fresh, embedded = embedded[:len(texts)], embedded[len(texts):]
+        found.update(zip(alone, embedded))
+    dim = fresh.shape[1] if fresh is not None else (
+        next(iter(found.values())).shape[0] if found else old.vectors.shape[1])  # type: ignore
     vectors = np.zeros((len(keys), dim), dtype=np.float32)
     have = np.flatnonzero(rows >= 0)
     if len(have):
         vectors[have] = old.vectors[np.asarray(rows[have])]  # type: ignore[union-attr]
-    if missing:
-        vectors[rows < 0] = fresh[len(texts):]  # type: ignore[index]
-    return (fresh[:len(texts)] if fresh is not None else None,
-            SentenceVectors.build(keys, vectors), len(missing))
+    for i in np.flatnonzero(rows < 0).tolist():
+        vectors[i] = found[sentence_texts[i]]
+    return fresh, SentenceVectors.build(keys, vectors), len(missing), len(alone)
 
 
 # ---- stage 3: assemble -------------------------------------------------------------------------
@@ -442,6 +467,28 @@ def write_output(store: PassageStore, output: BuildOutput) -> None:
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+def _embed_spans(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]]],
+                 batch_size: int, progress: bool) -> tuple[np.ndarray, SpanVectors]:
+    """:meth:`Embedder.encode_spans` with the same progress reporting as :func:`_embed`."""
+    if not progress or sys.stderr.isatty():
+        if progress:
+            print(f"embedding {len(texts)} passages and their sentences with "
+                  f"{embedder.info.name}", file=sys.stderr)
+        return embedder.encode_spans(texts, spans, batch_size=batch_size, progress=progress)
+    print(f"embedding {len(texts)} passages and their sentences with {embedder.info.name}",
+          file=sys.stderr)
+    vectors, pooled = [], []
+    for start in range(0, len(texts), PROGRESS_SLICE):
+        v, p = embedder.encode_spans(texts[start:start + PROGRESS_SLICE],
+                                     spans[start:start + PROGRESS_SLICE], batch_size=batch_size)
+        vectors.append(v)
+        pooled += p
+        done = min(start + PROGRESS_SLICE, len(texts))
+        print(f"embedded {done}/{len(texts)} passages ({done / len(texts):.0%})",
+              file=sys.stderr, flush=True)
+    return np.concatenate(vectors), pooled
+
+
 def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool,
            executor: EmbedExecutor | None = None) -> np.ndarray:
     """Vectors for ``texts``. With ``progress``: a progress bar on a terminal, and otherwise

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         default=True,
         description="Embed every passage sentence at build time and store the vectors, so a "
         "question embeds only itself (costs build time and ~1.5 KB of disk per sentence).")
+    pooled_sentences: bool = Field(
+        default=True,
+        description="Make the sentence vectors from the passages' own forward pass (each "
+        "sentence's tokens read in their passage's context: no second encoder pass) where the "
+        "encoder gives token vectors; false embeds each sentence alone.")
     batch_size: int = Field(default=32, description="Passages per embedding batch.")
     approximate_threshold: int = Field(
         default=200_000,

@@ -152,16 +152,19 @@ class DenseIndex:
         return [float(x) for x in vecs @ query.reshape(-1)]
 
 
-def passage_sentences(text: str) -> list[str]:
-    """The sentence texts of a passage the answerer and the grounding check embed: every
-    sentence of every paragraph (``split_sentences`` per line), each once, in order."""
+def passage_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where the sentences of a passage are: every sentence of every paragraph
+    (``split_sentences`` per line), in order, repeats included."""
     from .passages import split_sentences
 
-    seen: dict[str, None] = {}
-    for line in re.finditer(r"[^\n]+", text):
-        for s, e in split_sentences(text, line.start(), line.end()):
-            seen.setdefault(text[s:e], None)
-    return list(seen)
+    return [span for line in re.finditer(r"[^\n]+", text)
+            for span in split_sentences(text, line.start(), line.end())]
+
+
+def passage_sentences(text: str) -> list[str]:
+    """The sentence texts of a passage the answerer and the grounding check embed: those of
+    :func:`passage_sentence_spans`, each once, in order."""
+    return list(dict.fromkeys(text[s:e] for s, e in passage_sentence_spans(text)))
 
 
 def text_keys(texts: Sequence[str]) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 
 from newsrag.dates import TimeRange, resolve_weekday
 from newsrag.questions import (NameCoverage, answer_evidence, counted_phrase, focused_evidence,
-                               question_names, read_question, spelled_out)
+                               question_names, read_question, spelled_out, tightly_focused)
 
 
 @pytest.mark.parametrize("question,kind", [
@@ -204,6 +204,21 @@ def test_focus_matches_the_end_of_a_compound_either_way(question):
     assert focused_evidence(reading, "Missiles struck the Al-Asad and Irbil bases overnight.")
     assert not focused_evidence(reading, "Missiles were fired at two bases overnight, officials "
                                          "in the capital said.")
+
+
+@pytest.mark.parametrize("question", ["Which bases did Iran attack in January 2020?",
+                                      "Which airbases did Iran attack in January 2020?"])
+@pytest.mark.parametrize("sentence,is_it", [
+    ("The attacks were made against the Al-Asad and Irbil airbases, the Pentagon said.", True),
+    ("Missiles struck bases at Al-Asad and near Erbil overnight.", True),
+    # The flip: Zarif's tweet names the UN Charter four words from "base".
+    ("Iran took proportionate measures under Article 51 of UN Charter targeting base from "
+     "which the attack was launched.", False),
+])
+def test_a_tightly_focused_name_is_the_thing_asked_for(question, sentence, is_it):
+    reading = read_question(question)
+    assert focused_evidence(reading, sentence)
+    assert tightly_focused(reading, sentence) is is_it
 
 
 def test_according_to_a_person_is_a_preferred_source_a_role_is_resolved_later():

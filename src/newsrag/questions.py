@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import AbstractSet as Set, Callable
+from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
@@ -352,6 +352,9 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
 # How many words may stand between the thing asked for and the word saying what it is: "14
 # rockets", "82 Iranians", "a group calling itself Saraya Awliya al-Dam".
 FOCUS_SPAN = 4
+# What may stand between a name and the word for what it is, for the name to be that thing.
+FOCUS_JOINERS = frozenset(["and", "the", "a", "an", "at", "in", "near", "of", "on", "called",
+                           "named", "known", "as", "s"])
 
 
 def _stems_around(text: str, start: int, end: int) -> set[str]:
@@ -400,16 +403,40 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         return any(_shares_focus(_stems_around(sentence, a, b), wanted)
                    or any(0 <= s0 - b <= 2 for s0, _ in nationals)  # "82 Iranians"
                    for a, b in spans)
-    if reading.kind in ("which", "who", "where") and reading.focus:
-        roles = [group for group in ROLE_SYNONYMS if reading.focus in group]
-        wanted = set(tokenize(" ".join([reading.focus, *roles[0]] if roles else [reading.focus])))
-        names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
-        if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
-            names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}
-        return any(m.group().strip(".") in names
-                   and _shares_focus(_stems_around(sentence, *m.span()), wanted)
-                   for m in CAPITALISED_RUN.finditer(sentence))
+    return any(True for _ in _focused_names(reading, sentence))
+
+
+def tightly_focused(reading: Reading, sentence: str) -> bool:
+    """Whether a new name *is* the thing asked for, not merely near its word: joined to it
+    by nothing but names, articles, "and" and a preposition ("the Al-Asad and Irbil
+    airbases", "bases at Al-Asad", "spokeswoman Alyssa Farah", "Alyssa Farah, a Pentagon
+    spokeswoman"), where "... of UN Charter targeting base" names something else."""
+    for a, b, wanted in _focused_names(reading, sentence):
+        before = re.findall(r"[\w’'-]+", sentence[:a])[::-1][:FOCUS_SPAN]
+        after = re.findall(r"[\w’'-]+", sentence[b:])[:FOCUS_SPAN]
+        for words in (before, after):
+            for w in words:
+                if _shares_focus(set(tokenize(TITLE_ABBREVIATIONS.get(w.lower(), w))), wanted):
+                    return True
+                if not (w[0].isupper() or w.lower() in FOCUS_JOINERS):
+                    break
     return False
+
+
+def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, set[str]]]:
+    """Spans of the new names that stand within FOCUS_SPAN words of the word for what a
+    which/who/where question asks for, with that word's stems."""
+    if reading.kind not in ("which", "who", "where") or not reading.focus:
+        return
+    roles = [group for group in ROLE_SYNONYMS if reading.focus in group]
+    wanted = set(tokenize(" ".join([reading.focus, *roles[0]] if roles else [reading.focus])))
+    names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
+    if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
+        names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}
+    for m in CAPITALISED_RUN.finditer(sentence):
+        if m.group().strip(".") in names and _shares_focus(_stems_around(sentence, *m.span()),
+                                                           wanted):
+            yield m.start(), m.end(), wanted
 
 
 @lru_cache(maxsize=1)

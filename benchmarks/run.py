@@ -307,14 +307,11 @@ def bench_incremental(report: Report, work: Path, t_full: float, settings) -> No
     report.add()
 
 
-def peer_txtai(report: Report, work: Path, docs, qrels, queries, ours: dict) -> None:
+def run_peer(work: Path, docs, queries) -> dict | str:
+    """txtai's build and queries on ``docs`` in its own environment: its output, or why not."""
     py = PEER_VENV / "bin" / "python"
-    report.add("## Peer: txtai, same corpus, same model")
-    report.add()
     if not py.exists():
-        report.add(f"_skipped: no peer environment at {PEER_VENV} (see benchmarks/README.md)_")
-        report.add()
-        return
+        return f"no peer environment at {PEER_VENV} (see benchmarks/README.md)"
     from newsrag.settings import default_model_path
 
     (work / "peer_in.json").write_text(json.dumps({"docs": docs, "queries": queries,
@@ -323,11 +320,19 @@ def peer_txtai(report: Report, work: Path, docs, qrels, queries, ours: dict) -> 
                            str(work / "peer_out.json")], capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if proc.returncode != 0:
-        why = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode
-        report.add(f"_txtai failed: {why}_")
+        lines = proc.stderr.strip().splitlines()
+        return f"txtai failed: {lines[-1] if lines else proc.returncode}"
+    return json.loads((work / "peer_out.json").read_text())
+
+
+def peer_txtai(report: Report, work: Path, docs, qrels, queries, ours: dict) -> None:
+    report.add("## Peer: txtai, same corpus, same model")
+    report.add()
+    peer = run_peer(work, docs, queries)
+    if isinstance(peer, str):
+        report.add(f"_skipped: {peer}_")
         report.add()
         return
-    peer = json.loads((work / "peer_out.json").read_text())
     peer_ndcg = ndcg10(peer["run"], qrels)
     report.table(["system", "build s", "query p50 ms", "query p95 ms", "nDCG@10"], [
         ["newsrag hybrid", f"{ours['build']:.1f}", ms(ours["p50"]), ms(ours["p95"]), f"{ours['ndcg']:.4f}"],
@@ -337,6 +342,45 @@ def peer_txtai(report: Report, work: Path, docs, qrels, queries, ours: dict) -> 
     report.add(f"Ratios newsrag / txtai: build {ours['build'] / peer['build']:.2f}, "
                f"query p50 {ours['p50'] / pct(peer['latencies'], 0.5):.2f}, "
                f"nDCG@10 {ours['ndcg'] / peer_ndcg:.3f}.")
+    report.add()
+
+
+def bench_build_vs_peer(report: Report, work: Path, docs, qrels, queries, settings) -> None:
+    """Issue 12's build figure in one run: txtai's build of the documents, then newsrag's
+    default build (a first build, which pays for the one-off ONNX export, and a full rebuild
+    reusing it) and the other encoder precision beside it, each with its nDCG@10."""
+    from newsrag import Index
+
+    write_corpus(work / "corpus-peer", docs)
+    peer = run_peer(work, docs, queries)
+    rows, ours = [], {}
+    quantized = bool(settings.quantize)
+    other = settings.model_copy(update={"quantize": not quantized})
+    other_name = "int8 (`--quantize`)" if not quantized else "fp32"
+    for label, folder, cfg, full in [
+            ("default, first build (exports the encoder)", "index-peer", settings, False),
+            ("default, full rebuild", "index-peer", settings, True),
+            (f"{other_name} encoder, first build", "index-peer-other", other, False),
+            (f"{other_name} encoder, full rebuild", "index-peer-other", other, True)]:
+        t0 = time.perf_counter()
+        index = Index.build(work / "corpus-peer", work / folder, cfg, full=full)
+        took = time.perf_counter() - t0
+        quality = our_scifact_quality(index, docs, qrels, queries)
+        ours[label] = took
+        rows.append([f"newsrag {label}", f"{took:.1f}", f"{index.info()['passages']:,}",
+                     f"{quality['ndcg']:.4f}"])
+    report.add(f"## Build: newsrag vs txtai, same {len(docs):,} SciFact abstracts, same model")
+    report.add()
+    if isinstance(peer, str):
+        report.add(f"_txtai skipped: {peer}_")
+    else:
+        rows.insert(0, [f"txtai {peer['version']} (`Embeddings(content=True, hybrid=True)`)",
+                        f"{peer['build']:.1f}", f"{len(docs):,} documents",
+                        f"{ndcg10(peer['run'], qrels):.4f}"])
+    report.table(["build", "seconds", "passages", "nDCG@10"], rows)
+    if not isinstance(peer, str):
+        report.add("Speed vs txtai (txtai's build time / newsrag's): " + ", ".join(
+            f"{label} **{peer['build'] / took:.2f}x**" for label, took in ours.items()) + ".")
     report.add()
 
 
@@ -521,12 +565,13 @@ def main() -> int:
                         help="efConstruction for the benchmark's HNSW builds")
     parser.add_argument("--no-peer", action="store_true", help="skip txtai")
     parser.add_argument("--only", default=None,
-                        help="comma-separated sections: encoders,build,ask,cold,scale")
+                        help="comma-separated sections: encoders,build,peer-build,ask,cold,scale")
     args = parser.parse_args()
     docs_n = args.docs or (300 if args.quick else None)
     sizes = [int(s) for s in (args.sizes or ("20000" if args.quick else "100000,1000000")).split(",")]
     only = (set(args.only.split(",")) if args.only
-            else {"encoders", "build", "ask", "cold", "scale"})
+            else {"encoders", "build", "ask", "cold", "scale"}
+            | (set() if args.quick or args.no_peer else {"peer-build"}))
 
     from newsrag import Settings
     from newsrag.build import embedding_text
@@ -546,36 +591,39 @@ def main() -> int:
     query_texts = all_queries[: args.queries]
     with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:
         work = Path(tmp)
-        if "build" in only:
-            index, t_full = bench_build(report, work, docs, settings, embedder)
-        else:  # other sections alone: a plain default build
-            from newsrag import Index
+        if "peer-build" in only:
+            bench_build_vs_peer(report, work, docs, qrels, queries, settings)
+        if only & {"build", "encoders", "ask", "cold", "scale"}:
+            if "build" in only:
+                index, t_full = bench_build(report, work, docs, settings, embedder)
+            else:  # other sections alone: a plain default build
+                from newsrag import Index
 
-            write_corpus(work / "corpus", docs)
-            index, t_full = Index.build(work / "corpus", work / "index", settings), None
-        ours = our_scifact_quality(index, docs, qrels, queries) if t_full else None
-        if ours is not None:
-            ours["build"] = t_full
-            report.add(f"newsrag hybrid nDCG@10 on these {len(docs)} documents and {len(qrels)} "
-                       f"queries: {ours['ndcg']:.4f}")
-            report.add()
-        if ours is not None and not (args.quick or args.no_peer):
-            peer_txtai(report, work, docs, qrels, queries, ours)
-        if "encoders" in only:
-            meta = {a["id"]: a for a in index.manifest["articles"]}
-            texts = [embedding_text(meta[p.article_id], p.text) for p in index.retriever.passages]
-            rates = bench_encoders(report, texts[:400], embedder, _onnx_folder(index))
-            if "ONNX Runtime int8 (`--quantize`)" in rates:
-                bench_quantized_quality(report, work, index, docs, qrels, queries, settings)
-        if "ask" in only:
-            bench_ask_vs_search(report, index, query_texts)
-        if t_full:
-            bench_incremental(report, work, t_full, settings)
-        if "cold" in only:
-            bench_cold_start(report, work)
-        if "scale" in only:
-            bench_scale(report, work, _base_vectors(index),
-                        index.embedder.encode(all_queries[:200]), sizes, args.ef_construction)
+                write_corpus(work / "corpus", docs)
+                index, t_full = Index.build(work / "corpus", work / "index", settings), None
+            ours = our_scifact_quality(index, docs, qrels, queries) if t_full else None
+            if ours is not None:
+                ours["build"] = t_full
+                report.add(f"newsrag hybrid nDCG@10 on these {len(docs)} documents and {len(qrels)} "
+                           f"queries: {ours['ndcg']:.4f}")
+                report.add()
+            if ours is not None and not (args.quick or args.no_peer):
+                peer_txtai(report, work, docs, qrels, queries, ours)
+            if "encoders" in only:
+                meta = {a["id"]: a for a in index.manifest["articles"]}
+                texts = [embedding_text(meta[p.article_id], p.text) for p in index.retriever.passages]
+                rates = bench_encoders(report, texts[:400], embedder, _onnx_folder(index))
+                if "ONNX Runtime int8 (`--quantize`)" in rates:
+                    bench_quantized_quality(report, work, index, docs, qrels, queries, settings)
+            if "ask" in only:
+                bench_ask_vs_search(report, index, query_texts)
+            if t_full:
+                bench_incremental(report, work, t_full, settings)
+            if "cold" in only:
+                bench_cold_start(report, work)
+            if "scale" in only:
+                bench_scale(report, work, _base_vectors(index),
+                            index.embedder.encode(all_queries[:200]), sizes, args.ef_construction)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "REPORT.md").write_text("\n".join(report.lines) + "\n", encoding="utf-8")
     print(f"\nreport written to {RESULTS / 'REPORT.md'}", file=sys.stderr)

@@ -91,6 +91,14 @@ def test_refusal_still_lists_closest_passages(seed_index):
     assert len(answer.citations) == 5 and not any(c.used for c in answer.citations)
 
 
+@pytest.mark.parametrize("word", ["bases", "airbases", "air bases"])
+def test_a_synonym_does_not_flip_the_answer(seed_index, word):
+    # The issue's own example: "bases" got Zarif's tweet ("... UN Charter targeting base ...").
+    answer = seed_index.ask(f"Which {word} did Iran attack in January 2020?")
+    first = answer.answer.split("[1]")[0]
+    assert answer.answered and "Al-Asad and Irbil airbases" in first, answer.answer
+
+
 def test_quotation_answer_names_its_speaker(seed_index):
     answer = seed_index.ask("What did Zarif say about Article 51 of the UN Charter?")
     assert "(Javad Zarif via Twitter, January 7, 2020) [1]" in answer.answer

@@ -513,11 +513,17 @@ class Answerer:
 
     def _compose(self, question: str, hits: list[Hit], chosen: list[_Sentence],
                  support: float, speaker: Statement | None = None, when: bool = False) -> Answer:
-        # Number the cited passages by first use; order sentences by passage rank, then position.
-        # Sentences from several articles go oldest source first, each introduced by its date.
+        # Number the cited passages by first use. The passage holding the best sentence leads
+        # (a runner-up from a passage ranked higher by the search must not open the answer:
+        # "Which bases ...?" opened with Zarif's tweet), then the others by their best
+        # sentence; sentences of one passage in their order. Sentences from several articles
+        # go oldest source first, each introduced by its date.
         articles = {hits[s.hit_index].passage.article_id for s in chosen}
+        best: dict[int, float] = {}
+        for s in chosen:
+            best[s.hit_index] = max(best.get(s.hit_index, s.score), s.score)
         rank: dict[str, int] = {}
-        for s in sorted(chosen, key=lambda s: s.hit_index):
+        for s in sorted(chosen, key=lambda s: (-best[s.hit_index], s.hit_index)):
             rank.setdefault(hits[s.hit_index].passage.article_id, len(rank))
         dated = len(articles) > 1
         # "When ...?" answered by a sentence without a full date: say when it was reported,
@@ -530,7 +536,7 @@ class Answerer:
         def source_order(s: _Sentence) -> tuple:
             p = hits[s.hit_index].passage
             return ((p.date or "", rank[p.article_id]) if by_date else (rank[p.article_id],),
-                    s.hit_index, s.start)
+                    -best[s.hit_index], s.hit_index, s.start)
 
         chosen.sort(key=source_order)
         order: list[int] = []

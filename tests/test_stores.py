@@ -59,12 +59,10 @@ def test_store_gives_the_faiss_answers_and_updates_by_article(store, corpus, tmp
         got, want = search_key(index, q, "bm25"), search_key(seed_index, q, "bm25")
         assert got[:1] == want[:1] and len(set(got) & set(want)) >= len(want) - 1, q
         assert answer_key(index, q) == answer_key(seed_index, q), q
-    # filters (a speaker, a period) run in the store
+    # filters (a speaker, a period, both) run in the store: on Milvus as boolean expressions
+    # over the passages' `dates` and `said` arrays, never as lists of ids
     assert search_key(index, "rockets", "hybrid") == search_key(seed_index, "rockets", "hybrid")
-    for kw in ({"speaker": "Zarif"}, {"since": "2021"}, {"until": "2020-12"}):
-        got = [(h.passage.article_id, h.passage.start) for h in index.search("attack", **kw)]
-        want = [(h.passage.article_id, h.passage.start) for h in seed_index.search("attack", **kw)]
-        assert got == want, kw
+    check_filters(index, seed_index, store, "expression")
 
     # incremental: delete one article, then add it back; only its passages are embedded
     b_id = next(a.id for a in index.articles() if a.path == SEED_B)
@@ -92,6 +90,94 @@ def test_store_gives_the_faiss_answers_and_updates_by_article(store, corpus, tmp
     assert hits and all(generation.ids.row_of(h.id) == h.row for h in hits)
     assert [generation.ids[h.row] for h in hits] == [f"{h.passage.article_id}:{h.passage.start}"
                                                      for h in hits]
+
+
+FILTERS = [{"speaker": "Zarif"}, {"speaker": "Austim"}, {"speaker": "Lloyd J. Austin"},
+           {"since": "2021"}, {"until": "2020-12"}, {"since": "2020-01", "until": "2020-01"},
+           {"since": "2020-01-08", "until": "2020-01-08"}, {"since": "2021-03-05"},
+           {"speaker": "Zarif", "since": "2020"}, {"speaker": "Austin", "since": "2021-03"},
+           {"speaker": "Austin", "until": "2020"}, {"since": "2031"}, {"speaker": "Nobody"}]
+
+
+def check_filters(index: Index, faiss_index: Index, store: str, how: str) -> None:
+    """Filtered searches and answers of ``index`` equal those of ``faiss_index``; on Milvus the
+    filter was sent ``how``: as an "expression" over the filter fields, or as "ids"."""
+    kinds = set()
+    for kw in FILTERS:
+        for mode in ("hybrid", "dense", "bm25"):
+            got = [(h.passage.article_id, h.passage.start)
+                   for h in index.search("attack", k=10, mode=mode, **kw)]
+            want = [(h.passage.article_id, h.passage.start)
+                    for h in faiss_index.search("attack", k=10, mode=mode, **kw)]
+            assert got == want, (kw, mode)
+            kinds.add(bool(got))
+            if store == "milvus" and got:
+                expr = index.retriever.dense.last_filter  # type: ignore[attr-defined]
+                if how == "expression":
+                    assert "ARRAY_CONTAINS_ANY" in expr and "id in" not in expr, (kw, expr)
+                else:
+                    assert expr.startswith("id in ["), (kw, expr)
+        question = "What did he say about the attack?"
+        assert answer_key_kw(index, question, kw) == answer_key_kw(faiss_index, question, kw), kw
+    assert kinds == {True, False}  # some filters leave passages, some leave none
+
+
+def answer_key_kw(index: Index, question: str, kw: dict) -> tuple:
+    answer = index.ask(question, **kw)
+    return (answer.answered, answer.answer,
+            [(c.article_id, c.start, c.end) for c in answer.citations])
+
+
+@needs_milvus
+def test_collections_built_before_the_filter_fields_still_filter(corpus, tmp_path, settings,
+                                                                  embedder, seed_index,
+                                                                  monkeypatch):
+    """A collection without `dates`/`said` (built by an earlier newsrag) is read as before:
+    filters go to Milvus as id lists and give the same hits."""
+    from newsrag.milvus_store import MilvusStore
+
+    monkeypatch.setattr(MilvusStore, "write_filter_fields", False)
+    s = store_settings(settings, "milvus", tmp_path)
+    Index.build(corpus, tmp_path / "index", s, embedder=embedder)
+    monkeypatch.undo()  # this newsrag reads it
+    assert not make_store(s, tmp_path / "index").has_filter_fields()  # type: ignore[attr-defined]
+    index = Index.load(tmp_path / "index", s, embedder)
+    check_filters(index, seed_index, "milvus", "ids")
+    # an incremental build keeps the old layout (a full one moves to the new)
+    shutil.copy(ROOT / "tests" / "data" / "harbour_article.txt", corpus / "harbour.txt")
+    again = Index.build(corpus, tmp_path / "index", s, embedder=embedder)
+    assert again.build_report.added == ["harbour.txt"]
+    assert not make_store(s, tmp_path / "index").has_filter_fields()  # type: ignore[attr-defined]
+    assert again.search("attack", speaker="Zarif")
+    full = Index.build(corpus, tmp_path / "index", s, full=True, embedder=embedder)
+    assert make_store(s, tmp_path / "index").has_filter_fields()  # type: ignore[attr-defined]
+    assert full.search("attack", speaker="Zarif")
+
+
+def test_date_blocks_cover_exactly_the_days_of_a_period():
+    """The dyadic blocks of a period hold exactly its days: a date's blocks meet the period's
+    blocks if and only if the date lies in the period."""
+    import datetime as dt
+    import random
+
+    from newsrag.milvus_store import DATE_LEVELS, date_blocks, range_blocks
+
+    rng = random.Random(7)
+    day = dt.date(2020, 1, 1)
+    days = [day + dt.timedelta(days=rng.randrange(-3000, 3000)) for _ in range(300)]
+    days += [dt.date(1, 1, 1), dt.date(9999, 12, 31)]
+    periods = [(None, None), (None, "2020-01-07"), ("2020-01-08", None)]
+    for _ in range(300):
+        a, b = sorted(rng.sample(days, 2))
+        periods.append((a.isoformat(), b.isoformat()))
+    for since, until in periods:
+        blocks = set(range_blocks(since, until))
+        assert len(blocks) <= 2 * DATE_LEVELS
+        for d in days:
+            iso = d.isoformat()
+            inside = (since is None or iso >= since) and (until is None or iso <= until)
+            assert bool(blocks & set(date_blocks(iso))) == inside, (since, until, iso)
+    assert date_blocks("not a date") == []
 
 
 @pytest.mark.model  # the CLI in a subprocess loads the real model
@@ -137,3 +223,30 @@ def test_toy_store_by_dotted_path(corpus, tmp_path, settings, embedder):
     assert store_class("toy") is ToyStore
     with pytest.raises(Exception, match="unknown store"):
         store_class("nosuch")
+
+
+MARLOW_A = ('Rockets Hit Base\n\ndate: 2021-03-01\n\nThe base was hit by ten rockets on Monday.'
+            '\n\nMarlow told reporters that the United States would respond to the rocket '
+            'attack.\n')
+MARLOW_B = ('Navy Answers\n\ndate: 2021-03-05\n\nAdmiral Jane Marlow said on Friday that the '
+            'strike was a measured response.\n')
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_speaker_renamed_by_a_new_article_is_still_found(store, tmp_path):
+    """A speaker's shown name is chosen across the corpus: adding an article that writes "Jane
+    Marlow" renames the "Marlow" of an unchanged article. The speaker filter must still find
+    the unchanged article (on Milvus, its rows' `said` keys are rewritten without embedding)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(MARLOW_A)
+    s = Settings(embedder="hash", store=store, milvus_uri=str(tmp_path / "m.db"))
+    first = Index.build(corpus, tmp_path / "index", s)
+    a_id = first.articles()[0].id
+    assert [h.passage.article_id for h in first.search("rockets", speaker="Marlow")] == [a_id]
+    (corpus / "b.txt").write_text(MARLOW_B)
+    second = Index.build(corpus, tmp_path / "index", s)
+    assert second.build_report.added == ["b.txt"] and second.build_report.unchanged == 1
+    assert {st.speaker for st in second.book.statements if st.speaker} == {"Jane Marlow"}
+    found = {h.passage.article_id for h in second.search("rockets", k=5, speaker="Jane Marlow")}
+    assert a_id in found and len(found) == 2

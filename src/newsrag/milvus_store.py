@@ -19,8 +19,11 @@ after ``milvus_collection`` (default ``newsrag``):
 BM25 is Milvus' own (``SPARSE_INVERTED_INDEX``, metric BM25, k1 1.5 and b 0.75 as bm25s), over
 newsrag's tokens (stemmed, compounds kept whole and split): ``terms`` holds them hex-encoded, so
 Milvus' standard analyzer sees each as one word. Hybrid search is ``hybrid_search`` with
-``RRFRanker(rrf_k)``. Filters (speaker, period) run in Milvus as ``id in [...]`` expressions over
-the passage ids the statement book and the date sets select.
+``RRFRanker(rrf_k)``. Filters (speaker, period) run in Milvus as boolean expressions over two
+ARRAY fields of each passage, ``dates`` and ``said`` (see "filters as Milvus expressions" below):
+their size depends on the filter, not on how many passages it leaves. A collection built before
+those fields (no ``dates``/``said``) still filters, by ``id in [...]`` over the rows the
+statement book and the date sets select; a full build moves it to the new layout.
 
 Incremental builds delete the rows of removed or changed articles (``article_id in [...]``) and
 insert the new articles' rows; unchanged articles are not rewritten. The manifest is written
@@ -80,6 +83,112 @@ def _id_filter(field: str, values: Sequence[str]) -> str:
     return f"{field} in [{', '.join(_quote(v) for v in values)}]"
 
 
+# ---- filters as Milvus expressions ---------------------------------------------------------
+# A passage row carries two ARRAY fields, so that a speaker or period filter is one boolean
+# expression whose size does not grow with the corpus:
+#   ``dates``: the dyadic blocks (below) of every date the row can be placed at (its article's
+#   date, dates it writes, dates of the statements it carries: PassageFilters.row_dates);
+#   ``said``: per statement it carries, the statement's speaker key, and key@block for each
+#   block of the statement's date.
+# A day is its proleptic ordinal d (1 = 0001-01-01); its blocks are (level, d >> level) for
+# levels 0..21, packed as level << 22 | d >> level. Any inclusive range of days is the union of
+# at most 2 x 22 blocks, so "a date of the row lies in the period" is
+# ARRAY_CONTAINS_ANY(dates, [<= 44 ints]), and a speaker within a period is
+# ARRAY_CONTAINS_ANY(said, [key@block, ...]) over the few keys the speaker's spellings match.
+DATE_LEVELS = 22
+LAST_DAY = 3_652_059  # 9999-12-31
+ARRAY_CAPACITY = 4096  # Milvus' largest max_capacity
+FILTER_FIELDS = ("dates", "said")
+
+
+def _ordinal(iso: str) -> int | None:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(iso[:10]).toordinal()
+    except ValueError:
+        return None
+
+
+def date_blocks(iso: str) -> list[int]:
+    """The dyadic blocks holding one ISO day (none for a date that is not one)."""
+    day = _ordinal(iso)
+    if day is None:
+        return []
+    return [level << 22 | day >> level for level in range(DATE_LEVELS)]
+
+
+def range_blocks(since: str | None, until: str | None) -> list[int]:
+    """The fewest dyadic blocks covering exactly the days from ``since`` to ``until`` (ISO,
+    inclusive; None: open)."""
+    lo = (_ordinal(since) if since else 1) or 1
+    hi = (_ordinal(until) if until else LAST_DAY) or LAST_DAY
+    blocks: list[int] = []
+    level = 0
+    while lo <= hi and level < DATE_LEVELS:
+        if lo & 1:
+            blocks.append(level << 22 | lo)
+            lo += 1
+        if not hi & 1:
+            blocks.append(level << 22 | hi)
+            hi -= 1
+        if lo > hi:
+            break
+        lo, hi, level = lo >> 1, hi >> 1, level + 1
+    return sorted(blocks)
+
+
+def statement_key(st: "Statement") -> str:
+    """Who said it, as a short key: the speaker's shown name and the spelling the article wrote
+    (a speaker filter matches either, see StatementBook.matches_speaker)."""
+    both = f"{st.speaker or ''}\x00{st.speaker_as_written or ''}".casefold()
+    return hashlib.blake2b(both.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _capped(values: Sequence[Any]) -> list[Any]:
+    return list(values)[:ARRAY_CAPACITY]
+
+
+def filter_fields(articles: Sequence[Any], passages: Sequence[Passage],
+                  statements: Sequence["Statement"], names: "NameTable") -> list[dict[str, Any]]:
+    """Per passage row, its ``dates`` and ``said`` arrays (see above)."""
+    from .filters import PassageFilters
+    from .statements import StatementBook
+
+    article_rows = {a.id: [(p.start, p.end, row) for row, p in
+                           enumerate(passages[a.first:a.first + a.count], a.first)]
+                    for a in articles}
+    book = StatementBook(statements, names, article_rows)
+    row_dates = PassageFilters(articles, passages, book).row_dates()
+    said: list[set[str]] = [set() for _ in passages]
+    for i, st in enumerate(book.statements):
+        if not st.speaker:
+            continue
+        key = statement_key(st)
+        tokens = {key} | {f"{key}@{b}" for b in (date_blocks(st.date) if st.date else [])}
+        for row in book.rows_of([i]):
+            said[row] |= tokens
+    return [{"dates": _capped(sorted({b for d in ds for b in date_blocks(d)})),
+             "said": _capped(sorted(s))} for ds, s in zip(row_dates, said)]
+
+
+def filter_expression(allowed: Any, speaker_keys: "Callable[[str], list[str]]") -> str | None:
+    """The Milvus expression for a tagged filter (filters.AllowedRows), or None when ``allowed``
+    carries no filter to translate."""
+    speaker, period = getattr(allowed, "speaker", None), getattr(allowed, "period", None)
+    if speaker is None and period is None:
+        return None
+    blocks = range_blocks(period.since, period.until) if period is not None else []
+    parts = []
+    if speaker is not None:
+        keys = speaker_keys(speaker)
+        tokens = [f"{k}@{b}" for k in keys for b in blocks] if period is not None else keys
+        parts.append(f"ARRAY_CONTAINS_ANY(said, {json.dumps(tokens)})")
+    if period is not None:
+        parts.append(f"ARRAY_CONTAINS_ANY(dates, {json.dumps(blocks)})")
+    return " and ".join(parts)
+
+
 @lru_cache(maxsize=8)
 def _client(uri: str) -> "MilvusClient":
     """One client per URI per process (Milvus Lite opens its file once)."""
@@ -95,6 +204,10 @@ def _client(uri: str) -> "MilvusClient":
 @register_store("milvus")
 class MilvusStore(PassageStore):
     """An index kept in Milvus (Lite or server); see the module docstring."""
+
+    # New collections get the filter fields; False writes the layout of collections built
+    # before them (tests check that such a collection still filters, by id lists).
+    write_filter_fields = True
 
     def __init__(self, index_dir: Path | str, settings: "Settings"):
         super().__init__(index_dir, settings)
@@ -115,6 +228,12 @@ class MilvusStore(PassageStore):
         except Exception as exc:  # pymilvus raises its own MilvusException, or OSError
             raise NewsragError(f"cannot connect to Milvus at {self.uri}: {str(exc)[:200]}"
                                ) from None
+
+    def has_filter_fields(self) -> bool:
+        """Whether the passage collection has the ``dates`` and ``said`` fields (collections
+        built before them filter by id lists instead)."""
+        fields = {f["name"] for f in self.client.describe_collection(self.name)["fields"]}
+        return set(FILTER_FIELDS) <= fields
 
     # ---- the seam ------------------------------------------------------------------------
     def describe(self) -> str:
@@ -196,12 +315,19 @@ class MilvusStore(PassageStore):
         rows: list[dict[str, Any]] = []
         from .build import embedding_text
 
+        filtering = self.has_filter_fields()
+        fields = (filter_fields(output.articles, output.passages, output.statements,
+                                output.names) if filtering else [])
+        if filtering and not output.full:
+            self._refresh_filter_fields(output, fields)
         for art in output.articles:
             vecs = output.fresh.get(art.id)
             if vecs is None:
                 continue
-            for p, v in zip(output.passages[art.first:art.first + art.count], vecs):
+            for row, (p, v) in enumerate(zip(output.passages[art.first:art.first + art.count],
+                                             vecs), art.first):
                 rows.append({
+                    **(fields[row] if filtering else {}),
                     "id": passage_id(art.id, p.start), "article_id": art.id,
                     "title": art.title[:4000], "date": art.date or "",
                     "source": (art.source or "")[:4000], "url": (art.url or "")[:4000],
@@ -235,6 +361,37 @@ class MilvusStore(PassageStore):
         for name in (self.name, self.sent_name, self.meta_name):
             c.flush(name)
 
+    def _refresh_filter_fields(self, output: BuildOutput, fields: list[dict[str, Any]]) -> None:
+        """Rewrite the filter fields of kept articles whose statements now read differently: a
+        speaker's shown name is chosen across the corpus, so a new article can rename the
+        speaker of an unchanged one ("Austin" -> "Lloyd Austin")."""
+        if not self._blob_parts("statements", limit=1):
+            return
+
+        def keys(statements: Sequence[Statement]) -> dict[str, list[tuple[Any, ...]]]:
+            by_article: dict[str, list[tuple[Any, ...]]] = {}
+            for st in statements:
+                by_article.setdefault(st.article_id, []).append(
+                    (statement_key(st), st.date, st.context_start, st.context_end))
+            return by_article
+
+        old = keys(_via_file(self._read_text("statements"), _read_statements))
+        new = keys(output.statements)
+        stale = [a for a in output.articles if a.id not in output.fresh
+                 and sorted(old.get(a.id, [])) != sorted(new.get(a.id, []))]
+        c = self.client
+        for i in range(0, len(stale), 100):
+            part = stale[i:i + 100]
+            row_of = {passage_id(a.id, p.start): row for a in part
+                      for row, p in enumerate(output.passages[a.first:a.first + a.count],
+                                              a.first)}
+            got = c.query(self.name, filter=_id_filter("article_id", [a.id for a in part]),
+                          output_fields=["*"], limit=16_384)
+            rows = [{**{k: v for k, v in r.items() if k != "sparse"}, **fields[row_of[r["id"]]]}
+                    for r in got if r["id"] in row_of]
+            for j in range(0, len(rows), INSERT_BATCH):
+                c.upsert(self.name, rows[j:j + INSERT_BATCH])
+
     # ---- collections ---------------------------------------------------------------------
     def dense_index(self, count: int) -> tuple[str, dict[str, Any], str]:
         """(Milvus index type, its build params, newsrag's name for it) for ``count`` passages."""
@@ -262,6 +419,11 @@ class MilvusStore(PassageStore):
                          analyzer_params={"tokenizer": "standard"})
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        if self.write_filter_fields:
+            schema.add_field("dates", DataType.ARRAY, element_type=DataType.INT64,
+                             max_capacity=ARRAY_CAPACITY)
+            schema.add_field("said", DataType.ARRAY, element_type=DataType.VARCHAR,
+                             max_capacity=ARRAY_CAPACITY, max_length=32)
         schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                      input_field_names=["terms"], output_field_names=["sparse"]))
         index_type, params, _ = self.dense_index(count)
@@ -270,6 +432,9 @@ class MilvusStore(PassageStore):
         index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                                params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
         index_params.add_index("article_id", index_type="INVERTED")
+        if self.write_filter_fields and self.remote:  # Milvus Lite has no index on arrays
+            for name in FILTER_FIELDS:
+                index_params.add_index(name, index_type="INVERTED")
         c.create_collection(self.name, schema=schema, index_params=index_params,
                             consistency_level="Strong")
 
@@ -429,6 +594,21 @@ class MilvusGeneration(Generation):
         self.store = store
         self.ids = dense.ids  # one id <-> row mapping, the one the searches use
         self._lexical: MilvusLexical | None = None
+        self._names: NameTable | None = None
+        self._statements: list[Statement] | None = None
+        self._keys: dict[str, list[str]] = {}
+        if store.has_filter_fields():
+            dense.speaker_keys = self.speaker_keys
+
+    def speaker_keys(self, speaker: str) -> list[str]:
+        """The statement keys a speaker filter matches (any spelling, as StatementBook's)."""
+        if speaker not in self._keys:
+            from .statements import StatementBook
+
+            book = StatementBook(self.statements(), self.names(), {})
+            self._keys[speaker] = sorted({statement_key(st) for st in book.statements
+                                          if book.matches_speaker(st, speaker)})
+        return self._keys[speaker]
 
     def lexical(self) -> "MilvusLexical":
         if self._lexical is None:
@@ -442,18 +622,27 @@ class MilvusGeneration(Generation):
     def names(self) -> "NameTable":
         from .names import NameTable
 
-        return self._read(lambda: _via_file(self.store._read_text("names"), NameTable.load))
+        if self._names is None:
+            self._names = self._read(lambda: _via_file(self.store._read_text("names"),
+                                                       NameTable.load))
+        return self._names
 
     def statements(self) -> "list[Statement]":
-        from .statements import StatementBook
-
-        return self._read(lambda: _via_file(self.store._read_text("statements"),
-                                            StatementBook.read))
+        if self._statements is None:
+            self._statements = self._read(lambda: _via_file(self.store._read_text("statements"),
+                                                            _read_statements))
+        return self._statements
 
     def backends(self, encode: Any, names: "NameTable | None", settings: "Settings"
                  ) -> dict[str, Backend]:
         return {"hybrid": MilvusHybrid(self.store, self.dense, self.lexical(),  # type: ignore
                                        encode, names, settings.rrf_k, settings.candidates)}
+
+
+def _read_statements(path: Path) -> "list[Statement]":
+    from .statements import StatementBook
+
+    return StatementBook.read(path)
 
 
 def _via_file(text: str, read: Callable[[Path], Any]) -> Any:
@@ -471,6 +660,9 @@ class MilvusDense:
                  params: dict[str, Any]):
         self.store, self.ids, self._dim = store, ids, dim
         self.kind, self.params = kind, params
+        # set by the generation when the collection has the filter fields
+        self.speaker_keys: Callable[[str], list[str]] | None = None
+        self.last_filter = ""  # the expression of the last filtered search (tests read it)
 
     @property
     def size(self) -> int:
@@ -481,9 +673,14 @@ class MilvusDense:
         return self._dim
 
     def filter(self, allowed: np.ndarray | None) -> str:
+        """The Milvus expression for the rows a filter leaves: the filter itself (speaker,
+        period) on collections with the filter fields, else the rows' ids."""
         if allowed is None:
             return ""
-        return _id_filter("id", [self.ids[int(r)] for r in allowed])
+        expr = (filter_expression(allowed, self.speaker_keys)
+                if self.speaker_keys is not None else None)
+        self.last_filter = expr or _id_filter("id", [self.ids[int(r)] for r in allowed])
+        return self.last_filter
 
     def search_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"metric_type": "IP"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,30 +129,52 @@ def answer_key_kw(index: Index, question: str, kw: dict) -> tuple:
             [(c.article_id, c.start, c.end) for c in answer.citations])
 
 
-@needs_milvus
-def test_collections_built_before_the_filter_fields_still_filter(corpus, tmp_path, settings,
-                                                                  embedder, seed_index,
-                                                                  monkeypatch):
-    """A collection without `dates`/`said` (built by an earlier newsrag) is read as before:
-    filters go to Milvus as id lists and give the same hits."""
-    from newsrag.milvus_store import MilvusStore
+def legacy_milvus_store() -> type:
+    """The Milvus store as newsrag wrote it before epochs and filter fields (a copy of
+    milvus_store.py at 27961de), loaded as a module of the package; "milvus" stays ours."""
+    import importlib.util
 
-    monkeypatch.setattr(MilvusStore, "write_filter_fields", False)
+    from newsrag.milvus_store import MilvusStore
+    from newsrag.stores import STORES
+
+    name = "newsrag._legacy_milvus_store"
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / "tests" / "data" / "legacy_milvus_store.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    STORES["milvus"] = MilvusStore  # the legacy module registered itself under the name
+    return module.MilvusStore
+
+
+@needs_milvus
+def test_collections_built_before_epochs_and_filter_fields_still_work(corpus, tmp_path, settings,
+                                                                      embedder, seed_index):
+    """An index written by the previous Milvus store (collections `newsrag`, `newsrag_meta`,
+    `newsrag_sentences`, no pointer, no `dates`/`said`) is read as before, its filters sent as
+    id lists with the same hits; the next build moves it to an epoch with the filter fields
+    (copying its vectors: nothing is embedded) and the build after drops the old collections."""
+    legacy_milvus_store()
     s = store_settings(settings, "milvus", tmp_path)
-    Index.build(corpus, tmp_path / "index", s, embedder=embedder)
-    monkeypatch.undo()  # this newsrag reads it
-    assert not make_store(s, tmp_path / "index").has_filter_fields()  # type: ignore[attr-defined]
+    Index.build(corpus, tmp_path / "index", s.model_copy(
+        update={"store": "newsrag._legacy_milvus_store:MilvusStore"}), embedder=embedder)
+    store = make_store(s, tmp_path / "index")
+    assert store.current_epoch() == "" and not store.has_filter_fields()  # type: ignore
     index = Index.load(tmp_path / "index", s, embedder)
     check_filters(index, seed_index, "milvus", "ids")
-    # an incremental build keeps the old layout (a full one moves to the new)
     shutil.copy(ROOT / "tests" / "data" / "harbour_article.txt", corpus / "harbour.txt")
+    before = embedder.encoded
     again = Index.build(corpus, tmp_path / "index", s, embedder=embedder)
-    assert again.build_report.added == ["harbour.txt"]
-    assert not make_store(s, tmp_path / "index").has_filter_fields()  # type: ignore[attr-defined]
+    assert again.build_report.added == ["harbour.txt"] and again.build_report.unchanged == 2
+    harbour = next(a for a in again.articles() if a.path == "harbour.txt")
+    assert embedder.encoded - before < 10 * harbour.passages  # the harbour article's only
+    assert store.current_epoch() != "" and store.has_filter_fields()  # type: ignore
+    assert "" in store.epochs()  # type: ignore  # kept for readers still on it
     assert again.search("attack", speaker="Zarif")
-    full = Index.build(corpus, tmp_path / "index", s, full=True, embedder=embedder)
-    assert make_store(s, tmp_path / "index").has_filter_fields()  # type: ignore[attr-defined]
-    assert full.search("attack", speaker="Zarif")
+    assert "ARRAY_CONTAINS_ANY" in again.retriever.dense.last_filter  # type: ignore
+    Index.build(corpus, tmp_path / "index", s, full=True, embedder=embedder)
+    assert "" not in store.epochs() and len(store.epochs()) == 2  # type: ignore
 
 
 def test_date_blocks_cover_exactly_the_days_of_a_period():

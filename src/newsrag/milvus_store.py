@@ -34,10 +34,11 @@ build (any build) sees the count mismatch and rebuilds in full.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import tempfile
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
@@ -45,7 +46,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ._version import __version__
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, NewsragError
+from .errors import (BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError,
+                     NewsragError)
 from .lexical import LexicalIndex, _fold, tokenize
 from .passages import Passage, PassageIds, passage_id
 from .retrieval import Backend, reciprocal_rank_fusion
@@ -189,6 +191,11 @@ def filter_expression(allowed: Any, speaker_keys: "Callable[[str], list[str]]") 
     return " and ".join(parts)
 
 
+# Tests only: called with the new epoch's store just before the pointer moves to it.
+_BEFORE_POINTER: Callable[["MilvusStore"], None] | None = None
+LOCK_TTL = 60.0  # seconds a build's lease row lives without a heartbeat (a killed build's expires)
+
+
 @lru_cache(maxsize=8)
 def _client(uri: str) -> "MilvusClient":
     """One client per URI per process (Milvus Lite opens its file once)."""
@@ -205,10 +212,6 @@ def _client(uri: str) -> "MilvusClient":
 class MilvusStore(PassageStore):
     """An index kept in Milvus (Lite or server); see the module docstring."""
 
-    # New collections get the filter fields; False writes the layout of collections built
-    # before them (tests check that such a collection still filters, by id lists).
-    write_filter_fields = True
-
     def __init__(self, index_dir: Path | str, settings: "Settings"):
         super().__init__(index_dir, settings)
         uri = settings.milvus_uri or str(self.index_dir / "milvus.db")
@@ -217,9 +220,12 @@ class MilvusStore(PassageStore):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
             uri = str(Path(uri).resolve())
         self.uri = uri
-        self.name = settings.milvus_collection
-        self.meta_name = f"{self.name}_meta"
-        self.sent_name = f"{self.name}_sentences"
+        self.base = settings.milvus_collection
+        self.pointer_name = f"{self.base}_current"
+        self.lock_name = f"{self.base}_lock"
+        # The epoch (set of collections) this object reads and writes; None: the one the
+        # pointer names, looked up on each use (see pinned()).
+        self.epoch: str | None = None
 
     @property
     def client(self) -> "MilvusClient":
@@ -229,6 +235,80 @@ class MilvusStore(PassageStore):
             raise NewsragError(f"cannot connect to Milvus at {self.uri}: {str(exc)[:200]}"
                                ) from None
 
+    # ---- epochs: every build writes new collections, then moves one pointer ---------------
+    def collections(self, epoch: str) -> tuple[str, str, str]:
+        """(passages, meta, sentences) collection names of an epoch; "" is the layout of
+        collections built before epochs (``newsrag``, ``newsrag_meta``, ``newsrag_sentences``)."""
+        name = f"{self.base}__{epoch}" if epoch else self.base
+        return name, f"{name}_meta", f"{name}_sentences"
+
+    @property
+    def name(self) -> str:
+        return self.collections(self._epoch())[0]
+
+    @property
+    def meta_name(self) -> str:
+        return self.collections(self._epoch())[1]
+
+    @property
+    def sent_name(self) -> str:
+        return self.collections(self._epoch())[2]
+
+    def _epoch(self) -> str:
+        return self.epoch if self.epoch is not None else self.current_epoch()
+
+    def current_epoch(self) -> str:
+        """The live epoch: what the pointer collection names ("" when there is none)."""
+        c = self.client
+        if not c.has_collection(self.pointer_name):
+            return ""
+        c.load_collection(self.pointer_name)
+        rows = c.query(self.pointer_name, filter='key == "current"', output_fields=["epoch"],
+                       limit=1)
+        return str(rows[0]["epoch"]) if rows else ""
+
+    def pinned(self, epoch: str | None = None) -> "MilvusStore":
+        """This store fixed on ``epoch`` (default: the live one), so that what one reader or
+        writer sees cannot change under it when a build moves the pointer."""
+        other = copy.copy(self)
+        other.epoch = self.current_epoch() if epoch is None else epoch
+        return other
+
+    def epochs(self) -> set[str]:
+        """Every epoch with a collection in Milvus (finished, live, or left by a killed build)."""
+        found = set()
+        for name in self.client.list_collections():
+            if name in self.collections(""):
+                found.add("")
+            elif name.startswith(f"{self.base}__e"):
+                found.add(name[len(self.base) + 2:].split("_")[0])
+        return found
+
+    def _drop_epochs(self, keep: set[str]) -> None:
+        c = self.client
+        for epoch in self.epochs() - keep:
+            for name in self.collections(epoch):
+                if c.has_collection(name):
+                    c.drop_collection(name)
+
+    def _point_to(self, epoch: str) -> None:
+        """Make ``epoch`` live: one upsert of one row, atomic for readers."""
+        from pymilvus import DataType
+
+        c = self.client
+        if not c.has_collection(self.pointer_name):
+            schema = c.create_schema(auto_id=False)
+            schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
+            schema.add_field("epoch", DataType.VARCHAR, max_length=64)
+            schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # every collection needs one
+            params = c.prepare_index_params()
+            params.add_index("v", index_type="FLAT", metric_type="L2")
+            c.create_collection(self.pointer_name, schema=schema, index_params=params,
+                                consistency_level="Strong")
+        c.load_collection(self.pointer_name)
+        c.upsert(self.pointer_name, [{"key": "current", "epoch": epoch, "v": [0.0, 0.0]}])
+        c.flush(self.pointer_name)
+
     def has_filter_fields(self) -> bool:
         """Whether the passage collection has the ``dates`` and ``said`` fields (collections
         built before them filter by id lists instead)."""
@@ -237,12 +317,22 @@ class MilvusStore(PassageStore):
 
     # ---- the seam ------------------------------------------------------------------------
     def describe(self) -> str:
-        return f"Milvus {self.uri} (collection {self.name})"
+        return f"Milvus {self.uri} (collection {self.base})"
 
     def exists(self) -> bool:
+        if self.epoch is None:
+            return self.pinned().exists()
         c = self.client
         return c.has_collection(self.meta_name) and c.has_collection(self.name) and bool(
             self._blob_parts("manifest", limit=1))
+
+    def version(self) -> str | None:
+        """The live epoch and its manifest's build time (live reload polls it)."""
+        try:
+            store = self.pinned()
+            return f"{store.epoch}/{store.read_manifest().built_at}" if store.exists() else None
+        except NewsragError:
+            return None
 
     def local_folder(self) -> Path | None:
         """Beside a Milvus Lite file (``x.db`` -> ``x.db.local/``), else under the index folder:
@@ -250,16 +340,44 @@ class MilvusStore(PassageStore):
         encoded by sentence-transformers from the model setting."""
         base = (Path(self.uri + ".local") if not self.remote
                 else self.index_dir / f".milvus-{hashlib.sha1(self.uri.encode()).hexdigest()[:8]}")
-        return base / self.name
+        return base / self.base
 
     def lock(self) -> AbstractContextManager[None]:
-        if self.remote:  # one builder per collection is the operator's job on a server
-            return nullcontext()
+        if self.remote:  # a lease row in Milvus: builders on other machines see it too
+            return MilvusBuildLock(self)
         from .store import IndexStore
 
         return IndexStore(Path(self.uri + ".lock")).lock()
 
+    def is_locked(self) -> bool:
+        if self.remote:
+            return bool(MilvusBuildLock(self).holders())
+        from .store import IndexStore
+
+        return IndexStore(Path(self.uri + ".lock")).is_locked()
+
+    def wait_for_lock(self, say: Callable[[str], None]) -> None:
+        if not self.remote:
+            from .store import IndexStore
+
+            IndexStore(Path(self.uri + ".lock")).wait_for_lock(say)
+            return
+        import time
+
+        if self.is_locked():
+            say(f"another build is running on {self.describe()}; waiting for it to finish "
+                "(Ctrl-C to stop) ...")
+            while self.is_locked():
+                time.sleep(1.0)
+
+    def clean(self) -> None:
+        """Drop what killed builds left: epochs newer than the live one (call under lock)."""
+        live = self.current_epoch()
+        self._drop_epochs({e for e in self.epochs() if e <= live})
+
     def read_manifest(self) -> Manifest:
+        if self.epoch is None:
+            return self.pinned().read_manifest()
         if not self.exists():
             raise IndexMissingError(f"no index in {self.describe()} yet: run `newsrag build "
                                     "--store milvus` to build one")
@@ -276,6 +394,8 @@ class MilvusStore(PassageStore):
         return Manifest.model_validate(data)
 
     def open(self, fingerprint: "str | Callable[[str], bool]") -> Generation:
+        if self.epoch is None:
+            return self.pinned().open(fingerprint)
         manifest = self.read_manifest()
         fits = (fingerprint(manifest.model.fingerprint) if callable(fingerprint)
                 else manifest.model.fingerprint == fingerprint)
@@ -301,96 +421,91 @@ class MilvusStore(PassageStore):
         return MilvusGeneration(folder, manifest, dense, passages, store=self)
 
     def write(self, output: BuildOutput) -> None:
-        c = self.client
-        if output.full or not c.has_collection(self.name):
-            for name in (self.name, self.meta_name, self.sent_name):
-                if c.has_collection(name):
-                    c.drop_collection(name)
-            self._create(output.model.dim, len(output.passages))
-        c.load_collection(self.name)
-        if output.removed:
-            for i in range(0, len(output.removed), 1000):
-                c.delete(self.name, filter=_id_filter("article_id", output.removed[i:i + 1000]))
-        by_id = {a.id: a for a in output.articles}
-        rows: list[dict[str, Any]] = []
+        """Write the build into a new epoch's collections, then move the pointer to it: readers
+        see the previous epoch until that one upsert, and a build killed before it leaves the
+        previous epoch live (the next build drops what it left). Articles this build did not
+        embed are copied from the live epoch with their vectors; the epoch before the live one
+        is dropped once the new one is live (the live one stays for readers still on it)."""
+        import datetime as dt
+        import secrets
+
+        live = self.pinned()
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        new = self.pinned(f"e{stamp}{secrets.token_hex(2)}")
+        new._create(output.model.dim, len(output.passages))
+        new._write_rows(output, live)
+        new._write_sentences(output.sentences, output.model.dim)
+        if output.encoder_dir is not None:
+            new._keep_encoder(output.encoder_dir)
         from .build import embedding_text
 
-        filtering = self.has_filter_fields()
-        fields = (filter_fields(output.articles, output.passages, output.statements,
-                                output.names) if filtering else [])
-        if filtering and not output.full:
-            self._refresh_filter_fields(output, fields)
-        for art in output.articles:
-            vecs = output.fresh.get(art.id)
-            if vecs is None:
-                continue
-            for row, (p, v) in enumerate(zip(output.passages[art.first:art.first + art.count],
-                                             vecs), art.first):
-                rows.append({
-                    **(fields[row] if filtering else {}),
-                    "id": passage_id(art.id, p.start), "article_id": art.id,
-                    "title": art.title[:4000], "date": art.date or "",
-                    "source": (art.source or "")[:4000], "url": (art.url or "")[:4000],
-                    "start": p.start, "end": p.end, "text": p.text,
-                    "terms": bm25_terms(embedding_text(by_id[art.id], p.text))[:TEXT_MAX],
-                    "dense": np.asarray(v, dtype=np.float32).tolist(),
-                })
-                if len(rows) >= INSERT_BATCH:
-                    c.upsert(self.name, rows)
-                    rows = []
-        if rows:
-            c.upsert(self.name, rows)
-        self._write_sentences(output.sentences, output.model.dim)
-        if output.encoder_dir is not None:
-            self._keep_encoder(output.encoder_dir)
         vocab = sorted({t for a in output.articles
                         for p in output.passages[a.first:a.first + a.count]
                         for t in tokenize(embedding_text(a, p.text))})
-        self._write_blob("vocab", json.dumps(vocab, ensure_ascii=False))
+        new._write_blob("vocab", json.dumps(vocab, ensure_ascii=False))
         with tempfile.TemporaryDirectory() as tmp:
             from .statements import StatementBook
 
             output.names.save(Path(tmp) / "names.json")
             StatementBook.save(output.statements, Path(tmp) / "statements.jsonl")
-            self._write_blob("names", (Path(tmp) / "names.json").read_text(encoding="utf-8"))
-            self._write_blob("statements",
-                             (Path(tmp) / "statements.jsonl").read_text(encoding="utf-8"))
-        self._write_manifest(output)
+            new._write_blob("names", (Path(tmp) / "names.json").read_text(encoding="utf-8"))
+            new._write_blob("statements",
+                            (Path(tmp) / "statements.jsonl").read_text(encoding="utf-8"))
+        new._write_manifest(output)
         # Seal what was written: rows left in growing segments are searched without their index
         # (BM25 took ~2 s a query on 6k passages in the writing process, 20 ms once sealed).
-        for name in (self.name, self.sent_name, self.meta_name):
-            c.flush(name)
+        for name in (new.name, new.sent_name, new.meta_name):
+            self.client.flush(name)
+        if _BEFORE_POINTER is not None:  # tests: a build "killed" at the worst moment
+            _BEFORE_POINTER(new)
+        assert new.epoch is not None and live.epoch is not None
+        self._point_to(new.epoch)
+        self._drop_epochs({new.epoch, live.epoch})
 
-    def _refresh_filter_fields(self, output: BuildOutput, fields: list[dict[str, Any]]) -> None:
-        """Rewrite the filter fields of kept articles whose statements now read differently: a
-        speaker's shown name is chosen across the corpus, so a new article can rename the
-        speaker of an unchanged one ("Austin" -> "Lloyd Austin")."""
-        if not self._blob_parts("statements", limit=1):
-            return
+    def _write_rows(self, output: BuildOutput, live: "MilvusStore") -> None:
+        """Every passage row of ``output``: vectors embedded by this build, else the live
+        epoch's (same id: same article text)."""
+        from .build import embedding_text
 
-        def keys(statements: Sequence[Statement]) -> dict[str, list[tuple[Any, ...]]]:
-            by_article: dict[str, list[tuple[Any, ...]]] = {}
-            for st in statements:
-                by_article.setdefault(st.article_id, []).append(
-                    (statement_key(st), st.date, st.context_start, st.context_end))
-            return by_article
-
-        old = keys(_via_file(self._read_text("statements"), _read_statements))
-        new = keys(output.statements)
-        stale = [a for a in output.articles if a.id not in output.fresh
-                 and sorted(old.get(a.id, [])) != sorted(new.get(a.id, []))]
         c = self.client
-        for i in range(0, len(stale), 100):
-            part = stale[i:i + 100]
-            row_of = {passage_id(a.id, p.start): row for a in part
-                      for row, p in enumerate(output.passages[a.first:a.first + a.count],
-                                              a.first)}
-            got = c.query(self.name, filter=_id_filter("article_id", [a.id for a in part]),
-                          output_fields=["*"], limit=16_384)
-            rows = [{**{k: v for k, v in r.items() if k != "sparse"}, **fields[row_of[r["id"]]]}
-                    for r in got if r["id"] in row_of]
-            for j in range(0, len(rows), INSERT_BATCH):
-                c.upsert(self.name, rows[j:j + INSERT_BATCH])
+        by_id = {a.id: a for a in output.articles}
+        fields = filter_fields(output.articles, output.passages, output.statements,
+                               output.names)
+        kept = [a for a in output.articles if a.id not in output.fresh]
+        old: dict[str, list[float]] = {}
+        if kept and c.has_collection(live.name):
+            c.load_collection(live.name)
+            for i in range(0, len(kept), 100):
+                ids = [a.id for a in kept[i:i + 100]]
+                for r in c.query(live.name, filter=_id_filter("article_id", ids),
+                                 output_fields=["id", "dense"], limit=16_384):
+                    old[r["id"]] = r["dense"]
+        rows: list[dict[str, Any]] = []
+        for art in output.articles:
+            vecs = output.fresh.get(art.id)
+            for n, p in enumerate(output.passages[art.first:art.first + art.count]):
+                pid = passage_id(art.id, p.start)
+                if vecs is not None:
+                    vector = np.asarray(vecs[n], dtype=np.float32).tolist()
+                elif pid in old:
+                    vector = old[pid]
+                else:
+                    raise IndexCorruptError(f"the index in {self.describe()} lacks passage "
+                                            f"{pid} of an unchanged article; " + REBUILD_HINT)
+                rows.append({
+                    **fields[art.first + n],
+                    "id": pid, "article_id": art.id,
+                    "title": art.title[:4000], "date": art.date or "",
+                    "source": (art.source or "")[:4000], "url": (art.url or "")[:4000],
+                    "start": p.start, "end": p.end, "text": p.text,
+                    "terms": bm25_terms(embedding_text(by_id[art.id], p.text))[:TEXT_MAX],
+                    "dense": vector,
+                })
+                if len(rows) >= INSERT_BATCH:
+                    c.insert(self.name, rows)
+                    rows = []
+        if rows:
+            c.insert(self.name, rows)
 
     # ---- collections ---------------------------------------------------------------------
     def dense_index(self, count: int) -> tuple[str, dict[str, Any], str]:
@@ -419,11 +534,11 @@ class MilvusStore(PassageStore):
                          analyzer_params={"tokenizer": "standard"})
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        if self.write_filter_fields:
-            schema.add_field("dates", DataType.ARRAY, element_type=DataType.INT64,
-                             max_capacity=ARRAY_CAPACITY)
-            schema.add_field("said", DataType.ARRAY, element_type=DataType.VARCHAR,
-                             max_capacity=ARRAY_CAPACITY, max_length=32)
+        # the filter fields (collections built before them lack them)
+        schema.add_field("dates", DataType.ARRAY, element_type=DataType.INT64,
+                         max_capacity=ARRAY_CAPACITY)
+        schema.add_field("said", DataType.ARRAY, element_type=DataType.VARCHAR,
+                         max_capacity=ARRAY_CAPACITY, max_length=32)
         schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                      input_field_names=["terms"], output_field_names=["sparse"]))
         index_type, params, _ = self.dense_index(count)
@@ -432,7 +547,7 @@ class MilvusStore(PassageStore):
         index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                                params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
         index_params.add_index("article_id", index_type="INVERTED")
-        if self.write_filter_fields and self.remote:  # Milvus Lite has no index on arrays
+        if self.remote:  # Milvus Lite has no index on arrays
             for name in FILTER_FIELDS:
                 index_params.add_index(name, index_type="INVERTED")
         c.create_collection(self.name, schema=schema, index_params=index_params,
@@ -583,6 +698,89 @@ class MilvusStore(PassageStore):
                     f"{a.id}, its manifest says {a.count}; " + REBUILD_HINT)
             passages += [Passage(a.id, a.title, a.date, s, e, t) for s, e, t in rows]
         return passages
+
+
+class MilvusBuildLock:
+    """One build at a time on a Milvus server, across processes and machines: a lease row in
+    ``<collection>_lock``. A builder inserts its row, then reads every row: if another live
+    lease is there it removes its own and refuses (two builders that start together may both
+    refuse; neither writes). A heartbeat renews the lease every ``LOCK_TTL / 4`` seconds; the
+    lease of a killed build expires after ``LOCK_TTL``."""
+
+    def __init__(self, store: MilvusStore):
+        import os
+        import secrets
+        import socket
+
+        self.store = store
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._stop: Any = None
+        self._thread: Any = None
+
+    def _collection(self) -> str:
+        from pymilvus import DataType
+
+        c, name = self.store.client, self.store.lock_name
+        if not c.has_collection(name):
+            schema = c.create_schema(auto_id=False)
+            schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=256)
+            schema.add_field("expires", DataType.DOUBLE)
+            schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+            params = c.prepare_index_params()
+            params.add_index("v", index_type="FLAT", metric_type="L2")
+            c.create_collection(name, schema=schema, index_params=params,
+                                consistency_level="Strong")
+        c.load_collection(name)
+        return name
+
+    def holders(self) -> list[str]:
+        """The builders whose lease is live, other than this one."""
+        import time
+
+        c = self.store.client
+        if not c.has_collection(self.store.lock_name):
+            return []
+        c.load_collection(self.store.lock_name)
+        now = time.time()
+        return [r["key"] for r in c.query(self.store.lock_name, filter='key != ""',
+                                          output_fields=["key", "expires"], limit=1000)
+                if r["key"] != self.token and r["expires"] > now]
+
+    def _renew(self) -> None:
+        import time
+
+        self.store.client.upsert(self._collection(), [
+            {"key": self.token, "expires": time.time() + LOCK_TTL, "v": [0.0, 0.0]}])
+
+    def __enter__(self) -> None:
+        import threading
+
+        name = self._collection()
+        self._renew()
+        others = self.holders()
+        if others:
+            self.store.client.delete(name, ids=[self.token])
+            raise BuildLockedError(f"another build is running on {self.store.describe()} "
+                                   f"(lease {others[0]}); wait for it to finish and try again")
+        self._stop = threading.Event()
+
+        def beat() -> None:
+            while not self._stop.wait(LOCK_TTL / 4):
+                try:
+                    self._renew()
+                except Exception:  # a heartbeat lost now and then is harmless
+                    pass
+
+        self._thread = threading.Thread(target=beat, name="newsrag-milvus-lease", daemon=True)
+        self._thread.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            self.store.client.delete(self.store.lock_name, ids=[self.token])
+        except Exception:  # the lease expires by itself
+            pass
 
 
 class MilvusGeneration(Generation):

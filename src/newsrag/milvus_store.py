@@ -191,9 +191,17 @@ def filter_expression(allowed: Any, speaker_keys: "Callable[[str], list[str]]") 
     return " and ".join(parts)
 
 
-# Tests only: called with the new epoch's store just before the pointer moves to it.
-_BEFORE_POINTER: Callable[["MilvusStore"], None] | None = None
-LOCK_TTL = 60.0  # seconds a build's lease row lives without a heartbeat (a killed build's expires)
+
+
+def lease_seconds() -> float:
+    """How long a build's lease row lives without a heartbeat, so how long a killed build blocks
+    the next one: ``NEWSRAG_MILVUS_LEASE_SECONDS``, default 60."""
+    import os
+
+    try:
+        return max(1.0, float(os.environ.get("NEWSRAG_MILVUS_LEASE_SECONDS", "60")))
+    except ValueError:
+        raise NewsragError("NEWSRAG_MILVUS_LEASE_SECONDS must be a number of seconds") from None
 
 
 @lru_cache(maxsize=8)
@@ -456,8 +464,6 @@ class MilvusStore(PassageStore):
         # (BM25 took ~2 s a query on 6k passages in the writing process, 20 ms once sealed).
         for name in (new.name, new.sent_name, new.meta_name):
             self.client.flush(name)
-        if _BEFORE_POINTER is not None:  # tests: a build "killed" at the worst moment
-            _BEFORE_POINTER(new)
         assert new.epoch is not None and live.epoch is not None
         self._point_to(new.epoch)
         self._drop_epochs({new.epoch, live.epoch})
@@ -542,16 +548,37 @@ class MilvusStore(PassageStore):
         schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                      input_field_names=["terms"], output_field_names=["sparse"]))
         index_type, params, _ = self.dense_index(count)
-        index_params = c.prepare_index_params()
-        index_params.add_index("dense", index_type=index_type, metric_type="IP", params=params)
-        index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                               params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
-        index_params.add_index("article_id", index_type="INVERTED")
-        if self.remote:  # Milvus Lite has no index on arrays
-            for name in FILTER_FIELDS:
+
+        def indexes(arrays: bool) -> Any:
+            index_params = c.prepare_index_params()
+            index_params.add_index("dense", index_type=index_type, metric_type="IP",
+                                   params=params)
+            index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX",
+                                   metric_type="BM25",
+                                   params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+            index_params.add_index("article_id", index_type="INVERTED")
+            for name in FILTER_FIELDS if arrays else ():
                 index_params.add_index(name, index_type="INVERTED")
-        c.create_collection(self.name, schema=schema, index_params=index_params,
-                            consistency_level="Strong")
+            return index_params
+
+        import logging
+
+        quiet = logging.getLogger("pymilvus")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)  # pymilvus logs a refused request with its traceback
+        try:  # an inverted index on the filter arrays where the server has one (Milvus does)
+            c.create_collection(self.name, schema=schema, index_params=indexes(self.remote),
+                                consistency_level="Strong")
+        except Exception as exc:
+            if not self.remote or "index" not in str(exc):
+                raise
+            # milvus-lite's server: no index on arrays; the filters scan them instead
+            if c.has_collection(self.name):
+                c.drop_collection(self.name)
+            c.create_collection(self.name, schema=schema, index_params=indexes(False),
+                                consistency_level="Strong")
+        finally:
+            quiet.setLevel(level)
 
         meta = c.create_schema(auto_id=False)
         meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=128)
@@ -704,8 +731,8 @@ class MilvusBuildLock:
     """One build at a time on a Milvus server, across processes and machines: a lease row in
     ``<collection>_lock``. A builder inserts its row, then reads every row: if another live
     lease is there it removes its own and refuses (two builders that start together may both
-    refuse; neither writes). A heartbeat renews the lease every ``LOCK_TTL / 4`` seconds; the
-    lease of a killed build expires after ``LOCK_TTL``."""
+    refuse; neither writes). A heartbeat renews the lease every quarter of
+    :func:`lease_seconds`; the lease of a killed build expires after it."""
 
     def __init__(self, store: MilvusStore):
         import os
@@ -714,6 +741,7 @@ class MilvusBuildLock:
 
         self.store = store
         self.token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.ttl = lease_seconds()
         self._stop: Any = None
         self._thread: Any = None
 
@@ -750,7 +778,7 @@ class MilvusBuildLock:
         import time
 
         self.store.client.upsert(self._collection(), [
-            {"key": self.token, "expires": time.time() + LOCK_TTL, "v": [0.0, 0.0]}])
+            {"key": self.token, "expires": time.time() + self.ttl, "v": [0.0, 0.0]}])
 
     def __enter__(self) -> None:
         import threading
@@ -765,7 +793,7 @@ class MilvusBuildLock:
         self._stop = threading.Event()
 
         def beat() -> None:
-            while not self._stop.wait(LOCK_TTL / 4):
+            while not self._stop.wait(self.ttl / 4):
                 try:
                     self._renew()
                 except Exception:  # a heartbeat lost now and then is harmless

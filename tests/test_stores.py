@@ -273,3 +273,21 @@ def test_a_speaker_renamed_by_a_new_article_is_still_found(store, tmp_path):
     assert {st.speaker for st in second.book.statements if st.speaker} == {"Jane Marlow"}
     found = {h.passage.article_id for h in second.search("rockets", k=5, speaker="Jane Marlow")}
     assert a_id in found and len(found) == 2
+
+
+@needs_milvus
+def test_a_milvus_lite_database_open_in_another_process_is_a_clear_error(tmp_path):
+    """Milvus Lite serves one process per database: a second process is told so, and how to
+    share it (a milvus-lite server), in one line instead of milvus-lite's traceback."""
+    from pymilvus import MilvusClient
+
+    uri = str(tmp_path / "news.db")
+    holder = MilvusClient(uri)  # this process opens the database, as a running `serve` would
+    try:
+        info = run_cli("info", "--store", "milvus", "--milvus-uri", uri, cwd=tmp_path, timeout=60)
+    finally:
+        holder.close()
+    assert info.returncode == 1 and "Traceback" not in info.stderr, info.stderr
+    assert info.stderr.startswith(f"error: the Milvus Lite database {uri} is open in another "
+                                  "process"), info.stderr
+    assert "milvus-lite server --data-dir" in info.stderr

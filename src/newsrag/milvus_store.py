@@ -213,7 +213,27 @@ def _client(uri: str) -> "MilvusClient":
 
     # query_iterator warns on every call that Milvus Lite gives no MVCC timestamp
     logging.getLogger("pymilvus").setLevel(logging.ERROR)
+    # milvus-lite logs a database another process holds with a traceback; newsrag says it once
+    logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
     return MilvusClient(uri)
+
+
+def _held_by_another_process(path: str) -> bool:
+    """Whether another process has the Milvus Lite database ``path`` open (its LOCK file)."""
+    import fcntl
+    import os
+
+    lock = Path(path) / "LOCK"
+    if not lock.is_file():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock this probe took
+    return False
 
 
 @register_store("milvus")
@@ -240,6 +260,12 @@ class MilvusStore(PassageStore):
         try:
             return _client(self.uri)
         except Exception as exc:  # pymilvus raises its own MilvusException, or OSError
+            if not self.remote and _held_by_another_process(self.uri):
+                raise NewsragError(
+                    f"the Milvus Lite database {self.uri} is open in another process (a build, "
+                    "serve or ask): Milvus Lite serves one process at a time. To share it, run "
+                    f"`milvus-lite server --data-dir {self.uri} --host 127.0.0.1 --port 19530` "
+                    "and use --milvus-uri http://127.0.0.1:19530 everywhere") from None
             raise NewsragError(f"cannot connect to Milvus at {self.uri}: {str(exc)[:200]}"
                                ) from None
 

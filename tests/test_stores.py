@@ -309,3 +309,17 @@ def test_a_milvus_lite_database_open_in_another_process_is_a_clear_error(tmp_pat
     assert info.stderr.startswith(f"error: the Milvus Lite database {uri} is open in another "
                                   "process"), info.stderr
     assert "milvus-lite server --data-dir" in info.stderr
+
+
+@needs_milvus
+def test_a_second_build_on_a_milvus_lite_database_is_refused(corpus, tmp_path):
+    """While a build holds a Milvus Lite database's lock, another build exits 1 with one line
+    (before loading any model or opening the database)."""
+    uri = str(tmp_path / "news.db")
+    s = Settings(store="milvus", milvus_uri=uri)
+    with make_store(s, tmp_path / "index").lock():  # as a build in another process would
+        built = run_cli("build", "--corpus", str(corpus), "--store", "milvus", "--milvus-uri",
+                        uri, cwd=tmp_path, timeout=60)
+    assert built.returncode == 1 and "Traceback" not in built.stderr, built.stderr
+    assert built.stderr.startswith(f"error: another build is running on {uri}.lock/"), \
+        built.stderr

@@ -202,6 +202,9 @@ class RayExecutor:
             pool = ActorPool(actors)
             parts = list(pool.map(lambda a, part: a.encode.remote(part, batch_size), slices))
             self.nodes |= set(ray.get([a.node.remote() for a in actors]))
+        except ray.exceptions.RayError as exc:  # an actor died, a node went away, ...
+            raise NewsragError(f"embedding on Ray at {self.address} failed, nothing was "
+                               f"written: {str(exc).strip().splitlines()[-1][:300]}") from None
         finally:
             for a in actors:
                 ray.kill(a)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,10 @@ def test_store_gives_the_faiss_answers_and_updates_by_article(store, corpus, tmp
         got, want = search_key(index, q, "bm25"), search_key(seed_index, q, "bm25")
         assert got[:1] == want[:1] and len(set(got) & set(want)) >= len(want) - 1, q
         assert answer_key(index, q) == answer_key(seed_index, q), q
-    # filters (a speaker, a period) run in the store
+    # filters (a speaker, a period, both) run in the store: on Milvus as boolean expressions
+    # over the passages' `dates` and `said` arrays, never as lists of ids
     assert search_key(index, "rockets", "hybrid") == search_key(seed_index, "rockets", "hybrid")
-    for kw in ({"speaker": "Zarif"}, {"since": "2021"}, {"until": "2020-12"}):
-        got = [(h.passage.article_id, h.passage.start) for h in index.search("attack", **kw)]
-        want = [(h.passage.article_id, h.passage.start) for h in seed_index.search("attack", **kw)]
-        assert got == want, kw
+    check_filters(index, seed_index, store, "expression" if store == "milvus" else "ids")
 
     # incremental: delete one article, then add it back; only its passages are embedded
     b_id = next(a.id for a in index.articles() if a.path == SEED_B)
@@ -92,6 +91,127 @@ def test_store_gives_the_faiss_answers_and_updates_by_article(store, corpus, tmp
     assert hits and all(generation.ids.row_of(h.id) == h.row for h in hits)
     assert [generation.ids[h.row] for h in hits] == [f"{h.passage.article_id}:{h.passage.start}"
                                                      for h in hits]
+
+
+FILTERS = [{"speaker": "Zarif"}, {"speaker": "Austim"}, {"speaker": "Lloyd J. Austin"},
+           {"since": "2021"}, {"until": "2020-12"}, {"since": "2020-01", "until": "2020-01"},
+           {"since": "2020-01-08", "until": "2020-01-08"}, {"since": "2021-03-05"},
+           {"speaker": "Zarif", "since": "2020"}, {"speaker": "Austin", "since": "2021-03"},
+           {"speaker": "Austin", "until": "2020"}, {"since": "2031"}, {"speaker": "Nobody"}]
+
+
+def check_filters(index: Index, faiss_index: Index, store: str, how: str) -> None:
+    """Filtered searches and answers of ``index`` equal those of ``faiss_index``; on Milvus the
+    filter was sent ``how``: as an "expression" over the filter fields (and then also as id
+    lists, Milvus Lite's choice for few rows), or only as "ids" (a collection without them)."""
+    if store == "milvus" and how == "expression":
+        import newsrag.milvus_store as milvus_store
+
+        limit = milvus_store.LITE_ID_LIST_MAX
+        try:
+            milvus_store.LITE_ID_LIST_MAX = -1  # every filter as its expression
+            check_filters(index, faiss_index, store, "forced")
+        finally:
+            milvus_store.LITE_ID_LIST_MAX = limit
+        how = "ids"  # what Milvus Lite sends at this size
+    kinds = set()
+    for kw in FILTERS:
+        for mode in ("hybrid", "dense", "bm25"):
+            got = [(h.passage.article_id, h.passage.start)
+                   for h in index.search("attack", k=10, mode=mode, **kw)]
+            want = [(h.passage.article_id, h.passage.start)
+                    for h in faiss_index.search("attack", k=10, mode=mode, **kw)]
+            assert got == want, (kw, mode)
+            kinds.add(bool(got))
+            if store == "milvus" and got:
+                expr = index.retriever.dense.last_filter  # type: ignore[attr-defined]
+                if how == "forced":
+                    assert "ARRAY_CONTAINS_ANY" in expr and "id in" not in expr, (kw, expr)
+                else:
+                    assert expr.startswith("id in ["), (kw, expr)
+        question = "What did he say about the attack?"
+        assert answer_key_kw(index, question, kw) == answer_key_kw(faiss_index, question, kw), kw
+    assert kinds == {True, False}  # some filters leave passages, some leave none
+
+
+def answer_key_kw(index: Index, question: str, kw: dict) -> tuple:
+    answer = index.ask(question, **kw)
+    return (answer.answered, answer.answer,
+            [(c.article_id, c.start, c.end) for c in answer.citations])
+
+
+def legacy_milvus_store() -> type:
+    """The Milvus store as newsrag wrote it before epochs and filter fields (a copy of
+    milvus_store.py at 27961de), loaded as a module of the package; "milvus" stays ours."""
+    import importlib.util
+
+    from newsrag.milvus_store import MilvusStore
+    from newsrag.stores import STORES
+
+    name = "newsrag._legacy_milvus_store"
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / "tests" / "data" / "legacy_milvus_store.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    STORES["milvus"] = MilvusStore  # the legacy module registered itself under the name
+    return module.MilvusStore
+
+
+@needs_milvus
+def test_collections_built_before_epochs_and_filter_fields_still_work(corpus, tmp_path, settings,
+                                                                      embedder, seed_index):
+    """An index written by the previous Milvus store (collections `newsrag`, `newsrag_meta`,
+    `newsrag_sentences`, no pointer, no `dates`/`said`) is read as before, its filters sent as
+    id lists with the same hits; the next build moves it to an epoch with the filter fields
+    (copying its vectors: nothing is embedded) and the build after drops the old collections."""
+    legacy_milvus_store()
+    s = store_settings(settings, "milvus", tmp_path)
+    Index.build(corpus, tmp_path / "index", s.model_copy(
+        update={"store": "newsrag._legacy_milvus_store:MilvusStore"}), embedder=embedder)
+    store = make_store(s, tmp_path / "index")
+    assert store.current_epoch() == "" and not store.has_filter_fields()  # type: ignore
+    index = Index.load(tmp_path / "index", s, embedder)
+    check_filters(index, seed_index, "milvus", "ids")
+    shutil.copy(ROOT / "tests" / "data" / "harbour_article.txt", corpus / "harbour.txt")
+    before = embedder.encoded
+    again = Index.build(corpus, tmp_path / "index", s, embedder=embedder)
+    assert again.build_report.added == ["harbour.txt"] and again.build_report.unchanged == 2
+    harbour = next(a for a in again.articles() if a.path == "harbour.txt")
+    assert embedder.encoded - before < 10 * harbour.passages  # the harbour article's only
+    assert store.current_epoch() != "" and store.has_filter_fields()  # type: ignore
+    assert "" in store.epochs()  # type: ignore  # kept for readers still on it
+    check_filters(again, Index.build(corpus, tmp_path / "faiss", settings, embedder=embedder),
+                  "milvus", "expression")
+    Index.build(corpus, tmp_path / "index", s, full=True, embedder=embedder)
+    assert "" not in store.epochs() and len(store.epochs()) == 2  # type: ignore
+
+
+def test_date_blocks_cover_exactly_the_days_of_a_period():
+    """The dyadic blocks of a period hold exactly its days: a date's blocks meet the period's
+    blocks if and only if the date lies in the period."""
+    import datetime as dt
+    import random
+
+    from newsrag.milvus_store import DATE_LEVELS, date_blocks, range_blocks
+
+    rng = random.Random(7)
+    day = dt.date(2020, 1, 1)
+    days = [day + dt.timedelta(days=rng.randrange(-3000, 3000)) for _ in range(300)]
+    days += [dt.date(1, 1, 1), dt.date(9999, 12, 31)]
+    periods = [(None, None), (None, "2020-01-07"), ("2020-01-08", None)]
+    for _ in range(300):
+        a, b = sorted(rng.sample(days, 2))
+        periods.append((a.isoformat(), b.isoformat()))
+    for since, until in periods:
+        blocks = set(range_blocks(since, until))
+        assert len(blocks) <= 2 * DATE_LEVELS
+        for d in days:
+            iso = d.isoformat()
+            inside = (since is None or iso >= since) and (until is None or iso <= until)
+            assert bool(blocks & set(date_blocks(iso))) == inside, (since, until, iso)
+    assert date_blocks("not a date") == []
 
 
 @pytest.mark.model  # the CLI in a subprocess loads the real model
@@ -137,3 +257,69 @@ def test_toy_store_by_dotted_path(corpus, tmp_path, settings, embedder):
     assert store_class("toy") is ToyStore
     with pytest.raises(Exception, match="unknown store"):
         store_class("nosuch")
+
+
+MARLOW_A = ('Rockets Hit Base\n\ndate: 2021-03-01\n\nThe base was hit by ten rockets on Monday.'
+            '\n\nMarlow told reporters that the United States would respond to the rocket '
+            'attack.\n')
+MARLOW_B = ('Navy Answers\n\ndate: 2021-03-05\n\nAdmiral Jane Marlow said on Friday that the '
+            'strike was a measured response.\n')
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_speaker_renamed_by_a_new_article_is_still_found(store, tmp_path, monkeypatch):
+    """A speaker's shown name is chosen across the corpus: adding an article that writes "Jane
+    Marlow" renames the "Marlow" of an unchanged article. The speaker filter must still find
+    the unchanged article (on Milvus, sent as its expression: the new epoch's `said` keys are
+    those of the new names, though the article was not embedded again)."""
+    if store == "milvus":
+        import newsrag.milvus_store as milvus_store
+
+        monkeypatch.setattr(milvus_store, "LITE_ID_LIST_MAX", -1)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(MARLOW_A)
+    s = Settings(embedder="hash", store=store, milvus_uri=str(tmp_path / "m.db"))
+    first = Index.build(corpus, tmp_path / "index", s)
+    a_id = first.articles()[0].id
+    assert [h.passage.article_id for h in first.search("rockets", speaker="Marlow")] == [a_id]
+    (corpus / "b.txt").write_text(MARLOW_B)
+    second = Index.build(corpus, tmp_path / "index", s)
+    assert second.build_report.added == ["b.txt"] and second.build_report.unchanged == 1
+    assert {st.speaker for st in second.book.statements if st.speaker} == {"Jane Marlow"}
+    found = {h.passage.article_id for h in second.search("rockets", k=5, speaker="Jane Marlow")}
+    assert a_id in found and len(found) == 2
+    if store == "milvus":
+        assert "ARRAY_CONTAINS_ANY(said" in second.retriever.dense.last_filter  # type: ignore
+
+
+@needs_milvus
+def test_a_milvus_lite_database_open_in_another_process_is_a_clear_error(tmp_path):
+    """Milvus Lite serves one process per database: a second process is told so, and how to
+    share it (a milvus-lite server), in one line instead of milvus-lite's traceback."""
+    from pymilvus import MilvusClient
+
+    uri = str(tmp_path / "news.db")
+    holder = MilvusClient(uri)  # this process opens the database, as a running `serve` would
+    try:
+        info = run_cli("info", "--store", "milvus", "--milvus-uri", uri, cwd=tmp_path, timeout=60)
+    finally:
+        holder.close()
+    assert info.returncode == 1 and "Traceback" not in info.stderr, info.stderr
+    assert info.stderr.startswith(f"error: the Milvus Lite database {uri} is open in another "
+                                  "process"), info.stderr
+    assert "milvus-lite server --data-dir" in info.stderr
+
+
+@needs_milvus
+def test_a_second_build_on_a_milvus_lite_database_is_refused(corpus, tmp_path):
+    """While a build holds a Milvus Lite database's lock, another build exits 1 with one line
+    (before loading any model or opening the database)."""
+    uri = str(tmp_path / "news.db")
+    s = Settings(store="milvus", milvus_uri=uri)
+    with make_store(s, tmp_path / "index").lock():  # as a build in another process would
+        built = run_cli("build", "--corpus", str(corpus), "--store", "milvus", "--milvus-uri",
+                        uri, cwd=tmp_path, timeout=60)
+    assert built.returncode == 1 and "Traceback" not in built.stderr, built.stderr
+    assert built.stderr.startswith(f"error: another build is running on {uri}.lock/"), \
+        built.stderr

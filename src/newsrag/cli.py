@@ -182,9 +182,11 @@ def build(
     milvus_uri: Optional[str] = MilvusUriOpt,
     ray_address: Optional[str] = typer.Option(
         None, "--ray-address", help="Embed on Ray: local (a Ray instance in this process), auto "
-        "(the cluster `ray start` joined) or ray://HOST:10001. Default: in this process."),
+        "(the cluster `ray start` made on this machine, or $RAY_ADDRESS), HOST:PORT (a cluster's "
+        "GCS) or ray://HOST:10001 (a Ray client server). Default: in this process."),
     ray_workers: Optional[int] = typer.Option(
-        None, "--ray-workers", min=1, help="Embedding actors on Ray (default: one per 2 CPUs)."),
+        None, "--ray-workers", min=1, help="Embedding actors on Ray (default: one per CPU of "
+        "the cluster)."),
 ) -> None:
     """Build or update the index from the corpus folder (only new or changed articles are embedded)."""
     _use_store(store, milvus_uri)
@@ -199,7 +201,12 @@ def build(
 
         executor = RayExecutor(ray_address, ray_workers)
     try:
+        if executor is not None:
+            executor.connect()
         idx = Index.build(corpus, index, settings, full=full, progress=True, executor=executor)
+        if executor is not None and executor.nodes:
+            _say(f"embedding ran on {len(executor.nodes)} Ray node(s) in "
+                 f"{executor.seconds:.1f}s")
     finally:
         if executor is not None:
             executor.shutdown()

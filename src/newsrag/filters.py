@@ -28,7 +28,23 @@ from .questions import NameCoverage, initials_of
 from .statements import StatementBook
 from .store import ArticleMeta
 
-__all__ = ["PassageFilters", "ArticleNames"]
+__all__ = ["PassageFilters", "ArticleNames", "AllowedRows"]
+
+
+class AllowedRows(np.ndarray):
+    """The rows a speaker or period filter leaves (an ``int64`` array, used as any other), tagged
+    with the filter that chose them, so that a store that filters by itself (Milvus) can send the
+    filter as its own expression instead of the list of rows."""
+
+    speaker: str | None = None
+    period: TimeRange | None = None
+
+    @classmethod
+    def of(cls, rows: np.ndarray, speaker: str | None, period: TimeRange | None
+           ) -> "AllowedRows":
+        tagged = np.asarray(rows, dtype=np.int64).view(cls)
+        tagged.speaker, tagged.period = speaker, period
+        return tagged
 
 
 class PassageFilters:
@@ -103,7 +119,9 @@ class PassageFilters:
         if period is not None:
             dated = {r for r, ds in enumerate(self.row_dates()) if any(map(period.contains, ds))}
             rows = dated if rows is None else rows & dated
-        return None if rows is None else np.fromiter(sorted(rows), dtype=np.int64)
+        if rows is None:
+            return None
+        return AllowedRows.of(np.fromiter(sorted(rows), dtype=np.int64), speaker, period)
 
 
 class ArticleNames:

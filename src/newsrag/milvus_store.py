@@ -19,8 +19,11 @@ after ``milvus_collection`` (default ``newsrag``):
 BM25 is Milvus' own (``SPARSE_INVERTED_INDEX``, metric BM25, k1 1.5 and b 0.75 as bm25s), over
 newsrag's tokens (stemmed, compounds kept whole and split): ``terms`` holds them hex-encoded, so
 Milvus' standard analyzer sees each as one word. Hybrid search is ``hybrid_search`` with
-``RRFRanker(rrf_k)``. Filters (speaker, period) run in Milvus as ``id in [...]`` expressions over
-the passage ids the statement book and the date sets select.
+``RRFRanker(rrf_k)``. Filters (speaker, period) run in Milvus as boolean expressions over two
+ARRAY fields of each passage, ``dates`` and ``said`` (see "filters as Milvus expressions" below):
+their size depends on the filter, not on how many passages it leaves. A collection built before
+those fields (no ``dates``/``said``) still filters, by ``id in [...]`` over the rows the
+statement book and the date sets select; a full build moves it to the new layout.
 
 Incremental builds delete the rows of removed or changed articles (``article_id in [...]``) and
 insert the new articles' rows; unchanged articles are not rewritten. The manifest is written
@@ -31,10 +34,11 @@ build (any build) sees the count mismatch and rebuilds in full.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import tempfile
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
@@ -42,7 +46,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ._version import __version__
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError, NewsragError
+from .errors import (BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError,
+                     NewsragError)
 from .lexical import LexicalIndex, _fold, tokenize
 from .passages import Passage, PassageIds, passage_id
 from .retrieval import Backend, reciprocal_rank_fusion
@@ -64,7 +69,11 @@ PART_CHARS = 60_000  # a VARCHAR holds at most 65,535 bytes
 TEXT_MAX = 65_535
 INSERT_BATCH = 512
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s' defaults, so both stores score alike
-MAX_FILTER_IDS = 16_384  # past this many allowed ids, filter after the search instead
+# Milvus Lite scans rows in Python and has no index on arrays: there an id list is the faster
+# filter (4,001 passages: 160 ms vs 1,360 ms for a speaker and period, 81 vs 214 ms for a
+# period; docs/scaling.md) until it grows long. Past this many ids, or on a Milvus server (an
+# INVERTED index on the arrays), the filter goes as its expression.
+LITE_ID_LIST_MAX = 16_384
 
 
 def bm25_terms(text: str) -> str:
@@ -80,6 +89,128 @@ def _id_filter(field: str, values: Sequence[str]) -> str:
     return f"{field} in [{', '.join(_quote(v) for v in values)}]"
 
 
+# ---- filters as Milvus expressions ---------------------------------------------------------
+# A passage row carries two ARRAY fields, so that a speaker or period filter is one boolean
+# expression whose size does not grow with the corpus:
+#   ``dates``: the dyadic blocks (below) of every date the row can be placed at (its article's
+#   date, dates it writes, dates of the statements it carries: PassageFilters.row_dates);
+#   ``said``: per statement it carries, the statement's speaker key, and key@block for each
+#   block of the statement's date.
+# A day is its proleptic ordinal d (1 = 0001-01-01); its blocks are (level, d >> level) for
+# levels 0..21, packed as level << 22 | d >> level. Any inclusive range of days is the union of
+# at most 2 x 22 blocks, so "a date of the row lies in the period" is
+# ARRAY_CONTAINS_ANY(dates, [<= 44 ints]), and a speaker within a period is
+# ARRAY_CONTAINS_ANY(said, [key@block, ...]) over the few keys the speaker's spellings match.
+DATE_LEVELS = 22
+LAST_DAY = 3_652_059  # 9999-12-31
+ARRAY_CAPACITY = 4096  # Milvus' largest max_capacity
+FILTER_FIELDS = ("dates", "said")
+
+
+def _ordinal(iso: str) -> int | None:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(iso[:10]).toordinal()
+    except ValueError:
+        return None
+
+
+def date_blocks(iso: str) -> list[int]:
+    """The dyadic blocks holding one ISO day (none for a date that is not one)."""
+    day = _ordinal(iso)
+    if day is None:
+        return []
+    return [level << 22 | day >> level for level in range(DATE_LEVELS)]
+
+
+def range_blocks(since: str | None, until: str | None) -> list[int]:
+    """The fewest dyadic blocks covering exactly the days from ``since`` to ``until`` (ISO,
+    inclusive; None: open)."""
+    lo = (_ordinal(since) if since else 1) or 1
+    hi = (_ordinal(until) if until else LAST_DAY) or LAST_DAY
+    blocks: list[int] = []
+    level = 0
+    while lo <= hi and level < DATE_LEVELS:
+        if lo & 1:
+            blocks.append(level << 22 | lo)
+            lo += 1
+        if not hi & 1:
+            blocks.append(level << 22 | hi)
+            hi -= 1
+        if lo > hi:
+            break
+        lo, hi, level = lo >> 1, hi >> 1, level + 1
+    return sorted(blocks)
+
+
+def statement_key(st: "Statement") -> str:
+    """Who said it, as a short key: the speaker's shown name and the spelling the article wrote
+    (a speaker filter matches either, see StatementBook.matches_speaker)."""
+    both = f"{st.speaker or ''}\x00{st.speaker_as_written or ''}".casefold()
+    return hashlib.blake2b(both.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _capped(values: Sequence[Any]) -> list[Any]:
+    return list(values)[:ARRAY_CAPACITY]
+
+
+def filter_fields(articles: Sequence[Any], passages: Sequence[Passage],
+                  statements: Sequence["Statement"], names: "NameTable") -> list[dict[str, Any]]:
+    """Per passage row, its ``dates`` and ``said`` arrays (see above)."""
+    from .filters import PassageFilters
+    from .statements import StatementBook
+
+    article_rows = {a.id: [(p.start, p.end, row) for row, p in
+                           enumerate(passages[a.first:a.first + a.count], a.first)]
+                    for a in articles}
+    book = StatementBook(statements, names, article_rows)
+    row_dates = PassageFilters(articles, passages, book).row_dates()
+    said: list[set[str]] = [set() for _ in passages]
+    for i, st in enumerate(book.statements):
+        if not st.speaker:
+            continue
+        key = statement_key(st)
+        tokens = {key} | {f"{key}@{b}" for b in (date_blocks(st.date) if st.date else [])}
+        for row in book.rows_of([i]):
+            said[row] |= tokens
+    return [{"dates": _capped(sorted({b for d in ds for b in date_blocks(d)})),
+             "said": _capped(sorted(s))} for ds, s in zip(row_dates, said)]
+
+
+def filter_expression(allowed: Any, speaker_keys: "Callable[[str], list[str]]") -> str | None:
+    """The Milvus expression for a tagged filter (filters.AllowedRows), or None when ``allowed``
+    carries no filter to translate."""
+    speaker, period = getattr(allowed, "speaker", None), getattr(allowed, "period", None)
+    if speaker is None and period is None:
+        return None
+    blocks = range_blocks(period.since, period.until) if period is not None else []
+    # Cheapest test first: an engine that scans rows (Milvus Lite) stops at the first False.
+    parts = []
+    if period is not None:
+        parts.append(f"ARRAY_CONTAINS_ANY(dates, {json.dumps(blocks)})")
+    if speaker is not None:
+        keys = speaker_keys(speaker)
+        parts.append(f"ARRAY_CONTAINS_ANY(said, {json.dumps(keys)})")
+        if period is not None:  # the speaker's statements dated in the period
+            tokens = [f"{k}@{b}" for k in keys for b in blocks]
+            parts.append(f"ARRAY_CONTAINS_ANY(said, {json.dumps(tokens)})")
+    return " and ".join(parts)
+
+
+
+
+def lease_seconds() -> float:
+    """How long a build's lease row lives without a heartbeat, so how long a killed build blocks
+    the next one: ``NEWSRAG_MILVUS_LEASE_SECONDS``, default 60."""
+    import os
+
+    try:
+        return max(1.0, float(os.environ.get("NEWSRAG_MILVUS_LEASE_SECONDS", "60")))
+    except ValueError:
+        raise NewsragError("NEWSRAG_MILVUS_LEASE_SECONDS must be a number of seconds") from None
+
+
 @lru_cache(maxsize=8)
 def _client(uri: str) -> "MilvusClient":
     """One client per URI per process (Milvus Lite opens its file once)."""
@@ -89,7 +220,27 @@ def _client(uri: str) -> "MilvusClient":
 
     # query_iterator warns on every call that Milvus Lite gives no MVCC timestamp
     logging.getLogger("pymilvus").setLevel(logging.ERROR)
+    # milvus-lite logs a database another process holds with a traceback; newsrag says it once
+    logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
     return MilvusClient(uri)
+
+
+def _held_by_another_process(path: str) -> bool:
+    """Whether another process has the Milvus Lite database ``path`` open (its LOCK file)."""
+    import fcntl
+    import os
+
+    lock = Path(path) / "LOCK"
+    if not lock.is_file():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock this probe took
+    return False
 
 
 @register_store("milvus")
@@ -104,26 +255,125 @@ class MilvusStore(PassageStore):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
             uri = str(Path(uri).resolve())
         self.uri = uri
-        self.name = settings.milvus_collection
-        self.meta_name = f"{self.name}_meta"
-        self.sent_name = f"{self.name}_sentences"
+        self.base = settings.milvus_collection
+        self.pointer_name = f"{self.base}_current"
+        self.lock_name = f"{self.base}_lock"
+        # The epoch (set of collections) this object reads and writes; None: the one the
+        # pointer names, looked up on each use (see pinned()).
+        self.epoch: str | None = None
 
     @property
     def client(self) -> "MilvusClient":
         try:
             return _client(self.uri)
         except Exception as exc:  # pymilvus raises its own MilvusException, or OSError
+            if not self.remote and _held_by_another_process(self.uri):
+                raise NewsragError(
+                    f"the Milvus Lite database {self.uri} is open in another process (a build, "
+                    "serve or ask): Milvus Lite serves one process at a time. To share it, run "
+                    f"`milvus-lite server --data-dir {self.uri} --host 127.0.0.1 --port 19530` "
+                    "and use --milvus-uri http://127.0.0.1:19530 everywhere") from None
             raise NewsragError(f"cannot connect to Milvus at {self.uri}: {str(exc)[:200]}"
                                ) from None
 
+    # ---- epochs: every build writes new collections, then moves one pointer ---------------
+    def collections(self, epoch: str) -> tuple[str, str, str]:
+        """(passages, meta, sentences) collection names of an epoch; "" is the layout of
+        collections built before epochs (``newsrag``, ``newsrag_meta``, ``newsrag_sentences``)."""
+        name = f"{self.base}__{epoch}" if epoch else self.base
+        return name, f"{name}_meta", f"{name}_sentences"
+
+    @property
+    def name(self) -> str:
+        return self.collections(self._epoch())[0]
+
+    @property
+    def meta_name(self) -> str:
+        return self.collections(self._epoch())[1]
+
+    @property
+    def sent_name(self) -> str:
+        return self.collections(self._epoch())[2]
+
+    def _epoch(self) -> str:
+        return self.epoch if self.epoch is not None else self.current_epoch()
+
+    def current_epoch(self) -> str:
+        """The live epoch: what the pointer collection names ("" when there is none)."""
+        c = self.client
+        if not c.has_collection(self.pointer_name):
+            return ""
+        c.load_collection(self.pointer_name)
+        rows = c.query(self.pointer_name, filter='key == "current"', output_fields=["epoch"],
+                       limit=1)
+        return str(rows[0]["epoch"]) if rows else ""
+
+    def pinned(self, epoch: str | None = None) -> "MilvusStore":
+        """This store fixed on ``epoch`` (default: the live one), so that what one reader or
+        writer sees cannot change under it when a build moves the pointer."""
+        other = copy.copy(self)
+        other.epoch = self.current_epoch() if epoch is None else epoch
+        return other
+
+    def epochs(self) -> set[str]:
+        """Every epoch with a collection in Milvus (finished, live, or left by a killed build)."""
+        found = set()
+        for name in self.client.list_collections():
+            if name in self.collections(""):
+                found.add("")
+            elif name.startswith(f"{self.base}__e"):
+                found.add(name[len(self.base) + 2:].split("_")[0])
+        return found
+
+    def _drop_epochs(self, keep: set[str]) -> None:
+        c = self.client
+        for epoch in self.epochs() - keep:
+            for name in self.collections(epoch):
+                if c.has_collection(name):
+                    c.drop_collection(name)
+
+    def _point_to(self, epoch: str) -> None:
+        """Make ``epoch`` live: one upsert of one row, atomic for readers."""
+        from pymilvus import DataType
+
+        c = self.client
+        if not c.has_collection(self.pointer_name):
+            schema = c.create_schema(auto_id=False)
+            schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
+            schema.add_field("epoch", DataType.VARCHAR, max_length=64)
+            schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # every collection needs one
+            params = c.prepare_index_params()
+            params.add_index("v", index_type="FLAT", metric_type="L2")
+            c.create_collection(self.pointer_name, schema=schema, index_params=params,
+                                consistency_level="Strong")
+        c.load_collection(self.pointer_name)
+        c.upsert(self.pointer_name, [{"key": "current", "epoch": epoch, "v": [0.0, 0.0]}])
+        c.flush(self.pointer_name)
+
+    def has_filter_fields(self) -> bool:
+        """Whether the passage collection has the ``dates`` and ``said`` fields (collections
+        built before them filter by id lists instead)."""
+        fields = {f["name"] for f in self.client.describe_collection(self.name)["fields"]}
+        return set(FILTER_FIELDS) <= fields
+
     # ---- the seam ------------------------------------------------------------------------
     def describe(self) -> str:
-        return f"Milvus {self.uri} (collection {self.name})"
+        return f"Milvus {self.uri} (collection {self.base})"
 
     def exists(self) -> bool:
+        if self.epoch is None:
+            return self.pinned().exists()
         c = self.client
         return c.has_collection(self.meta_name) and c.has_collection(self.name) and bool(
             self._blob_parts("manifest", limit=1))
+
+    def version(self) -> str | None:
+        """The live epoch and its manifest's build time (live reload polls it)."""
+        try:
+            store = self.pinned()
+            return f"{store.epoch}/{store.read_manifest().built_at}" if store.exists() else None
+        except NewsragError:
+            return None
 
     def local_folder(self) -> Path | None:
         """Beside a Milvus Lite file (``x.db`` -> ``x.db.local/``), else under the index folder:
@@ -131,16 +381,44 @@ class MilvusStore(PassageStore):
         encoded by sentence-transformers from the model setting."""
         base = (Path(self.uri + ".local") if not self.remote
                 else self.index_dir / f".milvus-{hashlib.sha1(self.uri.encode()).hexdigest()[:8]}")
-        return base / self.name
+        return base / self.base
 
     def lock(self) -> AbstractContextManager[None]:
-        if self.remote:  # one builder per collection is the operator's job on a server
-            return nullcontext()
+        if self.remote:  # a lease row in Milvus: builders on other machines see it too
+            return MilvusBuildLock(self)
         from .store import IndexStore
 
         return IndexStore(Path(self.uri + ".lock")).lock()
 
+    def is_locked(self) -> bool:
+        if self.remote:
+            return bool(MilvusBuildLock(self).holders())
+        from .store import IndexStore
+
+        return IndexStore(Path(self.uri + ".lock")).is_locked()
+
+    def wait_for_lock(self, say: Callable[[str], None]) -> None:
+        if not self.remote:
+            from .store import IndexStore
+
+            IndexStore(Path(self.uri + ".lock")).wait_for_lock(say)
+            return
+        import time
+
+        if self.is_locked():
+            say(f"another build is running on {self.describe()}; waiting for it to finish "
+                "(Ctrl-C to stop) ...")
+            while self.is_locked():
+                time.sleep(1.0)
+
+    def clean(self) -> None:
+        """Drop what killed builds left: epochs newer than the live one (call under lock)."""
+        live = self.current_epoch()
+        self._drop_epochs({e for e in self.epochs() if e <= live})
+
     def read_manifest(self) -> Manifest:
+        if self.epoch is None:
+            return self.pinned().read_manifest()
         if not self.exists():
             raise IndexMissingError(f"no index in {self.describe()} yet: run `newsrag build "
                                     "--store milvus` to build one")
@@ -157,6 +435,8 @@ class MilvusStore(PassageStore):
         return Manifest.model_validate(data)
 
     def open(self, fingerprint: "str | Callable[[str], bool]") -> Generation:
+        if self.epoch is None:
+            return self.pinned().open(fingerprint)
         manifest = self.read_manifest()
         fits = (fingerprint(manifest.model.fingerprint) if callable(fingerprint)
                 else manifest.model.fingerprint == fingerprint)
@@ -182,58 +462,89 @@ class MilvusStore(PassageStore):
         return MilvusGeneration(folder, manifest, dense, passages, store=self)
 
     def write(self, output: BuildOutput) -> None:
-        c = self.client
-        if output.full or not c.has_collection(self.name):
-            for name in (self.name, self.meta_name, self.sent_name):
-                if c.has_collection(name):
-                    c.drop_collection(name)
-            self._create(output.model.dim, len(output.passages))
-        c.load_collection(self.name)
-        if output.removed:
-            for i in range(0, len(output.removed), 1000):
-                c.delete(self.name, filter=_id_filter("article_id", output.removed[i:i + 1000]))
-        by_id = {a.id: a for a in output.articles}
-        rows: list[dict[str, Any]] = []
+        """Write the build into a new epoch's collections, then move the pointer to it: readers
+        see the previous epoch until that one upsert, and a build killed before it leaves the
+        previous epoch live (the next build drops what it left). Articles this build did not
+        embed are copied from the live epoch with their vectors; the epoch before the live one
+        is dropped once the new one is live (the live one stays for readers still on it)."""
+        import datetime as dt
+        import secrets
+
+        live = self.pinned()
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        new = self.pinned(f"e{stamp}{secrets.token_hex(2)}")
+        new._create(output.model.dim, len(output.passages))
+        new._write_rows(output, live)
+        new._write_sentences(output.sentences, output.model.dim)
+        if output.encoder_dir is not None:
+            new._keep_encoder(output.encoder_dir)
         from .build import embedding_text
 
-        for art in output.articles:
-            vecs = output.fresh.get(art.id)
-            if vecs is None:
-                continue
-            for p, v in zip(output.passages[art.first:art.first + art.count], vecs):
-                rows.append({
-                    "id": passage_id(art.id, p.start), "article_id": art.id,
-                    "title": art.title[:4000], "date": art.date or "",
-                    "source": (art.source or "")[:4000], "url": (art.url or "")[:4000],
-                    "start": p.start, "end": p.end, "text": p.text,
-                    "terms": bm25_terms(embedding_text(by_id[art.id], p.text))[:TEXT_MAX],
-                    "dense": np.asarray(v, dtype=np.float32).tolist(),
-                })
-                if len(rows) >= INSERT_BATCH:
-                    c.upsert(self.name, rows)
-                    rows = []
-        if rows:
-            c.upsert(self.name, rows)
-        self._write_sentences(output.sentences, output.model.dim)
-        if output.encoder_dir is not None:
-            self._keep_encoder(output.encoder_dir)
         vocab = sorted({t for a in output.articles
                         for p in output.passages[a.first:a.first + a.count]
                         for t in tokenize(embedding_text(a, p.text))})
-        self._write_blob("vocab", json.dumps(vocab, ensure_ascii=False))
+        new._write_blob("vocab", json.dumps(vocab, ensure_ascii=False))
         with tempfile.TemporaryDirectory() as tmp:
             from .statements import StatementBook
 
             output.names.save(Path(tmp) / "names.json")
             StatementBook.save(output.statements, Path(tmp) / "statements.jsonl")
-            self._write_blob("names", (Path(tmp) / "names.json").read_text(encoding="utf-8"))
-            self._write_blob("statements",
-                             (Path(tmp) / "statements.jsonl").read_text(encoding="utf-8"))
-        self._write_manifest(output)
+            new._write_blob("names", (Path(tmp) / "names.json").read_text(encoding="utf-8"))
+            new._write_blob("statements",
+                            (Path(tmp) / "statements.jsonl").read_text(encoding="utf-8"))
+        new._write_manifest(output)
         # Seal what was written: rows left in growing segments are searched without their index
         # (BM25 took ~2 s a query on 6k passages in the writing process, 20 ms once sealed).
-        for name in (self.name, self.sent_name, self.meta_name):
-            c.flush(name)
+        for name in (new.name, new.sent_name, new.meta_name):
+            self.client.flush(name)
+        assert new.epoch is not None and live.epoch is not None
+        self._point_to(new.epoch)
+        self._drop_epochs({new.epoch, live.epoch})
+
+    def _write_rows(self, output: BuildOutput, live: "MilvusStore") -> None:
+        """Every passage row of ``output``: vectors embedded by this build, else the live
+        epoch's (same id: same article text)."""
+        from .build import embedding_text
+
+        c = self.client
+        by_id = {a.id: a for a in output.articles}
+        fields = filter_fields(output.articles, output.passages, output.statements,
+                               output.names)
+        kept = [a for a in output.articles if a.id not in output.fresh]
+        old: dict[str, list[float]] = {}
+        if kept and c.has_collection(live.name):
+            c.load_collection(live.name)
+            for i in range(0, len(kept), 100):
+                ids = [a.id for a in kept[i:i + 100]]
+                for r in c.query(live.name, filter=_id_filter("article_id", ids),
+                                 output_fields=["id", "dense"], limit=16_384):
+                    old[r["id"]] = r["dense"]
+        rows: list[dict[str, Any]] = []
+        for art in output.articles:
+            vecs = output.fresh.get(art.id)
+            for n, p in enumerate(output.passages[art.first:art.first + art.count]):
+                pid = passage_id(art.id, p.start)
+                if vecs is not None:
+                    vector = np.asarray(vecs[n], dtype=np.float32).tolist()
+                elif pid in old:
+                    vector = old[pid]
+                else:
+                    raise IndexCorruptError(f"the index in {self.describe()} lacks passage "
+                                            f"{pid} of an unchanged article; " + REBUILD_HINT)
+                rows.append({
+                    **fields[art.first + n],
+                    "id": pid, "article_id": art.id,
+                    "title": art.title[:4000], "date": art.date or "",
+                    "source": (art.source or "")[:4000], "url": (art.url or "")[:4000],
+                    "start": p.start, "end": p.end, "text": p.text,
+                    "terms": bm25_terms(embedding_text(by_id[art.id], p.text))[:TEXT_MAX],
+                    "dense": vector,
+                })
+                if len(rows) >= INSERT_BATCH:
+                    c.insert(self.name, rows)
+                    rows = []
+        if rows:
+            c.insert(self.name, rows)
 
     # ---- collections ---------------------------------------------------------------------
     def dense_index(self, count: int) -> tuple[str, dict[str, Any], str]:
@@ -262,16 +573,45 @@ class MilvusStore(PassageStore):
                          analyzer_params={"tokenizer": "standard"})
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        # the filter fields (collections built before them lack them)
+        schema.add_field("dates", DataType.ARRAY, element_type=DataType.INT64,
+                         max_capacity=ARRAY_CAPACITY)
+        schema.add_field("said", DataType.ARRAY, element_type=DataType.VARCHAR,
+                         max_capacity=ARRAY_CAPACITY, max_length=32)
         schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                      input_field_names=["terms"], output_field_names=["sparse"]))
         index_type, params, _ = self.dense_index(count)
-        index_params = c.prepare_index_params()
-        index_params.add_index("dense", index_type=index_type, metric_type="IP", params=params)
-        index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                               params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
-        index_params.add_index("article_id", index_type="INVERTED")
-        c.create_collection(self.name, schema=schema, index_params=index_params,
-                            consistency_level="Strong")
+
+        def indexes(arrays: bool) -> Any:
+            index_params = c.prepare_index_params()
+            index_params.add_index("dense", index_type=index_type, metric_type="IP",
+                                   params=params)
+            index_params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX",
+                                   metric_type="BM25",
+                                   params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+            index_params.add_index("article_id", index_type="INVERTED")
+            for name in FILTER_FIELDS if arrays else ():
+                index_params.add_index(name, index_type="INVERTED")
+            return index_params
+
+        import logging
+
+        quiet = logging.getLogger("pymilvus")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)  # pymilvus logs a refused request with its traceback
+        try:  # an inverted index on the filter arrays where the server has one (Milvus does)
+            c.create_collection(self.name, schema=schema, index_params=indexes(self.remote),
+                                consistency_level="Strong")
+        except Exception as exc:
+            if not self.remote or "index" not in str(exc):
+                raise
+            # milvus-lite's server: no index on arrays; the filters scan them instead
+            if c.has_collection(self.name):
+                c.drop_collection(self.name)
+            c.create_collection(self.name, schema=schema, index_params=indexes(False),
+                                consistency_level="Strong")
+        finally:
+            quiet.setLevel(level)
 
         meta = c.create_schema(auto_id=False)
         meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=128)
@@ -420,6 +760,90 @@ class MilvusStore(PassageStore):
         return passages
 
 
+class MilvusBuildLock:
+    """One build at a time on a Milvus server, across processes and machines: a lease row in
+    ``<collection>_lock``. A builder inserts its row, then reads every row: if another live
+    lease is there it removes its own and refuses (two builders that start together may both
+    refuse; neither writes). A heartbeat renews the lease every quarter of
+    :func:`lease_seconds`; the lease of a killed build expires after it."""
+
+    def __init__(self, store: MilvusStore):
+        import os
+        import secrets
+        import socket
+
+        self.store = store
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.ttl = lease_seconds()
+        self._stop: Any = None
+        self._thread: Any = None
+
+    def _collection(self) -> str:
+        from pymilvus import DataType
+
+        c, name = self.store.client, self.store.lock_name
+        if not c.has_collection(name):
+            schema = c.create_schema(auto_id=False)
+            schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=256)
+            schema.add_field("expires", DataType.DOUBLE)
+            schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+            params = c.prepare_index_params()
+            params.add_index("v", index_type="FLAT", metric_type="L2")
+            c.create_collection(name, schema=schema, index_params=params,
+                                consistency_level="Strong")
+        c.load_collection(name)
+        return name
+
+    def holders(self) -> list[str]:
+        """The builders whose lease is live, other than this one."""
+        import time
+
+        c = self.store.client
+        if not c.has_collection(self.store.lock_name):
+            return []
+        c.load_collection(self.store.lock_name)
+        now = time.time()
+        return [r["key"] for r in c.query(self.store.lock_name, filter='key != ""',
+                                          output_fields=["key", "expires"], limit=1000)
+                if r["key"] != self.token and r["expires"] > now]
+
+    def _renew(self) -> None:
+        import time
+
+        self.store.client.upsert(self._collection(), [
+            {"key": self.token, "expires": time.time() + self.ttl, "v": [0.0, 0.0]}])
+
+    def __enter__(self) -> None:
+        import threading
+
+        name = self._collection()
+        self._renew()
+        others = self.holders()
+        if others:
+            self.store.client.delete(name, ids=[self.token])
+            raise BuildLockedError(f"another build is running on {self.store.describe()} "
+                                   f"(lease {others[0]}); wait for it to finish and try again")
+        self._stop = threading.Event()
+
+        def beat() -> None:
+            while not self._stop.wait(self.ttl / 4):
+                try:
+                    self._renew()
+                except Exception:  # a heartbeat lost now and then is harmless
+                    pass
+
+        self._thread = threading.Thread(target=beat, name="newsrag-milvus-lease", daemon=True)
+        self._thread.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            self.store.client.delete(self.store.lock_name, ids=[self.token])
+        except Exception:  # the lease expires by itself
+            pass
+
+
 class MilvusGeneration(Generation):
     """A :class:`Generation` whose parts are read from Milvus instead of files."""
 
@@ -429,6 +853,21 @@ class MilvusGeneration(Generation):
         self.store = store
         self.ids = dense.ids  # one id <-> row mapping, the one the searches use
         self._lexical: MilvusLexical | None = None
+        self._names: NameTable | None = None
+        self._statements: list[Statement] | None = None
+        self._keys: dict[str, list[str]] = {}
+        if store.has_filter_fields():
+            dense.speaker_keys = self.speaker_keys
+
+    def speaker_keys(self, speaker: str) -> list[str]:
+        """The statement keys a speaker filter matches (any spelling, as StatementBook's)."""
+        if speaker not in self._keys:
+            from .statements import StatementBook
+
+            book = StatementBook(self.statements(), self.names(), {})
+            self._keys[speaker] = sorted({statement_key(st) for st in book.statements
+                                          if book.matches_speaker(st, speaker)})
+        return self._keys[speaker]
 
     def lexical(self) -> "MilvusLexical":
         if self._lexical is None:
@@ -442,18 +881,27 @@ class MilvusGeneration(Generation):
     def names(self) -> "NameTable":
         from .names import NameTable
 
-        return self._read(lambda: _via_file(self.store._read_text("names"), NameTable.load))
+        if self._names is None:
+            self._names = self._read(lambda: _via_file(self.store._read_text("names"),
+                                                       NameTable.load))
+        return self._names
 
     def statements(self) -> "list[Statement]":
-        from .statements import StatementBook
-
-        return self._read(lambda: _via_file(self.store._read_text("statements"),
-                                            StatementBook.read))
+        if self._statements is None:
+            self._statements = self._read(lambda: _via_file(self.store._read_text("statements"),
+                                                            _read_statements))
+        return self._statements
 
     def backends(self, encode: Any, names: "NameTable | None", settings: "Settings"
                  ) -> dict[str, Backend]:
         return {"hybrid": MilvusHybrid(self.store, self.dense, self.lexical(),  # type: ignore
                                        encode, names, settings.rrf_k, settings.candidates)}
+
+
+def _read_statements(path: Path) -> "list[Statement]":
+    from .statements import StatementBook
+
+    return StatementBook.read(path)
 
 
 def _via_file(text: str, read: Callable[[Path], Any]) -> Any:
@@ -471,6 +919,9 @@ class MilvusDense:
                  params: dict[str, Any]):
         self.store, self.ids, self._dim = store, ids, dim
         self.kind, self.params = kind, params
+        # set by the generation when the collection has the filter fields
+        self.speaker_keys: Callable[[str], list[str]] | None = None
+        self.last_filter = ""  # the expression of the last filtered search (tests read it)
 
     @property
     def size(self) -> int:
@@ -481,9 +932,16 @@ class MilvusDense:
         return self._dim
 
     def filter(self, allowed: np.ndarray | None) -> str:
+        """The Milvus expression for the rows a filter leaves: the filter itself (speaker,
+        period) on collections with the filter fields (on Milvus Lite only past
+        :data:`LITE_ID_LIST_MAX` rows), else the rows' ids."""
         if allowed is None:
             return ""
-        return _id_filter("id", [self.ids[int(r)] for r in allowed])
+        keys = self.speaker_keys
+        expr = (filter_expression(allowed, keys) if keys is not None
+                and (self.store.remote or len(allowed) > LITE_ID_LIST_MAX) else None)
+        self.last_filter = expr or _id_filter("id", [self.ids[int(r)] for r in allowed])
+        return self.last_filter
 
     def search_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"metric_type": "IP"}

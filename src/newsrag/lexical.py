@@ -104,11 +104,13 @@ class LexicalIndex:
         (folder / "size.json").write_text(json.dumps({"size": self.size}))
 
     @classmethod
-    def load(cls, folder: Path) -> "LexicalIndex":
+    def load(cls, folder: Path, mmap: bool = False) -> "LexicalIndex":
+        """The saved index; ``mmap``: its score arrays memory-mapped (what a loaded index does:
+        a query reads only its tokens' columns, so a million passages' scores stay on disk)."""
         import bm25s
 
         size = json.loads((folder / "size.json").read_text())["size"]
-        return cls(bm25s.BM25.load(str(folder)), size)
+        return cls(bm25s.BM25.load(str(folder), mmap=mmap), size)
 
     def resembles(self, token: str) -> bool:
         """Whether a word occurs in the corpus, give or take its spelling: accents

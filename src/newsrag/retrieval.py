@@ -12,7 +12,7 @@ import re
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import AbstractSet
+from typing import AbstractSet, Sequence
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class HybridBackend(Backend):
 class Retriever:
     """Search over one index's passages in any of :data:`MODES`."""
 
-    def __init__(self, passages: list[Passage], dense: DenseIndex, lexical: LexicalIndex,
+    def __init__(self, passages: Sequence[Passage], dense: DenseIndex, lexical: LexicalIndex,
                  encode: CachedEncoder, rrf_k: int = 60, candidates: int = 50,
                  names: NameTable | None = None, backends: dict[str, Backend] | None = None):
         self.passages = passages

@@ -10,6 +10,8 @@ Layout of an index folder::
                            file's size and SHA-256, and the manifest's own checksum
         dense.faiss        FAISS index; row i is passage i
         passages.jsonl     passage i: article id, offsets, text
+        passages.rows.npy  passage i: byte offset of its line in passages.jsonl, start, end
+                           (int64; read memory-mapped, so passage texts stay on disk)
         bm25/              bm25s files
         names.json         spellings of one name
         statements.jsonl   who said what, when
@@ -33,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import mmap
 import os
 import re
 import secrets
@@ -41,8 +44,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Sequence, overload
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import (
@@ -63,7 +67,8 @@ if TYPE_CHECKING:
     from .vectors import DenseIndex, SentenceVectors
 
 __all__ = ["FORMAT_VERSION", "IndexStore", "Manifest", "ArticleMeta", "Generation",
-           "open_generation", "load_passages", "REBUILD_HINT"]
+           "open_generation", "load_passages", "write_passages", "PassageTable", "passage_span",
+           "REBUILD_HINT"]
 
 FORMAT_VERSION = 3  # 2: names.json and statements.jsonl; 3: typed manifest with its own checksum
 MANIFEST = "manifest.json"
@@ -72,6 +77,7 @@ LOCK = ".build.lock"
 REBUILD_HINT = "run `newsrag build --full` to rebuild it"
 GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9-]+")
 PASSAGES = "passages.jsonl"
+PASSAGE_ROWS = "passages.rows.npy"
 NAMES = "names.json"
 STATEMENTS = "statements.jsonl"
 DENSE = "dense.faiss"
@@ -387,6 +393,132 @@ def load_passages(path: Path, articles: dict[str, ArticleMeta]) -> list[Passage]
     return passages
 
 
+def write_passages(folder: Path, passages: Iterable[Passage]) -> None:
+    """``passages.jsonl`` (one JSON object per passage, as ever) and ``passages.rows.npy``: per
+    passage the byte offset of its line, its start and its end (int64, shape (n, 3))."""
+    rows: list[tuple[int, int, int]] = []
+    offset = 0
+    with (folder / PASSAGES).open("wb") as fh:
+        for p in passages:
+            line = (json.dumps({"article_id": p.article_id, "start": p.start, "end": p.end,
+                                "text": p.text}, ensure_ascii=False) + "\n").encode("utf-8")
+            fh.write(line)
+            rows.append((offset, p.start, p.end))
+            offset += len(line)
+    np.save(folder / PASSAGE_ROWS, np.asarray(rows, dtype=np.int64).reshape(-1, 3))
+
+
+def _line_offsets(data: "mmap.mmap | bytes") -> np.ndarray:
+    """Byte offset of each line of a JSONL file (for a generation written before
+    ``passages.rows.npy``): one pass over the bytes, a block at a time."""
+    starts = [np.zeros(1, dtype=np.int64)] if len(data) else []
+    block = 1 << 24
+    for first in range(0, len(data), block):
+        chunk = np.frombuffer(data[first:first + block], dtype=np.uint8)
+        starts.append(np.flatnonzero(chunk == 10).astype(np.int64) + first + 1)
+    offsets = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+    return offsets[offsets < len(data)]
+
+
+class PassageTable(Sequence[Passage]):
+    """The passages of a generation, read from disk as they are asked for.
+
+    ``passages.jsonl`` is memory-mapped and ``passages.rows.npy`` (line offsets, starts, ends)
+    loaded memory-mapped, so a loaded index holds no passage text and no per-passage Python
+    object: row ``i`` is parsed from its line when a search returns it (a few microseconds).
+    The title and date come from the article whose rows hold ``i`` (``ArticleMeta.first`` and
+    ``count``). A generation written before ``passages.rows.npy`` existed is read the same way,
+    its line offsets found by one pass over the file at load. Safe to share between threads.
+    """
+
+    def __init__(self, path: Path, articles: Sequence[ArticleMeta], rows: np.ndarray | None):
+        self.path = path
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            self._data: mmap.mmap | bytes = (mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                                             if size else b"")
+        self._offsets = (np.asarray(rows[:, 0]) if rows is not None
+                         else _line_offsets(self._data))
+        self._spans = rows  # None: start and end are read from the lines
+        self._articles = list(articles)
+        order = sorted(range(len(self._articles)), key=lambda i: (self._articles[i].first,
+                                                                  self._articles[i].count > 0))
+        self._order = np.asarray(order, dtype=np.int64)
+        self._firsts = np.asarray([self._articles[i].first for i in order], dtype=np.int64)
+        self._by_id: dict[str, ArticleMeta] | None = None
+
+    @classmethod
+    def open(cls, folder: Path, articles: Sequence[ArticleMeta]) -> "PassageTable":
+        rows_path = folder / PASSAGE_ROWS
+        rows = np.load(rows_path, mmap_mode="r") if rows_path.is_file() else None
+        if rows is not None and (rows.ndim != 2 or rows.shape[1] != 3):
+            raise ValueError(f"{rows_path} has shape {rows.shape}, expected (passages, 3)")
+        return cls(folder / PASSAGES, articles, rows)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def _line(self, row: int) -> dict[str, Any]:
+        start = int(self._offsets[row])
+        end = int(self._offsets[row + 1]) if row + 1 < len(self._offsets) else len(self._data)
+        rec: dict[str, Any] = json.loads(self._data[start:end])
+        return rec
+
+    def article_of(self, row: int) -> ArticleMeta:
+        """The article whose rows hold ``row``."""
+        i = int(np.searchsorted(self._firsts, row, side="right")) - 1
+        return self._articles[int(self._order[i])] if i >= 0 else self._articles[0]
+
+    def _passage(self, row: int) -> Passage:
+        rec = self._line(row)
+        art = self.article_of(row)
+        if art.id != rec["article_id"]:  # articles not in row order: find it by id
+            if self._by_id is None:
+                self._by_id = {a.id: a for a in self._articles}
+            art = self._by_id[rec["article_id"]]
+        return Passage(rec["article_id"], art.title, art.date, rec["start"], rec["end"],
+                       rec["text"])
+
+    def _row(self, row: int) -> int:
+        n = len(self)
+        if row < 0:
+            row += n
+        if not 0 <= row < n:
+            raise IndexError(f"passage row {row} out of range ({n} passages)")
+        return row
+
+    @overload
+    def __getitem__(self, row: int) -> Passage: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[Passage]: ...
+
+    def __getitem__(self, row: int | slice) -> Passage | list[Passage]:
+        if isinstance(row, slice):
+            return [self._passage(r) for r in range(*row.indices(len(self)))]
+        return self._passage(self._row(int(row)))
+
+    def __iter__(self) -> Iterator[Passage]:
+        for row in range(len(self)):
+            yield self._passage(row)
+
+    def span(self, row: int) -> tuple[int, int]:
+        """``(start, end)`` of a passage in its article's text, without reading its text (for a
+        generation written with ``passages.rows.npy``)."""
+        row = self._row(row)
+        if self._spans is None:
+            rec = self._line(row)
+            return int(rec["start"]), int(rec["end"])
+        return int(self._spans[row, 1]), int(self._spans[row, 2])
+
+
+def passage_span(passages: Sequence[Passage], row: int) -> tuple[int, int]:
+    """``(start, end)`` of passage ``row``, without reading its text when it can."""
+    if isinstance(passages, PassageTable):
+        return passages.span(row)
+    p = passages[row]
+    return p.start, p.end
+
+
 @dataclass
 class Generation:
     """An opened, verified generation: its manifest, dense index and passages; the lexical
@@ -395,7 +527,7 @@ class Generation:
     folder: Path
     manifest: Manifest
     dense: "DenseIndex"
-    passages: list[Passage]
+    passages: Sequence[Passage]
 
     @cached_property
     def ids(self) -> PassageIds:
@@ -413,7 +545,7 @@ class Generation:
     def lexical(self) -> "LexicalIndex":
         from .lexical import LexicalIndex
 
-        lexical = self._read(lambda: LexicalIndex.load(self.folder / BM25))
+        lexical = self._read(lambda: LexicalIndex.load(self.folder / BM25, mmap=True))
         if lexical.size != len(self.passages):
             raise IndexCorruptError(
                 f"the index in {self.folder} is inconsistent ({lexical.size} BM25 rows, "
@@ -469,8 +601,7 @@ def open_generation(store: IndexStore, settings: "Settings",
     partial = Generation(gen, manifest, None, [])  # type: ignore[arg-type]
     dense = partial._read(lambda: DenseIndex.load(gen / DENSE, manifest.dense.type,
                                                   manifest.dense.params))
-    passages = partial._read(lambda: load_passages(gen / PASSAGES,
-                                                   {a.id: a for a in manifest.articles}))
+    passages = partial._read(lambda: PassageTable.open(gen, manifest.articles))
     expected = manifest.counts.passages
     if not (dense.size == len(passages) == expected):
         raise IndexCorruptError(

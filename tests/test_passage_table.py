@@ -1,0 +1,132 @@
+"""Passages read from disk as they are asked for (:class:`newsrag.store.PassageTable`).
+
+A loaded index holds no passage text: ``passages.jsonl`` is memory-mapped, ``passages.rows.npy``
+(line offsets, starts, ends) too, and a passage is parsed when a search returns it. These tests
+check that this gives exactly the passages the old reader (every line parsed at load) gave, that
+loading and searching do not read every passage, and that a generation written before
+``passages.rows.npy`` still loads and answers the same. Fast layer: the ``hash`` fake encoder.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsrag import Index, Settings
+from newsrag.lexical import LexicalIndex
+from newsrag.passages import Passage
+from newsrag.store import (
+    BM25,
+    PASSAGE_ROWS,
+    PASSAGES,
+    IndexStore,
+    PassageTable,
+    _canonical_sha256,
+    _line_offsets,
+    load_passages,
+    passage_span,
+)
+
+QUESTIONS = ["Which airbases did the rockets hit in January?", "What did Zarif say?",
+             "Who was killed in the strike?"]
+
+
+@pytest.fixture
+def hash_index(corpus: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "index"
+    Index.build(corpus, folder, Settings(embedder="hash"))
+    return folder
+
+
+def _old_reader(gen: Path) -> list[Passage]:
+    manifest = IndexStore(gen.parent).read_manifest(gen)
+    return load_passages(gen / PASSAGES, {a.id: a for a in manifest.articles})
+
+
+def test_table_gives_the_passages_the_old_reader_gave(hash_index):
+    gen = IndexStore(hash_index).current()
+    manifest = IndexStore(hash_index).read_manifest(gen)
+    table = PassageTable.open(gen, manifest.articles)
+    old = _old_reader(gen)
+    assert len(table) == len(old) > 2
+    assert list(table) == old
+    assert [table[i] for i in range(len(old))] == old
+    assert table[1:3] == old[1:3] and table[-1] == old[-1]
+    assert [table.span(i) for i in range(len(old))] == [(p.start, p.end) for p in old]
+    assert [passage_span(old, i) for i in range(len(old))] == [(p.start, p.end) for p in old]
+    for a in manifest.articles:
+        assert all(table.article_of(r).id == a.id for r in range(a.first, a.first + a.count))
+    with pytest.raises(IndexError):
+        table[len(old)]
+    rows = np.load(gen / PASSAGE_ROWS)
+    assert rows.shape == (len(old), 3) and rows.dtype == np.int64
+
+
+def test_loading_reads_no_passage_and_a_search_reads_its_hits_only(hash_index, monkeypatch):
+    read: list[int] = []
+    original = PassageTable._line
+
+    def counting(self, row):
+        read.append(row)
+        return original(self, row)
+
+    monkeypatch.setattr(PassageTable, "_line", counting)
+    gc.collect()
+    before = sum(isinstance(o, Passage) for o in gc.get_objects())
+    index = Index.load(hash_index, Settings(embedder="hash"))
+    assert isinstance(index.retriever.passages, PassageTable)
+    assert read == []  # no line parsed at load
+    assert sum(isinstance(o, Passage) for o in gc.get_objects()) == before
+    hits = index.search("rockets airbase", k=2)
+    assert hits and sorted(set(read)) == sorted(h.row for h in hits)
+
+
+def _without_rows_file(folder: Path) -> None:
+    """Make the live generation look written by a newsrag from before passages.rows.npy."""
+    gen = IndexStore(folder).current()
+    (gen / PASSAGE_ROWS).unlink()
+    path = gen / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("checksum")
+    del data["files"][PASSAGE_ROWS]
+    data["checksum"] = _canonical_sha256(data)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_generation_without_the_rows_file_loads_and_answers_the_same(hash_index, tmp_path):
+    settings = Settings(embedder="hash")
+    new = Index.load(hash_index, settings)
+    expected = [new.ask(q).to_dict() for q in QUESTIONS]
+    hits = [[(h.row, h.passage, h.score) for h in new.search(q)] for q in QUESTIONS]
+    _without_rows_file(hash_index)
+    old = Index.load(hash_index, settings)
+    assert old.retriever.passages._spans is None  # type: ignore[attr-defined]
+    assert [old.ask(q).to_dict() for q in QUESTIONS] == expected
+    assert [[(h.row, h.passage, h.score) for h in old.search(q)] for q in QUESTIONS] == hits
+    gen = IndexStore(hash_index).current()
+    assert list(old.retriever.passages) == _old_reader(gen)
+
+
+def test_line_offsets_of_a_jsonl_file():
+    assert _line_offsets(b"").tolist() == []
+    assert _line_offsets(b'{"a": 1}\n').tolist() == [0]
+    data = '{"t": "é"}\n{"t": "ab"}\n{"t": ""}'.encode()
+    assert _line_offsets(data).tolist() == [0, 12, 24]
+
+
+def test_an_empty_passage_file(tmp_path):
+    (tmp_path / PASSAGES).write_bytes(b"")
+    table = PassageTable.open(tmp_path, [])
+    assert len(table) == 0 and list(table) == []
+
+
+def test_bm25_memory_mapped_scores_as_loaded_in_memory(hash_index):
+    folder = IndexStore(hash_index).current() / BM25
+    mapped, loaded = LexicalIndex.load(folder, mmap=True), LexicalIndex.load(folder)
+    assert isinstance(mapped.bm25.scores["data"], np.memmap)
+    for q in QUESTIONS + ["Erbil", "nothing matches zzz"]:
+        assert mapped.search(q, 5) == loaded.search(q, 5)

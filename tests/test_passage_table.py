@@ -130,3 +130,15 @@ def test_bm25_memory_mapped_scores_as_loaded_in_memory(hash_index):
     assert isinstance(mapped.bm25.scores["data"], np.memmap)
     for q in QUESTIONS + ["Erbil", "nothing matches zzz"]:
         assert mapped.search(q, 5) == loaded.search(q, 5)
+
+
+def test_period_checks_work_out_the_rows_asked_only(hash_index):
+    index = Index.load(hash_index, Settings(embedder="hash"))
+    filters = index.filters
+    rows = range(len(index.retriever.passages))
+    lazy = [filters.dates_of(r) for r in reversed(rows)][::-1]
+    years = [filters.years_of(r) for r in rows]
+    assert filters._row_dates is None and filters._row_years is None  # no table of every row
+    assert any(lazy) and any(years)
+    assert lazy == filters.row_dates() and years == filters._years()
+    assert any(filters._said_dates().values())  # statements' dates count too

@@ -111,11 +111,12 @@ def test_a_generation_without_the_rows_file_loads_and_answers_the_same(hash_inde
     assert list(old.retriever.passages) == _old_reader(gen)
 
 
-def test_line_offsets_of_a_jsonl_file():
-    assert _line_offsets(b"").tolist() == []
-    assert _line_offsets(b'{"a": 1}\n').tolist() == [0]
-    data = '{"t": "é"}\n{"t": "ab"}\n{"t": ""}'.encode()
-    assert _line_offsets(data).tolist() == [0, 12, 24]
+def test_line_offsets_of_a_jsonl_file(tmp_path):
+    path = tmp_path / "lines.jsonl"
+    for data, offsets in [(b"", []), (b'{"a": 1}\n', [0]),
+                          ('{"t": "é"}\n{"t": "ab"}\n{"t": ""}'.encode(), [0, 12, 24])]:
+        path.write_bytes(data)
+        assert _line_offsets(path).tolist() == offsets
 
 
 def test_an_empty_passage_file(tmp_path):

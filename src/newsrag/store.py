@@ -408,16 +408,19 @@ def write_passages(folder: Path, passages: Iterable[Passage]) -> None:
     np.save(folder / PASSAGE_ROWS, np.asarray(rows, dtype=np.int64).reshape(-1, 3))
 
 
-def _line_offsets(data: "mmap.mmap | bytes") -> np.ndarray:
+def _line_offsets(path: Path) -> np.ndarray:
     """Byte offset of each line of a JSONL file (for a generation written before
-    ``passages.rows.npy``): one pass over the bytes, a block at a time."""
-    starts = [np.zeros(1, dtype=np.int64)] if len(data) else []
-    block = 1 << 24
-    for first in range(0, len(data), block):
-        chunk = np.frombuffer(data[first:first + block], dtype=np.uint8)
-        starts.append(np.flatnonzero(chunk == 10).astype(np.int64) + first + 1)
-    offsets = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
-    return offsets[offsets < len(data)]
+    ``passages.rows.npy``): one pass over the file, a block at a time, read rather than mapped
+    so the pass leaves no page of it resident in this process."""
+    starts = [np.zeros(1, dtype=np.int64)]
+    size = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 24):
+            chunk = np.frombuffer(block, dtype=np.uint8)
+            starts.append(np.flatnonzero(chunk == 10).astype(np.int64) + size + 1)
+            size += len(block)
+    offsets = np.concatenate(starts)
+    return offsets[offsets < size]
 
 
 class PassageTable(Sequence[Passage]):
@@ -437,8 +440,7 @@ class PassageTable(Sequence[Passage]):
             size = os.fstat(fh.fileno()).st_size
             self._data: mmap.mmap | bytes = (mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
                                              if size else b"")
-        self._offsets = (np.asarray(rows[:, 0]) if rows is not None
-                         else _line_offsets(self._data))
+        self._offsets = np.asarray(rows[:, 0]) if rows is not None else _line_offsets(path)
         self._spans = rows  # None: start and end are read from the lines
         self._articles = list(articles)
         order = sorted(range(len(self._articles)), key=lambda i: (self._articles[i].first,

@@ -143,3 +143,33 @@ def test_period_checks_work_out_the_rows_asked_only(hash_index):
     assert any(lazy) and any(years)
     assert lazy == filters.row_dates() and years == filters._years()
     assert any(filters._said_dates().values())  # statements' dates count too
+
+
+def test_manifest_articles_are_read_into_columns_equal_to_the_written_ones(hash_index):
+    from newsrag.store import ArticleMeta, ArticleTable, article_ids, article_rows
+
+    store = IndexStore(hash_index)
+    gen = store.current()
+    data = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    written = [ArticleMeta.model_validate(a) for a in data["articles"]]
+    manifest = store.read_manifest(gen)
+    assert isinstance(manifest.articles, ArticleTable)
+    assert manifest.articles == written and list(manifest.articles) == written
+    assert manifest.articles[-1] == written[-1] and manifest.articles[0:1] == written[0:1]
+    assert list(article_ids(manifest.articles)) == [a.id for a in written]
+    firsts, counts = article_rows(manifest.articles)
+    assert firsts.tolist() == [a.first for a in written]
+    assert counts.tolist() == [a.count for a in written]
+    dumped = manifest.model_dump(mode="json")
+    assert dumped["articles"] == data["articles"]
+    # A damaged article is named as before: its position and field.
+    data["articles"][1]["first"] = -1
+    data.pop("checksum")
+    from newsrag.store import _canonical_sha256 as sha
+
+    data["checksum"] = sha({k: v for k, v in data.items() if k != "checksum"})
+    (gen / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    from newsrag.errors import IndexCorruptError
+
+    with pytest.raises(IndexCorruptError, match=r"articles\.1\.first"):
+        store.read_manifest(gen)

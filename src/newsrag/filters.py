@@ -26,7 +26,7 @@ from .names import NameTable
 from .passages import Passage
 from .questions import NameCoverage, initials_of
 from .statements import StatementBook
-from .store import ArticleMeta
+from .store import ArticleMeta, article_ids, article_rows
 
 __all__ = ["PassageFilters", "ArticleNames"]
 
@@ -48,9 +48,9 @@ class PassageFilters:
         # Row by row, for the few rows a question's candidates hold (no scan of every passage).
         self._article_dates: dict[int, list[frozenset[str]]] = {}
         self._statement_dates: dict[int, set[str]] | None = None
-        spans = sorted((a.first, i) for i, a in enumerate(articles) if a.count > 0)
-        self._firsts = np.asarray([f for f, _ in spans], dtype=np.int64)
-        self._order = [i for _, i in spans]
+        firsts, counts = article_rows(articles)
+        self._order = np.flatnonzero(counts > 0)[np.argsort(firsts[counts > 0], kind="stable")]
+        self._firsts = firsts[self._order]
 
     def row_dates(self) -> list[frozenset[str]]:
         """Per passage row, the dates it can be placed at: its article's date, dates written in
@@ -89,10 +89,10 @@ class PassageFilters:
         if self._row_dates is not None:
             return self._row_dates[row]
         i = int(np.searchsorted(self._firsts, row, side="right")) - 1
-        a = self.articles[self._order[i]] if i >= 0 else None
+        key = int(self._order[i]) if i >= 0 else -1
+        a = self.articles[key] if key >= 0 else None
         own: frozenset[str] = frozenset()
         if a is not None and row < a.first + a.count:
-            key = self._order[i]
             rows = self._article_dates.get(key)
             if rows is None:
                 if len(self._article_dates) >= ARTICLE_CACHE:
@@ -172,7 +172,8 @@ class ArticleNames:
 
     def __init__(self, articles: Sequence[ArticleMeta], passages: Sequence[Passage],
                  names: NameTable | None):
-        self.articles = {a.id: a for a in articles}
+        self.articles = articles
+        self._position = {a: i for i, a in enumerate(article_ids(articles))}  # article id -> position
         self.passages = passages
         self.names = names
         self._coverages: dict[str, NameCoverage] = {}
@@ -182,7 +183,7 @@ class ArticleNames:
         """The names an article contains: its title, source, author and every passage."""
         coverage = self._coverages.get(article_id)
         if coverage is None:
-            a = self.articles[article_id]
+            a = self.articles[self._position[article_id]]
             texts = [a.title or "", a.source or "", a.author or ""]
             texts += [p.text for p in self.passages[a.first:a.first + a.count]]
             coverage = NameCoverage("\n".join(texts))
@@ -201,5 +202,5 @@ class ArticleNames:
         if self._initials is None:
             self._initials = frozenset().union(*(
                 initials_of(" \n".join(f or "" for f in (a.title, a.source, a.author)))
-                for a in self.articles.values()))
+                for a in self.articles))
         return self._initials

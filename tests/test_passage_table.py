@@ -146,7 +146,7 @@ def test_period_checks_work_out_the_rows_asked_only(hash_index):
 
 
 def test_manifest_articles_are_read_into_columns_equal_to_the_written_ones(hash_index):
-    from newsrag.store import ArticleMeta, ArticleTable, article_ids, article_rows
+    from newsrag.store import ArticleMeta, ArticleTable, article_position, article_rows
 
     store = IndexStore(hash_index)
     gen = store.current()
@@ -156,7 +156,9 @@ def test_manifest_articles_are_read_into_columns_equal_to_the_written_ones(hash_
     assert isinstance(manifest.articles, ArticleTable)
     assert manifest.articles == written and list(manifest.articles) == written
     assert manifest.articles[-1] == written[-1] and manifest.articles[0:1] == written[0:1]
-    assert list(article_ids(manifest.articles)) == [a.id for a in written]
+    assert [article_position(manifest.articles)(a.id) for a in written] == list(range(len(written)))
+    assert manifest.articles.position("no such article") is None
+    assert article_position(written)(written[-1].id) == len(written) - 1
     firsts, counts = article_rows(manifest.articles)
     assert firsts.tolist() == [a.first for a in written]
     assert counts.tolist() == [a.count for a in written]

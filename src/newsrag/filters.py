@@ -26,7 +26,7 @@ from .names import NameTable
 from .passages import Passage
 from .questions import NameCoverage, initials_of
 from .statements import StatementBook
-from .store import ArticleMeta, article_ids, article_rows
+from .store import ArticleMeta, article_position, article_rows
 
 __all__ = ["PassageFilters", "ArticleNames"]
 
@@ -173,7 +173,7 @@ class ArticleNames:
     def __init__(self, articles: Sequence[ArticleMeta], passages: Sequence[Passage],
                  names: NameTable | None):
         self.articles = articles
-        self._position = {a: i for i, a in enumerate(article_ids(articles))}  # article id -> position
+        self._position = article_position(articles)
         self.passages = passages
         self.names = names
         self._coverages: dict[str, NameCoverage] = {}
@@ -183,7 +183,10 @@ class ArticleNames:
         """The names an article contains: its title, source, author and every passage."""
         coverage = self._coverages.get(article_id)
         if coverage is None:
-            a = self.articles[self._position[article_id]]
+            i = self._position(article_id)
+            if i is None:
+                raise KeyError(article_id)
+            a = self.articles[i]
             texts = [a.title or "", a.source or "", a.author or ""]
             texts += [p.text for p in self.passages[a.first:a.first + a.count]]
             coverage = NameCoverage("\n".join(texts))

@@ -27,7 +27,7 @@ from .planning import QueryPlanner
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
-from .store import REBUILD_HINT, Manifest, article_ids, article_rows, passage_span
+from .store import REBUILD_HINT, Manifest, article_position, article_rows, passage_span
 from .stores import make_store
 from .validation import check_arguments
 from .vectors import SentenceVectors
@@ -127,9 +127,10 @@ class Index:
         # only: read from the stored spans, no passage text (a million passages stay on disk).
         quoted = {st.article_id for st in statements}
         firsts, counts = article_rows(manifest.articles)
+        where = article_position(manifest.articles)
         spans = {aid: [(*passage_span(passages, row), row)
                        for row in range(int(firsts[i]), int(firsts[i] + counts[i]))]
-                 for i, aid in enumerate(article_ids(manifest.articles)) if aid in quoted}
+                 for aid in sorted(quoted) if (i := where(aid)) is not None}
         book = StatementBook(statements, names, spans)
         return cls(folder, settings, manifest, retriever, embedder, book, sentences)
 

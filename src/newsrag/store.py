@@ -155,56 +155,82 @@ class Manifest(_Record):
 
 
 class ArticleTable(Sequence[ArticleMeta]):
-    """The articles of a manifest read from disk, held as columns (lists of strings, arrays of
-    rows) instead of one validated model per article: 200,000 articles, the manifest of a
-    million passages, took 467 MB as models. Each article is checked as it is read and made
-    again (``model_construct``, equal to the one read) when asked for."""
+    """The articles of a manifest read from disk, held as columns instead of one validated
+    model per article (the 200,000 articles of a million passages took 467 MB as models):
+    each text field one UTF-8 blob with offsets, rows and flags in arrays, ids sorted for
+    lookup. No Python object per article stays behind, so what the JSON parse allocated is
+    given back whole. Each article is checked as it is read and made again
+    (``model_construct``, equal to the one read) when asked for."""
 
     TEXT = ("id", "path", "title", "date", "source", "url", "author", "content_hash")
 
     def __init__(self) -> None:
-        self._text: dict[str, list[str | None]] = {f: [] for f in self.TEXT}
-        self._derived: list[bool] = []
-        self._rows: list[tuple[int, int]] = []
-        self._first: np.ndarray | None = None
-        self._count: np.ndarray | None = None
-        self._shared: dict[str, str] = {}  # one copy of a repeated value (dates, sources)
+        self._pending: dict[str, list[str | None]] = {f: [] for f in self.TEXT}
+        self._pending_rows: list[tuple[int, int, bool]] = []
+        self._blob: dict[str, bytes] = {}
+        self._offsets: dict[str, np.ndarray] = {}
+        self._none: dict[str, np.ndarray] = {}
+        self._first = self._count = np.zeros(0, dtype=np.int64)
+        self._derived = np.zeros(0, dtype=bool)
+        self._sorted_ids = np.zeros(0, dtype="S1")
+        self._id_order = np.zeros(0, dtype=np.int64)
+        self._n = 0
 
     def append(self, a: ArticleMeta) -> None:
+        """Add an article (before :meth:`seal`)."""
         for f in self.TEXT:
-            value = getattr(a, f)
-            if f in ("date", "source", "author") and value is not None:
-                value = self._shared.setdefault(value, value)
-            self._text[f].append(value)
-        self._derived.append(a.title_derived)
-        self._rows.append((a.first, a.count))
+            self._pending[f].append(getattr(a, f))
+        self._pending_rows.append((a.first, a.count, a.title_derived))
 
     def seal(self) -> "ArticleTable":
-        rows = np.asarray(self._rows, dtype=np.int64).reshape(-1, 2)
+        """Pack what was appended into the columns."""
+        for f in self.TEXT:
+            values = self._pending[f]
+            encoded = [(v or "").encode("utf-8") for v in values]
+            self._none[f] = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+            lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+            self._offsets[f] = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
+            self._blob[f] = b"".join(encoded)
+        rows = np.asarray(self._pending_rows, dtype=np.int64).reshape(-1, 3)
         self._first, self._count = rows[:, 0].copy(), rows[:, 1].copy()
-        self._rows = []
-        self._shared = {}
+        self._derived = rows[:, 2].astype(bool)
+        ids = np.asarray([v.encode("utf-8") for v in self._pending["id"]  # type: ignore[union-attr]
+                          ] or [b""], dtype=np.bytes_)[:len(rows)]
+        self._id_order = np.argsort(ids, kind="stable")
+        self._sorted_ids = ids[self._id_order]
+        self._n = len(rows)
+        self._pending, self._pending_rows = {f: [] for f in self.TEXT}, []
         return self
 
     def __len__(self) -> int:
-        return len(self._derived)
-
-    def ids(self) -> list[str]:
-        """The articles' ids, in order."""
-        return self._text["id"]  # type: ignore[return-value]
+        return self._n
 
     def rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Each article's first passage row and its count of rows."""
-        assert self._first is not None and self._count is not None, "seal() the table first"
         return self._first, self._count
 
+    def position(self, article_id: str) -> int | None:
+        """The position of the article with this id, or None."""
+        key = article_id.encode("utf-8")
+        if self._n == 0 or len(key) > self._sorted_ids.itemsize or key.endswith(b"\0"):
+            return None
+        j = int(np.searchsorted(self._sorted_ids, key))
+        if j < self._n and self._sorted_ids[j] == key:
+            return int(self._id_order[j])
+        return None
+
+    def _text(self, f: str, i: int) -> str | None:
+        if self._none[f][i]:
+            return None
+        o = self._offsets[f]
+        return self._blob[f][int(o[i]):int(o[i + 1])].decode("utf-8")
+
     def _article(self, i: int) -> ArticleMeta:
-        assert self._first is not None and self._count is not None, "seal() the table first"
         t = self._text
         return ArticleMeta.model_construct(
-            id=t["id"][i], path=t["path"][i], title=t["title"][i], date=t["date"][i],
-            source=t["source"][i], url=t["url"][i], author=t["author"][i],
-            title_derived=self._derived[i], content_hash=t["content_hash"][i],
+            id=t("id", i), path=t("path", i), title=t("title", i), date=t("date", i),
+            source=t("source", i), url=t("url", i), author=t("author", i),
+            title_derived=bool(self._derived[i]), content_hash=t("content_hash", i),
             first=int(self._first[i]), count=int(self._count[i]))
 
     @overload
@@ -233,11 +259,12 @@ class ArticleTable(Sequence[ArticleMeta]):
     __hash__ = None  # type: ignore[assignment]
 
 
-def article_ids(articles: Sequence[ArticleMeta]) -> Sequence[str]:
-    """The articles' ids, in order (without making every article of an :class:`ArticleTable`)."""
+def article_position(articles: Sequence[ArticleMeta]) -> Callable[[str], int | None]:
+    """A lookup of an article's position by its id (without making every article of an
+    :class:`ArticleTable`)."""
     if isinstance(articles, ArticleTable):
-        return articles.ids()
-    return [a.id for a in articles]
+        return articles.position
+    return {a.id: i for i, a in enumerate(articles)}.get
 
 
 def article_rows(articles: Sequence[ArticleMeta]) -> tuple[np.ndarray, np.ndarray]:

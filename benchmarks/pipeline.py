@@ -385,6 +385,10 @@ def report_rows(size: int, m: dict[str, Any]) -> tuple[list[list[str]], list[lis
          f"{(m['loaded']['rss'] - m['with_encoder']['rss']) / n:,.0f}"],
         ["whole process after the questions - importer",
          f"{(m['after_queries']['rss'] - imp) / n:,.0f}"],
+        ["  of which anonymous (heap)",
+         f"{(m['after_queries']['anon'] - m['importer']['anon']) / n:,.0f}"],
+        ["  of which file-backed (mapped index files)",
+         f"{(m['after_queries']['file'] - m['importer']['file']) / n:,.0f}"],
         ["peak (VmHWM) - importer", f"{(m['after_queries']['peak'] - imp) / n:,.0f}"],
     ]
     ms = lambda s: f"{1000 * s:.1f}"  # noqa: E731

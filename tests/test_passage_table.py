@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ def test_table_gives_the_passages_the_old_reader_gave(hash_index):
     old = _old_reader(gen)
     assert len(table) == len(old) > 2
     assert list(table) == old
+    assert list(table.texts()) == [p.text for p in old]
     assert [table[i] for i in range(len(old))] == old
     assert table[1:3] == old[1:3] and table[-1] == old[-1]
     assert [table.span(i) for i in range(len(old))] == [(p.start, p.end) for p in old]
@@ -175,3 +177,28 @@ def test_manifest_articles_are_read_into_columns_equal_to_the_written_ones(hash_
 
     with pytest.raises(IndexCorruptError, match=r"articles\.1\.first"):
         store.read_manifest(gen)
+
+
+def test_an_acronym_scan_reads_every_text_once_then_is_remembered(hash_index, monkeypatch):
+    from newsrag.questions import spelled_out
+
+    index = Index.load(hash_index, Settings(embedder="hash"))
+    passages = index.retriever.passages
+    assert isinstance(passages, PassageTable)
+    scans = []
+    original = PassageTable.texts
+
+    def counting(self):
+        scans.append(1)
+        return original(self)
+
+    monkeypatch.setattr(PassageTable, "texts", counting)
+    text = " ".join(p.text for p in passages)
+    m = re.search(r"\b([A-Za-z])\w+\s+([A-Za-z])\w+\s+([A-Za-z])\w+", text)
+    assert m is not None
+    known = "".join(m.groups()).upper()
+    expected = any(spelled_out(known).search(p.text) for p in passages)
+    assert expected and index.retriever._spelled_out(known, spelled_out) is True
+    assert index.retriever._spelled_out("QXZ", spelled_out) is False
+    assert index.retriever._spelled_out(known, spelled_out) is True
+    assert len(scans) == 2  # one per acronym

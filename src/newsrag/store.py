@@ -635,8 +635,29 @@ class PassageTable(Sequence[Passage]):
         return self._passage(self._row(int(row)))
 
     def __iter__(self) -> Iterator[Passage]:
-        for row in range(len(self)):
-            yield self._passage(row)
+        art: ArticleMeta | None = None
+        for row, rec in enumerate(self._records()):
+            if art is None or not art.first <= row < art.first + art.count \
+                    or art.id != rec["article_id"]:
+                art = self.article_of(row)
+                if art.id != rec["article_id"]:
+                    if self._by_id is None:
+                        self._by_id = {a.id: a for a in self._articles}
+                    art = self._by_id[rec["article_id"]]
+            yield Passage(rec["article_id"], art.title, art.date, rec["start"], rec["end"],
+                          rec["text"])
+
+    def texts(self) -> Iterator[str]:
+        """Every passage's text in row order, for a scan of the whole corpus."""
+        for rec in self._records():
+            yield rec["text"]
+
+    def _records(self) -> Iterator[dict[str, Any]]:
+        """The lines in row order, read from the file rather than through the map, so a pass
+        over a million passages leaves none of them resident in this process."""
+        with self.path.open("rb") as fh:
+            for _, line in zip(range(len(self)), fh):
+                yield json.loads(line)
 
     def span(self, row: int) -> tuple[int, int]:
         """``(start, end)`` of a passage in its article's text, without reading its text (for a

@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 from newsrag import Index, Settings
-from newsrag.lexical import LexicalIndex
+from newsrag.lexical import LexicalIndex, tokenize
 from newsrag.passages import Passage
+from newsrag.vectors import NpyOnDisk
 from newsrag.store import (
     BM25,
     PASSAGE_ROWS,
@@ -127,12 +128,36 @@ def test_an_empty_passage_file(tmp_path):
     assert len(table) == 0 and list(table) == []
 
 
-def test_bm25_memory_mapped_scores_as_loaded_in_memory(hash_index):
+def test_bm25_scores_left_on_disk_score_as_loaded_in_memory(hash_index):
     folder = IndexStore(hash_index).current() / BM25
-    mapped, loaded = LexicalIndex.load(folder, mmap=True), LexicalIndex.load(folder)
-    assert isinstance(mapped.bm25.scores["data"], np.memmap)
+    on_disk, loaded = LexicalIndex.load(folder, on_disk=True), LexicalIndex.load(folder)
+    assert isinstance(on_disk.bm25.scores["data"], NpyOnDisk)
     for q in QUESTIONS + ["Erbil", "nothing matches zzz"]:
-        assert mapped.search(q, 5) == loaded.search(q, 5)
+        assert on_disk.search(q, 50) == loaded.search(q, 50)
+        tokens = [t for t in tokenize(q) if t in loaded._vocab]
+        if tokens:
+            assert np.array_equal(on_disk.bm25.get_scores(tokens), loaded.bm25.get_scores(tokens))
+
+
+def test_npy_on_disk_reads_as_the_array(tmp_path):
+    for array in (np.arange(10, dtype=np.int32), np.arange(24, dtype=np.float32).reshape(6, 4),
+                  np.zeros((0, 3), dtype=np.float32)):
+        np.save(tmp_path / "a.npy", array)
+        disk = NpyOnDisk(tmp_path / "a.npy")
+        assert disk.shape == array.shape and disk.dtype == array.dtype and len(disk) == len(array)
+        assert np.array_equal(np.asarray(disk), array)
+        for key in (slice(1, 4), slice(None), slice(4, 1), slice(0, None, 2)):
+            assert np.array_equal(disk[key], array[key])
+        if len(array):
+            rows = np.array([3, 0, -1, 3])
+            assert np.array_equal(disk[rows], array[rows]) and np.array_equal(disk[-1], array[-1])
+            with pytest.raises(IndexError):
+                disk[len(array)]
+    (tmp_path / "b.npy").write_bytes((tmp_path / "a.npy").read_bytes())
+    np.save(tmp_path / "c.npy", np.arange(100, dtype=np.int64))
+    (tmp_path / "c.npy").write_bytes((tmp_path / "c.npy").read_bytes()[:-8])
+    with pytest.raises(ValueError, match="truncated"):
+        NpyOnDisk(tmp_path / "c.npy")
 
 
 def test_period_checks_work_out_the_rows_asked_only(hash_index):

@@ -117,13 +117,22 @@ class LexicalIndex:
         (folder / "size.json").write_text(json.dumps({"size": self.size}))
 
     @classmethod
-    def load(cls, folder: Path, mmap: bool = False) -> "LexicalIndex":
-        """The saved index; ``mmap``: its score arrays memory-mapped (what a loaded index does:
-        a query reads only its tokens' columns, so a million passages' scores stay on disk)."""
+    def load(cls, folder: Path, on_disk: bool = False) -> "LexicalIndex":
+        """The saved index; ``on_disk``: its score matrix left on disk, a query reading only its
+        tokens' columns (:class:`~newsrag.vectors.NpyOnDisk`), which is what a loaded index
+        does: a million passages' scores (800 MB) stay out of the process. bm25s scores them
+        with its own code, the same sums; it only ever slices these two arrays."""
         import bm25s
 
+        from .vectors import NpyOnDisk
+
         size = json.loads((folder / "size.json").read_text())["size"]
-        return cls(bm25s.BM25.load(str(folder), mmap=mmap), size)
+        bm25 = bm25s.BM25.load(str(folder), mmap=on_disk)
+        if on_disk:
+            for name in ("data", "indices"):
+                bm25.scores[name] = NpyOnDisk.open(folder / f"{name}.csc.index.npy")
+            bm25.scores["indptr"] = np.array(bm25.scores["indptr"])  # one entry per word
+        return cls(bm25, size)
 
     def resembles(self, token: str) -> bool:
         """Whether a word occurs in the corpus, give or take its spelling: accents

@@ -571,10 +571,14 @@ class PassageTable(Sequence[Passage]):
 
     def __init__(self, path: Path, articles: Sequence[ArticleMeta], rows: np.ndarray | None):
         self.path = path
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            self._data: mmap.mmap | bytes = (mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                                             if size else b"")
+        self._fh = path.open("rb")
+        self._size = os.fstat(self._fh.fileno()).st_size
+        # Lines are read with positioned reads, so what a search read does not stay mapped into
+        # the process (the file cache keeps it, shared); a memory map where pread is missing.
+        self._map: mmap.mmap | bytes | None = None
+        if not hasattr(os, "pread"):
+            self._map = (mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
+                         if self._size else b"")
         self._offsets = np.asarray(rows[:, 0]) if rows is not None else _line_offsets(path)
         self._spans = rows  # None: start and end are read from the lines
         self._articles = articles
@@ -597,8 +601,10 @@ class PassageTable(Sequence[Passage]):
 
     def _line(self, row: int) -> dict[str, Any]:
         start = int(self._offsets[row])
-        end = int(self._offsets[row + 1]) if row + 1 < len(self._offsets) else len(self._data)
-        rec: dict[str, Any] = json.loads(self._data[start:end])
+        end = int(self._offsets[row + 1]) if row + 1 < len(self._offsets) else self._size
+        line = (self._map[start:end] if self._map is not None
+                else os.pread(self._fh.fileno(), end - start, start))
+        rec: dict[str, Any] = json.loads(line)
         return rec
 
     def article_of(self, row: int) -> ArticleMeta:
@@ -703,7 +709,7 @@ class Generation:
     def lexical(self) -> "LexicalIndex":
         from .lexical import LexicalIndex
 
-        lexical = self._read(lambda: LexicalIndex.load(self.folder / BM25, mmap=True))
+        lexical = self._read(lambda: LexicalIndex.load(self.folder / BM25, on_disk=True))
         if lexical.size != len(self.passages):
             raise IndexCorruptError(
                 f"the index in {self.folder} is inconsistent ({lexical.size} BM25 rows, "

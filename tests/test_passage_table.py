@@ -173,7 +173,8 @@ def test_period_checks_work_out_the_rows_asked_only(hash_index):
 
 
 def test_manifest_articles_are_read_into_columns_equal_to_the_written_ones(hash_index):
-    from newsrag.store import ArticleMeta, ArticleTable, article_position, article_rows
+    from newsrag.store import (ArticleMeta, ArticleTable, article_fields, article_position,
+                               article_rows)
 
     store = IndexStore(hash_index)
     gen = store.current()
@@ -186,6 +187,9 @@ def test_manifest_articles_are_read_into_columns_equal_to_the_written_ones(hash_
     assert [article_position(manifest.articles)(a.id) for a in written] == list(range(len(written)))
     assert manifest.articles.position("no such article") is None
     assert article_position(written)(written[-1].id) == len(written) - 1
+    fields = ("title", "date", "source", "author")
+    assert list(article_fields(manifest.articles, *fields)) == list(article_fields(written, *fields))
+    assert list(article_fields(written, "id")) == [(a.id,) for a in written]
     firsts, counts = article_rows(manifest.articles)
     assert firsts.tolist() == [a.first for a in written]
     assert counts.tolist() == [a.count for a in written]

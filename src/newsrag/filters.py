@@ -26,7 +26,7 @@ from .names import NameTable
 from .passages import Passage
 from .questions import NameCoverage, initials_of
 from .statements import StatementBook
-from .store import ArticleMeta, article_position, article_rows
+from .store import ArticleMeta, article_fields, article_position, article_rows
 
 __all__ = ["PassageFilters", "ArticleNames"]
 
@@ -204,6 +204,6 @@ class ArticleNames:
         """Acronyms the articles' titles, sources and authors spell out ("Voice of America")."""
         if self._initials is None:
             self._initials = frozenset().union(*(
-                initials_of(" \n".join(f or "" for f in (a.title, a.source, a.author)))
-                for a in self.articles))
+                initials_of(" \n".join(f or "" for f in fields))
+                for fields in article_fields(self.articles, "title", "source", "author")))
         return self._initials

@@ -219,6 +219,12 @@ class ArticleTable(Sequence[ArticleMeta]):
             return int(self._id_order[j])
         return None
 
+    def column(self, f: str) -> Iterator[str | None]:
+        """One text field of every article, in order (no article made)."""
+        blob, offsets, none = self._blob[f], self._offsets[f].tolist(), self._none[f].tolist()
+        for i in range(self._n):
+            yield None if none[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
+
     def _text(self, f: str, i: int) -> str | None:
         if self._none[f][i]:
             return None
@@ -265,6 +271,14 @@ def article_position(articles: Sequence[ArticleMeta]) -> Callable[[str], int | N
     if isinstance(articles, ArticleTable):
         return articles.position
     return {a.id: i for i, a in enumerate(articles)}.get
+
+
+def article_fields(articles: Sequence[ArticleMeta], *fields: str) -> Iterator[tuple[Any, ...]]:
+    """Some text fields of every article, in order (no article of an :class:`ArticleTable` made:
+    the acronyms of 200,000 articles' titles took 9 s of the first question made that way)."""
+    if isinstance(articles, ArticleTable):
+        return zip(*(articles.column(f) for f in fields))
+    return (tuple(getattr(a, f) for f in fields) for a in articles)
 
 
 def article_rows(articles: Sequence[ArticleMeta]) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,6 @@ with an executor seam -> :class:`Embedded`), :func:`assemble` (-> the store's
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import sys
@@ -50,6 +49,7 @@ from .store import (
     ModelInfo,
     load_passages,
     without_hint,
+    write_passages,
 )
 from .stores import BuildOutput, PassageStore, make_store
 from .vectors import (DenseIndex, SentenceVectors, passage_sentence_spans,
@@ -148,11 +148,7 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
             _link_tree(encoder_dir, staging / ENCODER)
         (staging / BM25).mkdir()
         lexical.save(staging / BM25)
-        with (staging / PASSAGES).open("w", encoding="utf-8") as fh:
-            for p in passages:
-                fh.write(json.dumps({"article_id": p.article_id, "start": p.start, "end": p.end,
-                                     "text": p.text}, ensure_ascii=False))
-                fh.write("\n")
+        write_passages(staging, passages)
         (names or NameTable()).save(staging / NAMES)
         StatementBook.save(statements, staging / STATEMENTS)
         return store.commit(staging, Manifest.model_validate({

@@ -26,7 +26,7 @@ from .names import NameTable
 from .passages import Passage
 from .questions import NameCoverage, initials_of
 from .statements import StatementBook
-from .store import ArticleMeta
+from .store import ArticleMeta, article_fields, article_position, article_rows
 
 __all__ = ["PassageFilters", "ArticleNames", "AllowedRows"]
 
@@ -46,6 +46,10 @@ class AllowedRows(np.ndarray):
         tagged.speaker, tagged.period = speaker, period
         return tagged
 
+# Articles whose dates and names are kept once worked out for a question (then forgotten all at
+# once): enough for any conversation, bounded for a million passages.
+ARTICLE_CACHE = 4096
+
 
 class PassageFilters:
     """Speaker and period filters over one index's passage rows."""
@@ -57,6 +61,12 @@ class PassageFilters:
         self.book = book
         self._row_dates: list[frozenset[str]] | None = None
         self._row_years: list[frozenset[int]] | None = None
+        # Row by row, for the few rows a question's candidates hold (no scan of every passage).
+        self._article_dates: dict[int, list[frozenset[str]]] = {}
+        self._statement_dates: dict[int, set[str]] | None = None
+        firsts, counts = article_rows(articles)
+        self._order = np.flatnonzero(counts > 0)[np.argsort(firsts[counts > 0], kind="stable")]
+        self._firsts = firsts[self._order]
 
     def row_dates(self) -> list[frozenset[str]]:
         """Per passage row, the dates it can be placed at: its article's date, dates written in
@@ -89,18 +99,68 @@ class PassageFilters:
                                for p in self.passages]
         return self._row_years
 
+    def dates_of(self, row: int) -> frozenset[str]:
+        """``row_dates()[row]``, worked out for that row's article alone when the whole table
+        has not been built (a question's candidates need a few rows, not a million)."""
+        if self._row_dates is not None:
+            return self._row_dates[row]
+        i = int(np.searchsorted(self._firsts, row, side="right")) - 1
+        key = int(self._order[i]) if i >= 0 else -1
+        a = self.articles[key] if key >= 0 else None
+        own: frozenset[str] = frozenset()
+        if a is not None and row < a.first + a.count:
+            rows = self._article_dates.get(key)
+            if rows is None:
+                if len(self._article_dates) >= ARTICLE_CACHE:
+                    self._article_dates.clear()
+                rows = self._article_dates[key] = self._dates_of_article(a)
+            own = rows[row - a.first]
+        said = self._said_dates().get(row)
+        return own | said if said else own
+
+    def _dates_of_article(self, a: ArticleMeta) -> list[frozenset[str]]:
+        """:meth:`row_dates` for one article's rows, before the statements' dates."""
+        texts = [p.text for p in self.passages[a.first:a.first + a.count]]
+        ref = a.date
+        if ref is None:
+            full = [d for t in texts for *_, d in dates_in(t)]
+            ref = max(full) if full else None
+        out = []
+        for t in texts:
+            d: set[str] = {a.date} if a.date else set()
+            d.update(d2 for *_, d2 in dates_in(t, ref))
+            out.append(frozenset(d))
+        return out
+
+    def _said_dates(self) -> dict[int, set[str]]:
+        """Per row carrying dated statements, their dates."""
+        if self._statement_dates is None:
+            dates: dict[int, set[str]] = {}
+            for i, st in enumerate(self.book.statements):
+                if st.date:
+                    for r in self.book.rows_of([i]):
+                        dates.setdefault(r, set()).add(st.date)
+            self._statement_dates = dates
+        return self._statement_dates
+
+    def years_of(self, row: int) -> frozenset[int]:
+        """``_years()[row]``, read from that row alone when the whole table has not been built."""
+        if self._row_years is not None:
+            return self._row_years[row]
+        return frozenset(int(y) for y in YEAR.findall(self.passages[row].text))
+
     def in_period(self, row: int, period: TimeRange) -> bool:
         """A passage belongs to a period if one of its dates does, or it names a year of it."""
-        if any(map(period.contains, self.row_dates()[row])):
+        if any(map(period.contains, self.dates_of(row))):
             return True
-        return any(period.overlaps_year(y) for y in self._years()[row])
+        return any(period.overlaps_year(y) for y in self.years_of(row))
 
     def not_out_of_period(self, row: int, period: TimeRange) -> bool:
         """Whether a passage may belong to a period: it does, or nothing dates it at all (an
         undated article that writes no date or year cannot be placed outside it)."""
         if self.in_period(row, period):
             return True
-        return not self.row_dates()[row] and not self._years()[row]
+        return not self.dates_of(row) and not self.years_of(row)
 
     def reports_on(self, row: int, period: TimeRange) -> bool:
         """Whether a passage may tell of a period: it may belong to it, or its article was
@@ -130,7 +190,8 @@ class ArticleNames:
 
     def __init__(self, articles: Sequence[ArticleMeta], passages: Sequence[Passage],
                  names: NameTable | None):
-        self.articles = {a.id: a for a in articles}
+        self.articles = articles
+        self._position = article_position(articles)
         self.passages = passages
         self.names = names
         self._coverages: dict[str, NameCoverage] = {}
@@ -138,12 +199,19 @@ class ArticleNames:
 
     def coverage(self, article_id: str) -> NameCoverage:
         """The names an article contains: its title, source, author and every passage."""
-        if article_id not in self._coverages:
-            a = self.articles[article_id]
+        coverage = self._coverages.get(article_id)
+        if coverage is None:
+            i = self._position(article_id)
+            if i is None:
+                raise KeyError(article_id)
+            a = self.articles[i]
             texts = [a.title or "", a.source or "", a.author or ""]
             texts += [p.text for p in self.passages[a.first:a.first + a.count]]
-            self._coverages[article_id] = NameCoverage("\n".join(texts))
-        return self._coverages[article_id]
+            coverage = NameCoverage("\n".join(texts))
+            if len(self._coverages) >= ARTICLE_CACHE:  # bounded: a million passages' articles
+                self._coverages.clear()
+            self._coverages[article_id] = coverage
+        return coverage
 
     def covers(self, article_id: str, name: str) -> bool:
         """Whether the article contains ``name`` in any of its spellings (the name table's)."""
@@ -154,6 +222,6 @@ class ArticleNames:
         """Acronyms the articles' titles, sources and authors spell out ("Voice of America")."""
         if self._initials is None:
             self._initials = frozenset().union(*(
-                initials_of(" \n".join(f or "" for f in (a.title, a.source, a.author)))
-                for a in self.articles.values()))
+                initials_of(" \n".join(f or "" for f in fields))
+                for fields in article_fields(self.articles, "title", "source", "author")))
         return self._initials

@@ -27,7 +27,7 @@ from .planning import QueryPlanner
 from .retrieval import Hit, Retriever
 from .settings import Settings
 from .statements import Statement, StatementBook
-from .store import REBUILD_HINT, Manifest
+from .store import REBUILD_HINT, Manifest, article_position, article_rows, passage_span
 from .stores import make_store
 from .validation import check_arguments
 from .vectors import SentenceVectors
@@ -123,10 +123,15 @@ class Index:
         retriever = Retriever(passages, dense, lexical, encode, settings.rrf_k,
                               settings.candidates, names,
                               generation.backends(encode, names, settings))
-        article_rows = {a.id: [(p.start, p.end, row) for row, p in
-                               enumerate(passages[a.first:a.first + a.count], a.first)]
-                        for a in manifest.articles}
-        book = StatementBook(statements, names, article_rows)
+        # The statement book needs the passage spans of the articles that carry statements
+        # only: read from the stored spans, no passage text (a million passages stay on disk).
+        quoted = {st.article_id for st in statements}
+        firsts, counts = article_rows(manifest.articles)
+        where = article_position(manifest.articles)
+        spans = {aid: [(*passage_span(passages, row), row)
+                       for row in range(int(firsts[i]), int(firsts[i] + counts[i]))]
+                 for aid in sorted(quoted) if (i := where(aid)) is not None}
+        book = StatementBook(statements, names, spans)
         return cls(folder, settings, manifest, retriever, embedder, book, sentences)
 
     # ---- querying ------------------------------------------------------------------------

@@ -38,7 +38,10 @@ def _stemmer() -> Any:
 DEMONYM_END = re.compile(r"(?:ian|ean|an|ese|ish|i)s?$")
 
 
+@lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
+    """A word's stem (a word holding a digit is kept as it is); remembered, since a few words
+    make most of any text (the answerer tokenises every candidate sentence of a question)."""
     return word if any(c.isdigit() for c in word) else _stemmer().stemWord(word)
 
 
@@ -67,18 +70,28 @@ def closest_spelling(token: str, words: Sequence[str]) -> str | None:
     return None if match is None else match[0]
 
 
+COMPOUND_PARTS = re.compile(r"[-:.']")
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed tokens; compounds ("fajr-5", "al-asad", "5:30") also as their parts."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    """:func:`tokenize`'s tokens, remembered for the texts seen last (the same passages'
+    sentences come back question after question)."""
     out: list[str] = []
     for m in TOKEN.finditer(text.lower()):
         word = m.group().replace("’", "'")
         if word.endswith("'s"):
             word = word[:-2]
-        parts = re.split(r"[-:.']", word)
+        parts = COMPOUND_PARTS.split(word)
         for w in ([word] if len(parts) == 1 else [word, *parts]):
             if w and w not in STOPWORDS:
                 out.append(_stem(w))
-    return out
+    return tuple(out)
 
 
 class LexicalIndex:
@@ -104,11 +117,22 @@ class LexicalIndex:
         (folder / "size.json").write_text(json.dumps({"size": self.size}))
 
     @classmethod
-    def load(cls, folder: Path) -> "LexicalIndex":
+    def load(cls, folder: Path, on_disk: bool = False) -> "LexicalIndex":
+        """The saved index; ``on_disk``: its score matrix left on disk, a query reading only its
+        tokens' columns (:class:`~newsrag.vectors.NpyOnDisk`), which is what a loaded index
+        does: a million passages' scores (800 MB) stay out of the process. bm25s scores them
+        with its own code, the same sums; it only ever slices these two arrays."""
         import bm25s
 
+        from .vectors import NpyOnDisk
+
         size = json.loads((folder / "size.json").read_text())["size"]
-        return cls(bm25s.BM25.load(str(folder)), size)
+        bm25 = bm25s.BM25.load(str(folder), mmap=on_disk)
+        if on_disk:
+            for name in ("data", "indices"):
+                bm25.scores[name] = NpyOnDisk.open(folder / f"{name}.csc.index.npy")
+            bm25.scores["indptr"] = np.array(bm25.scores["indptr"])  # one entry per word
+        return cls(bm25, size)
 
     def resembles(self, token: str) -> bool:
         """Whether a word occurs in the corpus, give or take its spelling: accents

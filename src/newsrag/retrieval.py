@@ -12,7 +12,7 @@ import re
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import AbstractSet
+from typing import AbstractSet, Callable, Sequence
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class HybridBackend(Backend):
 class Retriever:
     """Search over one index's passages in any of :data:`MODES`."""
 
-    def __init__(self, passages: list[Passage], dense: DenseIndex, lexical: LexicalIndex,
+    def __init__(self, passages: Sequence[Passage], dense: DenseIndex, lexical: LexicalIndex,
                  encode: CachedEncoder, rrf_k: int = 60, candidates: int = 50,
                  names: NameTable | None = None, backends: dict[str, Backend] | None = None):
         self.passages = passages
@@ -124,6 +124,7 @@ class Retriever:
             "hybrid": HybridBackend(dense_backend, bm25_backend, rrf_k, candidates),
         }
         self.backends.update(backends or {})  # a store's own search (Milvus' hybrid search)
+        self._acronyms: dict[str, bool] = {}  # acronym -> whether a passage spells it out
 
     def search(self, query: str, k: int, mode: str = "hybrid",
                allowed: np.ndarray | None = None) -> list[Hit]:
@@ -160,8 +161,21 @@ class Retriever:
             # An acronym the passages spell out in lower case or mid-text ("traumatic brain
             # injuries" for TBI): a scan, but only for the rare acronym not found otherwise.
             if re.fullmatch(r"[A-Z]{2,6}", name):
-                pattern = spelled_out(name)
-                if any(pattern.search(p.text) for p in self.passages):
+                if self._spelled_out(name, spelled_out):
                     continue
             unknown.append(name)
         return unknown
+
+    def _spelled_out(self, acronym: str, spelled_out: Callable[[str], re.Pattern[str]]) -> bool:
+        """Whether some passage spells ``acronym`` out: one scan of every passage text, then
+        remembered (the index does not change; at a million passages a scan takes seconds)."""
+        known = self._acronyms.get(acronym)
+        if known is None:
+            pattern = spelled_out(acronym)
+            texts = getattr(self.passages, "texts", None)  # a PassageTable reads the file once
+            known = any(pattern.search(t) for t in (texts() if texts is not None
+                                                    else (p.text for p in self.passages)))
+            if len(self._acronyms) >= 1024:
+                self._acronyms.clear()
+            self._acronyms[acronym] = known
+        return known

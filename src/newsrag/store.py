@@ -10,6 +10,8 @@ Layout of an index folder::
                            file's size and SHA-256, and the manifest's own checksum
         dense.faiss        FAISS index; row i is passage i
         passages.jsonl     passage i: article id, offsets, text
+        passages.rows.npy  passage i: byte offset of its line in passages.jsonl, start, end
+                           (int64; read memory-mapped, so passage texts stay on disk)
         bm25/              bm25s files
         names.json         spellings of one name
         statements.jsonl   who said what, when
@@ -33,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import mmap
 import os
 import re
 import secrets
@@ -41,9 +44,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Sequence, overload
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
 from .errors import (
     BuildLockedError,
@@ -62,8 +66,9 @@ if TYPE_CHECKING:
     from .statements import Statement
     from .vectors import DenseIndex, SentenceVectors
 
-__all__ = ["FORMAT_VERSION", "IndexStore", "Manifest", "ArticleMeta", "Generation",
-           "open_generation", "load_passages", "REBUILD_HINT"]
+__all__ = ["FORMAT_VERSION", "IndexStore", "Manifest", "ArticleMeta", "ArticleTable", "Generation",
+           "open_generation", "load_passages", "write_passages", "PassageTable", "passage_span",
+           "REBUILD_HINT"]
 
 FORMAT_VERSION = 3  # 2: names.json and statements.jsonl; 3: typed manifest with its own checksum
 MANIFEST = "manifest.json"
@@ -72,6 +77,7 @@ LOCK = ".build.lock"
 REBUILD_HINT = "run `newsrag build --full` to rebuild it"
 GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9-]+")
 PASSAGES = "passages.jsonl"
+PASSAGE_ROWS = "passages.rows.npy"
 NAMES = "names.json"
 STATEMENTS = "statements.jsonl"
 DENSE = "dense.faiss"
@@ -136,12 +142,152 @@ class Manifest(_Record):
     chunking: dict[str, str | int]
     dense: DenseInfo
     counts: Counts
-    articles: list[ArticleMeta]
+    articles: Sequence[ArticleMeta]  # a list as built; an ArticleTable as read from disk
     corpus_files: dict[str, str]
     skipped: list[tuple[str, str]] = []
     encoder: dict[str, Any] | None = None  # encoder/encoder.json of the stored ONNX export
     sentences: int | None = None  # sentence vectors stored (sentences.*.npy)
     files: dict[str, FileInfo] = {}
+
+    @field_serializer("articles")
+    def _articles(self, articles: Sequence[ArticleMeta]) -> list[ArticleMeta]:
+        return list(articles)
+
+
+class ArticleTable(Sequence[ArticleMeta]):
+    """The articles of a manifest read from disk, held as columns instead of one validated
+    model per article (the 200,000 articles of a million passages took 467 MB as models):
+    each text field one UTF-8 blob with offsets, rows and flags in arrays, ids sorted for
+    lookup. No Python object per article stays behind, so what the JSON parse allocated is
+    given back whole. Each article is checked as it is read and made again
+    (``model_construct``, equal to the one read) when asked for."""
+
+    TEXT = ("id", "path", "title", "date", "source", "url", "author", "content_hash")
+
+    def __init__(self) -> None:
+        self._pending: dict[str, list[str | None]] = {f: [] for f in self.TEXT}
+        self._pending_rows: list[tuple[int, int, bool]] = []
+        self._blob: dict[str, bytes] = {}
+        self._offsets: dict[str, np.ndarray] = {}
+        self._none: dict[str, np.ndarray] = {}
+        self._first = self._count = np.zeros(0, dtype=np.int64)
+        self._derived = np.zeros(0, dtype=bool)
+        self._sorted_ids = np.zeros(0, dtype="S1")
+        self._id_order = np.zeros(0, dtype=np.int64)
+        self._n = 0
+
+    def append(self, a: ArticleMeta) -> None:
+        """Add an article (before :meth:`seal`)."""
+        for f in self.TEXT:
+            self._pending[f].append(getattr(a, f))
+        self._pending_rows.append((a.first, a.count, a.title_derived))
+
+    def seal(self) -> "ArticleTable":
+        """Pack what was appended into the columns."""
+        for f in self.TEXT:
+            values = self._pending[f]
+            encoded = [(v or "").encode("utf-8") for v in values]
+            self._none[f] = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+            lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+            self._offsets[f] = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
+            self._blob[f] = b"".join(encoded)
+        rows = np.asarray(self._pending_rows, dtype=np.int64).reshape(-1, 3)
+        self._first, self._count = rows[:, 0].copy(), rows[:, 1].copy()
+        self._derived = rows[:, 2].astype(bool)
+        ids = np.asarray([v.encode("utf-8") for v in self._pending["id"]  # type: ignore[union-attr]
+                          ] or [b""], dtype=np.bytes_)[:len(rows)]
+        self._id_order = np.argsort(ids, kind="stable")
+        self._sorted_ids = ids[self._id_order]
+        self._n = len(rows)
+        self._pending, self._pending_rows = {f: [] for f in self.TEXT}, []
+        return self
+
+    def __len__(self) -> int:
+        return self._n
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each article's first passage row and its count of rows."""
+        return self._first, self._count
+
+    def position(self, article_id: str) -> int | None:
+        """The position of the article with this id, or None."""
+        key = article_id.encode("utf-8")
+        if self._n == 0 or len(key) > self._sorted_ids.itemsize or key.endswith(b"\0"):
+            return None
+        j = int(np.searchsorted(self._sorted_ids, key))
+        if j < self._n and self._sorted_ids[j] == key:
+            return int(self._id_order[j])
+        return None
+
+    def column(self, f: str) -> Iterator[str | None]:
+        """One text field of every article, in order (no article made)."""
+        blob, offsets, none = self._blob[f], self._offsets[f].tolist(), self._none[f].tolist()
+        for i in range(self._n):
+            yield None if none[i] else blob[offsets[i]:offsets[i + 1]].decode("utf-8")
+
+    def _text(self, f: str, i: int) -> str | None:
+        if self._none[f][i]:
+            return None
+        o = self._offsets[f]
+        return self._blob[f][int(o[i]):int(o[i + 1])].decode("utf-8")
+
+    def _article(self, i: int) -> ArticleMeta:
+        t = self._text
+        return ArticleMeta.model_construct(
+            id=t("id", i), path=t("path", i), title=t("title", i), date=t("date", i),
+            source=t("source", i), url=t("url", i), author=t("author", i),
+            title_derived=bool(self._derived[i]), content_hash=t("content_hash", i),
+            first=int(self._first[i]), count=int(self._count[i]))
+
+    @overload
+    def __getitem__(self, i: int) -> ArticleMeta: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[ArticleMeta]: ...
+
+    def __getitem__(self, i: int | slice) -> ArticleMeta | list[ArticleMeta]:
+        if isinstance(i, slice):
+            return [self._article(j) for j in range(*i.indices(len(self)))]
+        n = len(self)
+        j = i + n if i < 0 else i
+        if not 0 <= j < n:
+            raise IndexError(f"article {i} out of range ({n} articles)")
+        return self._article(j)
+
+    def __iter__(self) -> Iterator[ArticleMeta]:
+        for i in range(len(self)):
+            yield self._article(i)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (ArticleTable, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def article_position(articles: Sequence[ArticleMeta]) -> Callable[[str], int | None]:
+    """A lookup of an article's position by its id (without making every article of an
+    :class:`ArticleTable`)."""
+    if isinstance(articles, ArticleTable):
+        return articles.position
+    return {a.id: i for i, a in enumerate(articles)}.get
+
+
+def article_fields(articles: Sequence[ArticleMeta], *fields: str) -> Iterator[tuple[Any, ...]]:
+    """Some text fields of every article, in order (no article of an :class:`ArticleTable` made:
+    the acronyms of 200,000 articles' titles took 9 s of the first question made that way)."""
+    if isinstance(articles, ArticleTable):
+        return zip(*(articles.column(f) for f in fields))
+    return (tuple(getattr(a, f) for f in fields) for a in articles)
+
+
+def article_rows(articles: Sequence[ArticleMeta]) -> tuple[np.ndarray, np.ndarray]:
+    """Each article's first passage row and count of rows, as arrays (without making every
+    article of an :class:`ArticleTable`)."""
+    if isinstance(articles, ArticleTable):
+        return articles.rows()
+    rows = np.asarray([(a.first, a.count) for a in articles], dtype=np.int64).reshape(-1, 2)
+    return rows[:, 0], rows[:, 1]
 
 
 def _canonical_sha256(data: dict[str, Any]) -> str:
@@ -243,11 +389,20 @@ class IndexStore:
             raise IndexCorruptError(
                 f"{path} does not match its checksum (edited or damaged since it was written); "
                 + REBUILD_HINT)
+        records = data.get("articles")
+        where_prefix: tuple[Any, ...] = ()
         try:
-            return Manifest.model_validate(data)
+            if not isinstance(records, list):
+                return Manifest.model_validate(data)
+            manifest = Manifest.model_validate({**data, "articles": []})
+            table = ArticleTable()
+            for i, record in enumerate(records):
+                where_prefix = ("articles", i)
+                table.append(ArticleMeta.model_validate(record))
+            return manifest.model_copy(update={"articles": table.seal()})
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(map(str, first["loc"])) or "(top level)"
+            where = ".".join(map(str, (*where_prefix, *first["loc"]))) or "(top level)"
             raise IndexCorruptError(f"{path} is damaged ({where}: {first['msg']}); "
                                     + REBUILD_HINT) from None
 
@@ -387,6 +542,161 @@ def load_passages(path: Path, articles: dict[str, ArticleMeta]) -> list[Passage]
     return passages
 
 
+def write_passages(folder: Path, passages: Iterable[Passage]) -> None:
+    """``passages.jsonl`` (one JSON object per passage, as ever) and ``passages.rows.npy``: per
+    passage the byte offset of its line, its start and its end (int64, shape (n, 3))."""
+    rows: list[tuple[int, int, int]] = []
+    offset = 0
+    with (folder / PASSAGES).open("wb") as fh:
+        for p in passages:
+            line = (json.dumps({"article_id": p.article_id, "start": p.start, "end": p.end,
+                                "text": p.text}, ensure_ascii=False) + "\n").encode("utf-8")
+            fh.write(line)
+            rows.append((offset, p.start, p.end))
+            offset += len(line)
+    np.save(folder / PASSAGE_ROWS, np.asarray(rows, dtype=np.int64).reshape(-1, 3))
+
+
+def _line_offsets(path: Path) -> np.ndarray:
+    """Byte offset of each line of a JSONL file (for a generation written before
+    ``passages.rows.npy``): one pass over the file, a block at a time, read rather than mapped
+    so the pass leaves no page of it resident in this process."""
+    starts = [np.zeros(1, dtype=np.int64)]
+    size = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 24):
+            chunk = np.frombuffer(block, dtype=np.uint8)
+            starts.append(np.flatnonzero(chunk == 10).astype(np.int64) + size + 1)
+            size += len(block)
+    offsets = np.concatenate(starts)
+    return offsets[offsets < size]
+
+
+class PassageTable(Sequence[Passage]):
+    """The passages of a generation, read from disk as they are asked for.
+
+    ``passages.jsonl`` is memory-mapped and ``passages.rows.npy`` (line offsets, starts, ends)
+    loaded memory-mapped, so a loaded index holds no passage text and no per-passage Python
+    object: row ``i`` is parsed from its line when a search returns it (a few microseconds).
+    The title and date come from the article whose rows hold ``i`` (``ArticleMeta.first`` and
+    ``count``). A generation written before ``passages.rows.npy`` existed is read the same way,
+    its line offsets found by one pass over the file at load. Safe to share between threads.
+    """
+
+    def __init__(self, path: Path, articles: Sequence[ArticleMeta], rows: np.ndarray | None):
+        self.path = path
+        self._fh = path.open("rb")
+        self._size = os.fstat(self._fh.fileno()).st_size
+        # Lines are read with positioned reads, so what a search read does not stay mapped into
+        # the process (the file cache keeps it, shared); a memory map where pread is missing.
+        self._map: mmap.mmap | bytes | None = None
+        if not hasattr(os, "pread"):
+            self._map = (mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
+                         if self._size else b"")
+        self._offsets = np.asarray(rows[:, 0]) if rows is not None else _line_offsets(path)
+        self._spans = rows  # None: start and end are read from the lines
+        self._articles = articles
+        firsts, counts = article_rows(articles)
+        # by first row, an empty article before a non-empty one at the same row
+        self._order = np.lexsort((counts > 0, firsts)).astype(np.int64)
+        self._firsts = firsts[self._order]
+        self._by_id: dict[str, ArticleMeta] | None = None
+
+    @classmethod
+    def open(cls, folder: Path, articles: Sequence[ArticleMeta]) -> "PassageTable":
+        rows_path = folder / PASSAGE_ROWS
+        rows = np.load(rows_path, mmap_mode="r") if rows_path.is_file() else None
+        if rows is not None and (rows.ndim != 2 or rows.shape[1] != 3):
+            raise ValueError(f"{rows_path} has shape {rows.shape}, expected (passages, 3)")
+        return cls(folder / PASSAGES, articles, rows)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def _line(self, row: int) -> dict[str, Any]:
+        start = int(self._offsets[row])
+        end = int(self._offsets[row + 1]) if row + 1 < len(self._offsets) else self._size
+        line = (self._map[start:end] if self._map is not None
+                else os.pread(self._fh.fileno(), end - start, start))
+        rec: dict[str, Any] = json.loads(line)
+        return rec
+
+    def article_of(self, row: int) -> ArticleMeta:
+        """The article whose rows hold ``row``."""
+        i = int(np.searchsorted(self._firsts, row, side="right")) - 1
+        return self._articles[int(self._order[i])] if i >= 0 else self._articles[0]
+
+    def _passage(self, row: int) -> Passage:
+        rec = self._line(row)
+        art = self.article_of(row)
+        if art.id != rec["article_id"]:  # articles not in row order: find it by id
+            if self._by_id is None:
+                self._by_id = {a.id: a for a in self._articles}
+            art = self._by_id[rec["article_id"]]
+        return Passage(rec["article_id"], art.title, art.date, rec["start"], rec["end"],
+                       rec["text"])
+
+    def _row(self, row: int) -> int:
+        n = len(self)
+        if row < 0:
+            row += n
+        if not 0 <= row < n:
+            raise IndexError(f"passage row {row} out of range ({n} passages)")
+        return row
+
+    @overload
+    def __getitem__(self, row: int) -> Passage: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[Passage]: ...
+
+    def __getitem__(self, row: int | slice) -> Passage | list[Passage]:
+        if isinstance(row, slice):
+            return [self._passage(r) for r in range(*row.indices(len(self)))]
+        return self._passage(self._row(int(row)))
+
+    def __iter__(self) -> Iterator[Passage]:
+        art: ArticleMeta | None = None
+        for row, rec in enumerate(self._records()):
+            if art is None or not art.first <= row < art.first + art.count \
+                    or art.id != rec["article_id"]:
+                art = self.article_of(row)
+                if art.id != rec["article_id"]:
+                    if self._by_id is None:
+                        self._by_id = {a.id: a for a in self._articles}
+                    art = self._by_id[rec["article_id"]]
+            yield Passage(rec["article_id"], art.title, art.date, rec["start"], rec["end"],
+                          rec["text"])
+
+    def texts(self) -> Iterator[str]:
+        """Every passage's text in row order, for a scan of the whole corpus."""
+        for rec in self._records():
+            yield rec["text"]
+
+    def _records(self) -> Iterator[dict[str, Any]]:
+        """The lines in row order, read from the file rather than through the map, so a pass
+        over a million passages leaves none of them resident in this process."""
+        with self.path.open("rb") as fh:
+            for _, line in zip(range(len(self)), fh):
+                yield json.loads(line)
+
+    def span(self, row: int) -> tuple[int, int]:
+        """``(start, end)`` of a passage in its article's text, without reading its text (for a
+        generation written with ``passages.rows.npy``)."""
+        row = self._row(row)
+        if self._spans is None:
+            rec = self._line(row)
+            return int(rec["start"]), int(rec["end"])
+        return int(self._spans[row, 1]), int(self._spans[row, 2])
+
+
+def passage_span(passages: Sequence[Passage], row: int) -> tuple[int, int]:
+    """``(start, end)`` of passage ``row``, without reading its text when it can."""
+    if isinstance(passages, PassageTable):
+        return passages.span(row)
+    p = passages[row]
+    return p.start, p.end
+
+
 @dataclass
 class Generation:
     """An opened, verified generation: its manifest, dense index and passages; the lexical
@@ -395,7 +705,7 @@ class Generation:
     folder: Path
     manifest: Manifest
     dense: "DenseIndex"
-    passages: list[Passage]
+    passages: Sequence[Passage]
 
     @cached_property
     def ids(self) -> PassageIds:
@@ -413,7 +723,7 @@ class Generation:
     def lexical(self) -> "LexicalIndex":
         from .lexical import LexicalIndex
 
-        lexical = self._read(lambda: LexicalIndex.load(self.folder / BM25))
+        lexical = self._read(lambda: LexicalIndex.load(self.folder / BM25, on_disk=True))
         if lexical.size != len(self.passages):
             raise IndexCorruptError(
                 f"the index in {self.folder} is inconsistent ({lexical.size} BM25 rows, "
@@ -469,8 +779,7 @@ def open_generation(store: IndexStore, settings: "Settings",
     partial = Generation(gen, manifest, None, [])  # type: ignore[arg-type]
     dense = partial._read(lambda: DenseIndex.load(gen / DENSE, manifest.dense.type,
                                                   manifest.dense.params))
-    passages = partial._read(lambda: load_passages(gen / PASSAGES,
-                                                   {a.id: a for a in manifest.articles}))
+    passages = partial._read(lambda: PassageTable.open(gen, manifest.articles))
     expected = manifest.counts.passages
     if not (dense.size == len(passages) == expected):
         raise IndexCorruptError(

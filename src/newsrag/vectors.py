@@ -19,13 +19,14 @@ at a million passages (benchmarks/REPORT.md):
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["DenseIndex", "SentenceVectors", "passage_sentences", "text_keys"]
+__all__ = ["DenseIndex", "SentenceVectors", "NpyOnDisk", "passage_sentences", "text_keys"]
 
 # Up to this many allowed rows, a filtered search scores them exactly instead of asking FAISS.
 EXACT_SUBSET_MAX = 50_000
@@ -229,3 +230,81 @@ class SentenceVectors:
             return None
         return cls(np.load(folder / cls.KEYS, mmap_mode="r"),
                    np.load(folder / cls.VECTORS, mmap_mode="r"))
+
+
+class NpyOnDisk:
+    """A saved ``.npy`` array left on disk and read a slice (or a few rows) at a time with
+    positioned reads (``os.pread``). Unlike a memory map, what has been read does not stay
+    mapped into the process: it lives in the operating system's file cache, shared and
+    dropped under memory pressure, and the process' resident memory does not grow with every
+    page a query once touched (with a map, 400 questions left 727 MB of a million passages'
+    BM25 scores resident). Safe to share between threads (no file position is shared).
+    """
+
+    def __init__(self, path: Path):
+        fh = path.open("rb")
+        try:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(fh)
+        except BaseException:
+            fh.close()
+            raise
+        if fortran or not shape:
+            fh.close()
+            raise ValueError(f"{path}: expected a C-ordered array of at least one dimension")
+        self.path, self._fh = path, fh
+        self._offset = fh.tell()
+        self.shape: tuple[int, ...] = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self._row_shape = self.shape[1:]
+        self._row_bytes = self.dtype.itemsize * int(np.prod(self._row_shape, dtype=np.int64))
+        size = os.fstat(fh.fileno()).st_size
+        if self._offset + self.shape[0] * self._row_bytes > size:
+            fh.close()
+            raise ValueError(f"{path} is shorter than its header says (truncated)")
+
+    @classmethod
+    def open(cls, path: Path) -> "NpyOnDisk | np.ndarray":
+        """The array on disk; memory-mapped where ``os.pread`` does not exist (Windows)."""
+        if not hasattr(os, "pread"):
+            return np.load(path, mmap_mode="r")
+        return cls(path)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def _read(self, first: int, count: int) -> np.ndarray:
+        data = os.pread(self._fh.fileno(), count * self._row_bytes,
+                        self._offset + first * self._row_bytes) if count else b""
+        return np.frombuffer(data, dtype=self.dtype).reshape((count, *self._row_shape))
+
+    def __getitem__(self, key: Any) -> Any:
+        n = self.shape[0]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(n)
+            if step == 1:
+                return self._read(start, max(0, stop - start))
+            key = np.arange(start, stop, step)
+        if isinstance(key, (int, np.integer)):
+            i = int(key) + n if int(key) < 0 else int(key)
+            if not 0 <= i < n:
+                raise IndexError(f"row {int(key)} out of range ({n} rows)")
+            return self._read(i, 1)[0]
+        rows = np.asarray(key, dtype=np.int64).reshape(-1)
+        rows = np.where(rows < 0, rows + n, rows)
+        if len(rows) and (rows.min() < 0 or rows.max() >= n):
+            raise IndexError(f"rows out of range ({n} rows)")
+        out = np.empty((len(rows), *self._row_shape), dtype=self.dtype)
+        for j, i in enumerate(rows.tolist()):
+            out[j] = self._read(i, 1)[0]
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self._read(0, self.shape[0])
+        return whole.astype(dtype) if dtype is not None else whole.copy()

@@ -363,9 +363,10 @@ def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors
                ) -> tuple[np.ndarray | None, SentenceVectors | None, int, int]:
     """Embed the new passages and every sentence not already stored. A sentence's vector is
     pooled from its passage's own forward pass where the encoder gives token vectors
-    (:meth:`Embedder.encode_spans`); the rest (an encoder without them, a sentence cut off by
-    the model's length limit, an executor) go through the encoder alone, batched by length with
-    the passages. Returns the passages' vectors, all sentence vectors, how many sentences were
+    (:meth:`Embedder.encode_spans`, on the executor's workers if it has ``encode_spans``); the
+    rest (an encoder without token vectors, a sentence cut off by the model's length limit, an
+    executor without ``encode_spans``) go through the encoder alone, batched by length with the
+    passages. Returns the passages' vectors, all sentence vectors, how many sentences were
     given new vectors and how many of those were embedded alone."""
     keys = text_keys(sentence_texts)
     rows = old.find(keys) if old is not None else np.full(len(keys), -1, dtype=np.int64)
@@ -376,11 +377,16 @@ def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors
         return fresh, None, 0, 0
     found: dict[str, np.ndarray] = {}
     fresh = None
-    if texts and executor is None and settings.pooled_sentences:
+    by_spans = getattr(executor, "encode_spans", None) if executor is not None else None
+    if texts and settings.pooled_sentences and (executor is None or by_spans is not None):
         wanted = set(missing)
         spans = [[(a, b) for a, b in passage_sentence_spans(t) if t[a:b] in wanted]
                  for t in texts]
-        fresh, pooled = _embed_spans(embedder_for(), texts, spans, settings.batch_size, progress)
+        if by_spans is not None:  # on a Ray cluster's actors
+            fresh, pooled = by_spans(embedder_for(), texts, spans, settings.batch_size)
+        else:
+            fresh, pooled = _embed_spans(embedder_for(), texts, spans, settings.batch_size,
+                                         progress)
         for text, own, vecs in zip(texts, spans, pooled):
             for (a, b), v in zip(own, vecs):
                 if v is not None:

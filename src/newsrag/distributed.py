@@ -29,14 +29,14 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from .errors import NewsragError
 
 if TYPE_CHECKING:
-    from .embedding import Embedder
+    from .embedding import Embedder, SpanVectors
 
 __all__ = ["RayExecutor", "check_address", "EncoderFolder"]
 
@@ -98,6 +98,10 @@ class _EmbedActor:
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         return self.embedder.encode(texts, batch_size=batch_size, progress=False)
+
+    def encode_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                     batch_size: int) -> tuple[np.ndarray, "SpanVectors"]:
+        return self.embedder.encode_spans(texts, spans, batch_size=batch_size, progress=False)
 
 
 class RayExecutor:
@@ -183,24 +187,47 @@ class RayExecutor:
                              files)
 
     def __call__(self, embedder: "Embedder", texts: list[str], batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, embedder.info.dim), np.float32)
+        parts = self._map(embedder, [(t, None) for t in self._slices(texts)],
+                          lambda a, part: a.encode.remote(part[0], batch_size))
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def encode_spans(self, embedder: "Embedder", texts: list[str],
+                     spans: list[list[tuple[int, int]]], batch_size: int
+                     ) -> tuple[np.ndarray, "SpanVectors"]:
+        """:meth:`Embedder.encode_spans` on the actors: the passages' vectors and their
+        sentences' vectors pooled from the same pass, as a single-process build makes them."""
+        if not texts:
+            return np.zeros((0, embedder.info.dim), np.float32), []
+        slices = self._slices(texts)
+        cuts = np.cumsum([0] + [len(t) for t in slices]).tolist()
+        parts = self._map(embedder, [(t, spans[a:b]) for t, a, b in zip(slices, cuts, cuts[1:])],
+                          lambda a, part: a.encode_spans.remote(part[0], part[1], batch_size))
+        return (np.concatenate([v for v, _ in parts]).astype(np.float32, copy=False),
+                [row for _, pooled in parts for row in pooled])
+
+    def _slices(self, texts: list[str]) -> list[list[str]]:
+        size = max(1, min(self.slice_size, -(-len(texts) // self.worker_count())))
+        return [texts[i:i + size] for i in range(0, len(texts), size)]  # every actor gets work
+
+    def _map(self, embedder: "Embedder", slices: list[Any], call: Callable[[Any, Any], Any]
+             ) -> list[Any]:
+        """``call(actor, slice)`` for every slice on a pool of actors holding ``embedder``;
+        the results in slice order."""
         import time
 
         started = time.perf_counter()
         ray = self._ray()
         from ray.util import ActorPool
 
-        if not texts:
-            return np.zeros((0, embedder.info.dim), np.float32)
-        count = self.worker_count()
-        size = max(1, min(self.slice_size, -(-len(texts) // count)))  # every actor gets work
-        slices = [texts[i:i + size] for i in range(0, len(texts), size)]
-        count = min(count, len(slices))
+        count = min(self.worker_count(), len(slices))
         payload = self._payload(ray, embedder)
         actor = ray.remote(num_cpus=self.num_cpus_per_worker)(_EmbedActor)
         actors = [actor.remote(payload, self.num_cpus_per_worker) for _ in range(count)]
         try:
             pool = ActorPool(actors)
-            parts = list(pool.map(lambda a, part: a.encode.remote(part, batch_size), slices))
+            parts = list(pool.map(call, slices))
             self.nodes |= set(ray.get([a.node.remote() for a in actors]))
         except ray.exceptions.RayError as exc:  # an actor died, a node went away, ...
             raise NewsragError(f"embedding on Ray at {self.address} failed, nothing was "
@@ -209,7 +236,7 @@ class RayExecutor:
             for a in actors:
                 ray.kill(a)
         self.seconds += time.perf_counter() - started
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return parts
 
     def shutdown(self) -> None:
         """Disconnect from (or stop the local) Ray, if this executor started it."""

@@ -1,5 +1,6 @@
 """A real Ray cluster on this machine for tests: a head and a second node (worker) process, every
-port on 127.0.0.1, in a temporary folder of its own, stopped by process id.
+port on 127.0.0.1, token authentication with a token of its own, in a temporary folder of its
+own, stopped by process id.
 
 Loopback only: Ray turns ``--node-ip-address=127.0.0.1`` into the machine's network address for
 a multi-node cluster (``ray._private.services.resolve_ip_for_localhost``) and binds its servers
@@ -15,6 +16,7 @@ names this cluster's temporary folder, and their children (TERM, then KILL after
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -61,7 +63,14 @@ class LocalRayCluster:
         self.cpus = cpus_per_node
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
         env.pop("PYTHONPATH", None)  # the actors get newsrag from the driver (py_modules)
-        env["RAY_USAGE_STATS_ENABLED"] = "0"
+        # Token authentication with a token of this cluster's own (Ray 2.60 turns token mode on
+        # by itself once ~/.ray/auth_token exists, e.g. after any in-process ray.init).
+        token = Path(self.temp_dir) / "auth_token"
+        token.write_text(secrets.token_hex(32))
+        token.chmod(0o600)
+        self.auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
+                     "RAY_USAGE_STATS_ENABLED": "0"}
+        env.update(self.auth)
         self.env = env
         self.log = Path(self.temp_dir) / "start.log"
 
@@ -75,7 +84,7 @@ class LocalRayCluster:
 
     def driver_env(self) -> dict[str, str]:
         """Environment for a driver on this machine (binds its own Ray ports to loopback)."""
-        return {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+        return {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", **self.auth}
 
     def _run(self, args: list[str], env: dict[str, str]) -> None:
         with open(self.log, "a") as log:

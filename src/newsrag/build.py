@@ -377,16 +377,13 @@ def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors
         return fresh, None, 0, 0
     found: dict[str, np.ndarray] = {}
     fresh = None
-    by_spans = getattr(executor, "encode_spans", None) if executor is not None else None
-    if texts and settings.pooled_sentences and (executor is None or by_spans is not None):
+    if texts and settings.pooled_sentences and (executor is None
+                                                or hasattr(executor, "encode_spans")):
         wanted = set(missing)
         spans = [[(a, b) for a, b in passage_sentence_spans(t) if t[a:b] in wanted]
                  for t in texts]
-        if by_spans is not None:  # on a Ray cluster's actors
-            fresh, pooled = by_spans(embedder_for(), texts, spans, settings.batch_size)
-        else:
-            fresh, pooled = _embed_spans(embedder_for(), texts, spans, settings.batch_size,
-                                         progress)
+        fresh, pooled = _embed_spans(embedder_for(), texts, spans, settings.batch_size,
+                                     progress, executor)
         for text, own, vecs in zip(texts, spans, pooled):
             for (a, b), v in zip(own, vecs):
                 if v is not None:
@@ -470,8 +467,16 @@ def write_output(store: PassageStore, output: BuildOutput) -> None:
 
 # ---- helpers -------------------------------------------------------------------------------------
 def _embed_spans(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]]],
-                 batch_size: int, progress: bool) -> tuple[np.ndarray, SpanVectors]:
-    """:meth:`Embedder.encode_spans` with the same progress reporting as :func:`_embed`."""
+                 batch_size: int, progress: bool, executor: EmbedExecutor | None = None
+                 ) -> tuple[np.ndarray, SpanVectors]:
+    """:meth:`Embedder.encode_spans` (on the executor's workers when it has ``encode_spans``)
+    with the same progress reporting as :func:`_embed`."""
+    if executor is not None:
+        if progress:
+            print(f"embedding {len(texts)} passages and their sentences with "
+                  f"{embedder.info.name} (executor "
+                  f"{getattr(executor, 'name', type(executor).__name__)})", file=sys.stderr)
+        return executor.encode_spans(embedder, texts, spans, batch_size)  # type: ignore
     if not progress or sys.stderr.isatty():
         if progress:
             print(f"embedding {len(texts)} passages and their sentences with "

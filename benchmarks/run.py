@@ -526,6 +526,9 @@ def main() -> int:
     parser.add_argument("--work", default=None,
                         help="pipeline: folder for the synthetic indexes (kept; default a "
                         "temporary folder)")
+    parser.add_argument("--compare-src", default=None,
+                        help="pipeline: also time search/ask of the newsrag whose src folder this "
+                        "is, interleaved question by question with this one's, on the same index")
     parser.add_argument("--reuse", action="store_true",
                         help="pipeline: measure the index already in --work instead of "
                         "writing it again")
@@ -653,6 +656,25 @@ def pipeline_main(args: argparse.Namespace) -> int:
             for q, s in m[what + "_slow"]:
                 report.add(f"- slow {what} ({s:.1f} s): {q}")
         report.add()
+        if args.compare_src:
+            import newsrag
+
+            here = Path(newsrag.__file__).resolve().parents[1]
+            print("timing both versions, interleaved", file=sys.stderr, flush=True)
+            lat = pipeline.interleaved(folder, questions,
+                                       {"this": here, "compared": Path(args.compare_src)})
+            report.add(f"Interleaved, question by question, on this index: this newsrag "
+                       f"({here}) and the one in {args.compare_src}, one serving process each:")
+            report.add()
+            rows = [[label, what, ms(pipeline.pct(v, .5)), ms(pipeline.pct(v, .95)),
+                     ms(max(v))] for label, d in lat.items() for what, v in d.items()]
+            report.table(["newsrag", "call", "p50 ms", "p95 ms", "max ms"], rows)
+            for what in ("search", "ask"):
+                a, b = lat["this"][what], lat["compared"][what]
+                p50 = pipeline.pct(a, .5) / pipeline.pct(b, .5)
+                p95 = pipeline.pct(a, .95) / pipeline.pct(b, .95)
+                report.add(f"- {what}: this / compared at p50 {p50:.2f}, at p95 {p95:.2f}")
+            report.add()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "PIPELINE.md").write_text("\n".join(report.lines) + "\n", encoding="utf-8")
     print(f"\nreport written to {RESULTS / 'PIPELINE.md'}", file=sys.stderr)

@@ -402,3 +402,53 @@ def questions_from(data: Path, n: int) -> list[str]:
         texts = [json.loads(line)["text"] for line in fh]
     texts = [t for t in texts if re.search(r"\w", t)]
     return texts[:n] + texts[len(texts) // 2:][:n]  # n for search, n others for ask
+
+
+# ---- latency of two newsrag versions, interleaved ----------------------------------------------
+LOOP = """
+import json, sys, time
+from newsrag import Index, Settings
+index = Index.load({folder!r}, Settings())
+print("READY", flush=True)
+for line in sys.stdin:
+    what, q = json.loads(line)
+    call = index.search if what == "search" else index.ask
+    t = time.perf_counter(); call(q); s = time.perf_counter() - t
+    print(json.dumps(s), flush=True)
+"""
+
+
+def interleaved(folder: Path, questions: list[str], sources: dict[str, Path]
+                ) -> dict[str, dict[str, list[float]]]:
+    """``search`` and ``ask`` latency of each newsrag source folder (``{"label": src}``), one
+    serving process each, loaded first, then the same questions sent to each in turn (the order
+    alternating), so both versions run under the same load in the same minutes. Disjoint halves
+    of ``questions`` for search and ask, as in :func:`measure`."""
+    procs = {}
+    for label, src in sources.items():
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        procs[label] = subprocess.Popen(
+            [sys.executable, "-c", LOOP.format(folder=str(folder))], env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        for label, p in procs.items():
+            line = p.stdout.readline()  # type: ignore[union-attr]
+            if not line.startswith("READY"):
+                raise RuntimeError(f"the {label} process did not load the index")
+        out: dict[str, dict[str, list[float]]] = {k: {"search": [], "ask": []} for k in procs}
+        half = len(questions) // 2
+        labels = list(procs)
+        for what, qs in (("search", questions[:half]), ("ask", questions[half:])):
+            for n, q in enumerate(qs):
+                for label in (labels if n % 2 == 0 else labels[::-1]):
+                    p = procs[label]
+                    p.stdin.write(json.dumps([what, q]) + "\n")  # type: ignore[union-attr]
+                    p.stdin.flush()  # type: ignore[union-attr]
+                    s = float(json.loads(p.stdout.readline()))  # type: ignore[union-attr]
+                    if n:  # the first call of each kind is a warm-up
+                        out[label][what].append(s)
+        return out
+    finally:
+        for p in procs.values():
+            p.stdin.close()  # type: ignore[union-attr]
+            p.wait(timeout=60)

@@ -221,6 +221,16 @@ def test_a_tightly_focused_name_is_the_thing_asked_for(question, sentence, is_it
     assert tightly_focused(reading, sentence) is is_it
 
 
+@pytest.mark.parametrize("question", ["What aircraft carried out the US strike in Syria?",
+                                      "Which warplanes carried out the US strike in Syria?"])
+def test_a_word_for_the_same_kind_of_thing_is_the_focus_too(question):
+    reading = read_question(question)
+    sentence = "Defense officials said two U.S. Air Force F-15E jets dropped seven bombs."
+    assert focused_evidence(reading, sentence) and tightly_focused(reading, sentence)
+    assert not focused_evidence(reading, "The strikes hit a border crossing used by Kataib "
+                                         "Hezbollah, officials in Baghdad said.")
+
+
 def test_according_to_a_person_is_a_preferred_source_a_role_is_resolved_later():
     named = read_question("How many missiles did Iran launch, according to General Milley?")
     assert named.source == "General Milley" and named.speaker is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
-           "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS"]
+           "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
 
 # Verbs of a "what did X say/tell/call ...?" question, and of "who threatened ...?".
 SAYING_VERBS = (
@@ -59,6 +59,18 @@ ROLE_SYNONYMS = (
     frozenset("spokesman spokeswoman spokesperson spokesmen spokespeople".split()),
     frozenset("leader commander chief head".split()),
     frozenset("official officer".split()),
+)
+# Words for the same kind of thing, so a name beside any of them answers "Which X ...?" ("two
+# F-15E jets" for "What aircraft ...?"); the role groups above are among them.
+FOCUS_SYNONYMS = ROLE_SYNONYMS + (
+    frozenset("aircraft plane planes jet jets warplane warplanes fighter fighters bomber "
+              "bombers".split()),
+    frozenset("group groups militia militias faction factions organization organisation".split()),
+    frozenset("country countries nation nations".split()),
+    frozenset("base bases airbase airbases installation installations facility "
+              "facilities".split()),
+    frozenset("city cities town towns".split()),
+    frozenset("ship ships vessel vessels warship warships".split()),
 )
 # Abbreviated titles, so "Gen. Amir Ali Hajizadeh" answers "Which general ...?".
 TITLE_ABBREVIATIONS = {

@@ -21,9 +21,9 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, NAME_CONNECTORS, NUMBER_WORDS, PERSON_NOUNS,
-                      PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, ROLE_SYNONYMS, SAYING_VERBS,
-                      TIME_WORDS, TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
+from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS, NAME_CONNECTORS,
+                      NUMBER_WORDS, PERSON_NOUNS, PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS,
+                      SAYING_VERBS, TIME_WORDS, TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import closest_spelling, tokenize
 
 __all__ = ["Reading", "read_question", "answer_evidence", "question_names", "KINDS",
@@ -428,7 +428,7 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
     which/who/where question asks for, with that word's stems."""
     if reading.kind not in ("which", "who", "where") or not reading.focus:
         return
-    roles = [group for group in ROLE_SYNONYMS if reading.focus in group]
+    roles = [group for group in FOCUS_SYNONYMS if reading.focus in group]
     wanted = set(tokenize(" ".join([reading.focus, *roles[0]] if roles else [reading.focus])))
     names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
     if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"

@@ -31,7 +31,7 @@ needs_bench = pytest.mark.skipif(BENCH is None, reason="../shared/bench not besi
 # questions): newset 73.2% / 61.1% / 59.0%, news_pd 80.0% / 90%. Third round (ranking rewards
 # fitted on dev data, interviewer questions as context, roles and sources read): newset 76.8% /
 # 61.1% / 59.0%, news_pd 86.7% / 90%. Fourth round (sentence vectors pooled in their passage,
-# names that are the thing asked for, the story's opening ranked down): newset 83.3% / 58.3% /
+# names that are the thing asked for, the story's opening ranked down): newset 83.8% / 58.3% /
 # 70.5%, news_pd 90% / 90%.
 NEWSET_CORRECT, NEWSET_REFUSED, NEWSET_AGREEMENT = 0.80, 0.55, 0.65
 NEWS_PD_CORRECT, NEWS_PD_REFUSED = 0.85, 0.85

@@ -397,7 +397,7 @@ class Answerer:
         for s in sentences:
             s.evidence = answer_evidence(reading, s.unlabelled)
             s.focused = s.evidence and focused_evidence(reading, s.unlabelled)
-            s.tight = s.focused and TIGHT_BONUS > 0 and tightly_focused(reading, s.unlabelled)
+            s.tight = s.focused and tightly_focused(reading, s.unlabelled)
             if reading.explicit_period and reading.period is not None:
                 dated = dates_in(s.text, hits[s.hit_index].passage.date)
                 s.off_period = bool(dated) and not any(

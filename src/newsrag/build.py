@@ -372,7 +372,7 @@ def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors
     rows = old.find(keys) if old is not None else np.full(len(keys), -1, dtype=np.int64)
     missing = [t for t, r in zip(sentence_texts, rows) if r < 0]
     if not settings.sentence_vectors:
-        fresh = _embed(embedder_for(), texts, settings.batch_size, progress, executor) \
+        fresh = _embed(embedder_for(), texts, settings.batch_size, progress, executor)[0] \
             if texts else None
         return fresh, None, 0, 0
     found: dict[str, np.ndarray] = {}
@@ -382,8 +382,8 @@ def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors
         wanted = set(missing)
         spans = [[(a, b) for a, b in passage_sentence_spans(t) if t[a:b] in wanted]
                  for t in texts]
-        fresh, pooled = _embed_spans(embedder_for(), texts, spans, settings.batch_size,
-                                     progress, executor)
+        fresh, pooled = _embed(embedder_for(), texts, settings.batch_size, progress, executor,
+                               spans)
         for text, own, vecs in zip(texts, spans, pooled):
             for (a, b), v in zip(own, vecs):
                 if v is not None:
@@ -391,7 +391,7 @@ def _embed_all(texts: list[str], sentence_texts: list[str], old: SentenceVectors
     alone = [t for t in missing if t not in found]
     if (texts and fresh is None) or alone:
         batch = (texts if fresh is None else []) + alone
-        embedded = _embed(embedder_for(), batch, settings.batch_size, progress, executor)
+        embedded = _embed(embedder_for(), batch, settings.batch_size, progress, executor)[0]
         if fresh is None and texts:
             fresh, embedded = embedded[:len(texts)], embedded[len(texts):]
         found.update(zip(alone, embedded))
@@ -466,58 +466,43 @@ def write_output(store: PassageStore, output: BuildOutput) -> None:
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-def _embed_spans(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]]],
-                 batch_size: int, progress: bool, executor: EmbedExecutor | None = None
-                 ) -> tuple[np.ndarray, SpanVectors]:
-    """:meth:`Embedder.encode_spans` (on the executor's workers when it has ``encode_spans``)
-    with the same progress reporting as :func:`_embed`."""
+def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool,
+           executor: EmbedExecutor | None = None,
+           spans: list[list[tuple[int, int]]] | None = None) -> tuple[np.ndarray, SpanVectors]:
+    """Vectors for ``texts`` and, given ``spans``, each text's span vectors pooled from the same
+    pass (:meth:`Embedder.encode_spans`; on the executor's workers through its
+    ``encode_spans``); without ``spans`` the second item is empty. With ``progress``: a
+    progress bar on a terminal, and otherwise (a log, a pipe) plain "embedded N/M passages"
+    lines, so a long build shows it is alive."""
+    what = "passages and their sentences" if spans is not None else "passages"
+
+    def run(first: int, last: int, bar: bool) -> tuple[np.ndarray, SpanVectors]:
+        if spans is None:
+            return embedder.encode(texts[first:last], batch_size=batch_size, progress=bar), []
+        return embedder.encode_spans(texts[first:last], spans[first:last],
+                                     batch_size=batch_size, progress=bar)
+
     if executor is not None:
         if progress:
-            print(f"embedding {len(texts)} passages and their sentences with "
-                  f"{embedder.info.name} (executor "
+            print(f"embedding {len(texts)} {what} with {embedder.info.name} (executor "
                   f"{getattr(executor, 'name', type(executor).__name__)})", file=sys.stderr)
+        if spans is None:
+            return executor(embedder, texts, batch_size), []
         return executor.encode_spans(embedder, texts, spans, batch_size)  # type: ignore
-    if not progress or sys.stderr.isatty():
-        if progress:
-            print(f"embedding {len(texts)} passages and their sentences with "
-                  f"{embedder.info.name}", file=sys.stderr)
-        return embedder.encode_spans(texts, spans, batch_size=batch_size, progress=progress)
-    print(f"embedding {len(texts)} passages and their sentences with {embedder.info.name}",
-          file=sys.stderr)
+    if not progress:
+        return run(0, len(texts), False)
+    print(f"embedding {len(texts)} {what} with {embedder.info.name}", file=sys.stderr)
+    if sys.stderr.isatty():
+        return run(0, len(texts), True)
     vectors, pooled = [], []
     for start in range(0, len(texts), PROGRESS_SLICE):
-        v, p = embedder.encode_spans(texts[start:start + PROGRESS_SLICE],
-                                     spans[start:start + PROGRESS_SLICE], batch_size=batch_size)
+        v, p = run(start, start + PROGRESS_SLICE, False)
         vectors.append(v)
         pooled += p
         done = min(start + PROGRESS_SLICE, len(texts))
         print(f"embedded {done}/{len(texts)} passages ({done / len(texts):.0%})",
               file=sys.stderr, flush=True)
     return np.concatenate(vectors), pooled
-
-
-def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: bool,
-           executor: EmbedExecutor | None = None) -> np.ndarray:
-    """Vectors for ``texts``. With ``progress``: a progress bar on a terminal, and otherwise
-    (a log, a pipe) plain "embedded N/M passages" lines, so a long build shows it is alive."""
-    if executor is not None:
-        if progress:
-            print(f"embedding {len(texts)} passages with {embedder.info.name} (executor "
-                  f"{getattr(executor, 'name', type(executor).__name__)})", file=sys.stderr)
-        return executor(embedder, texts, batch_size)
-    if not progress:
-        return embedder.encode(texts, batch_size=batch_size, progress=False)
-    print(f"embedding {len(texts)} passages with {embedder.info.name}", file=sys.stderr)
-    if sys.stderr.isatty():
-        return embedder.encode(texts, batch_size=batch_size, progress=True)
-    parts = []
-    for start in range(0, len(texts), PROGRESS_SLICE):
-        parts.append(embedder.encode(texts[start:start + PROGRESS_SLICE], batch_size=batch_size,
-                                     progress=False))
-        done = min(start + PROGRESS_SLICE, len(texts))
-        print(f"embedded {done}/{len(texts)} passages ({done / len(texts):.0%})",
-              file=sys.stderr, flush=True)
-    return np.concatenate(parts)
 
 
 def _matcher(settings: Settings,

@@ -357,12 +357,18 @@ FOCUS_JOINERS = frozenset(["and", "the", "a", "an", "at", "in", "near", "of", "o
                            "named", "known", "as", "s"])
 
 
+def _words_around(text: str, start: int, end: int) -> tuple[list[str], list[str], list[str]]:
+    """The FOCUS_SPAN words before ``text[start:end]`` (in text order), its words, and the
+    FOCUS_SPAN words after it."""
+    return (re.findall(r"[\w’'-]+", text[:start])[-FOCUS_SPAN:],
+            re.findall(r"[\w’'-]+", text[start:end]),
+            re.findall(r"[\w’'-]+", text[end:])[:FOCUS_SPAN])
+
+
 def _stems_around(text: str, start: int, end: int) -> set[str]:
     """Stems of ``text[start:end]`` and the FOCUS_SPAN words either side of it, abbreviated
     titles spelled out ("Gen." -> general)."""
-    before = re.findall(r"[\w’'-]+", text[:start])[-FOCUS_SPAN:]
-    inside = re.findall(r"[\w’'-]+", text[start:end])
-    after = re.findall(r"[\w’'-]+", text[end:])[:FOCUS_SPAN]
+    before, inside, after = _words_around(text, start, end)
     words = [TITLE_ABBREVIATIONS.get(w.lower(), w) for w in before + inside + after]
     return set(tokenize(" ".join(words)))
 
@@ -412,9 +418,8 @@ def tightly_focused(reading: Reading, sentence: str) -> bool:
     airbases", "bases at Al-Asad", "spokeswoman Alyssa Farah", "Alyssa Farah, a Pentagon
     spokeswoman"), where "... of UN Charter targeting base" names something else."""
     for a, b, wanted in _focused_names(reading, sentence):
-        before = re.findall(r"[\w’'-]+", sentence[:a])[::-1][:FOCUS_SPAN]
-        after = re.findall(r"[\w’'-]+", sentence[b:])[:FOCUS_SPAN]
-        for words in (before, after):
+        before, _, after = _words_around(sentence, a, b)
+        for words in (before[::-1], after):  # nearest first
             for w in words:
                 if _shares_focus(set(tokenize(TITLE_ABBREVIATIONS.get(w.lower(), w))), wanted):
                     return True

@@ -113,6 +113,10 @@ def test_name_coverage_tolerates_spelling_not_absence():
     assert covers("U.S.")              # spellings of the US never decide
     assert not covers("Erbil")
     assert not covers("Antony Blinken")
+    # A country's people for the country named, and the other way round.
+    assert NameCoverage("The king of France issued the edict.").covers("French")
+    assert NameCoverage("Iraqi officials said so.").covers("Iraq")
+    assert not NameCoverage("Iraqi officials said so.").covers("Iran")
 
 
 def test_weekday_resolved_against_the_report_date():

@@ -52,3 +52,20 @@ def test_a_country_is_known_by_its_people_word():
     lexical = LexicalIndex.build(["Norwegian and Iraqi officials said the troops were safe."])
     assert lexical.resembles("norway") and lexical.resembles("iraq")
     assert not lexical.resembles("sweden")
+
+
+@pytest.mark.parametrize("word,text,related", [
+    ("french", "The king of France issued the edict.", True),     # irregular, from the table
+    ("british", "Britain sent ships.", True),
+    ("indian", "India's courts heard the plea.", True),            # the people's word asked
+    ("norway", "Norwegian troops were safe.", True),               # the country asked
+    ("iraqi", "Iraq's parliament voted.", True),
+    ("iran", "Iraqi officials said so.", False),                   # three shared letters only
+    ("industry", "India's courts heard the plea.", False),         # not a people's word
+    ("sweden", "Norwegian troops were safe.", False),
+])
+def test_peoples_word_and_country_are_related(word, text, related):
+    from newsrag.lexical import demonym_related, tokenize
+
+    vocab = sorted(set(tokenize(text)))
+    assert demonym_related(tokenize(word)[0], vocab) is related

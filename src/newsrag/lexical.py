@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "tokenize", "STOPWORDS", "typo_budget", "closest_spelling"]
+__all__ = ["LexicalIndex", "tokenize", "STOPWORDS", "typo_budget", "closest_spelling",
+           "demonym_related"]
 
 TOKEN = re.compile(r"\w+(?:[-:.'’]\w+)*")
 # bm25s' English list plus question words, so "What did Esper say?" scores on "Esper".
@@ -68,6 +70,35 @@ def closest_spelling(token: str, words: Sequence[str]) -> str | None:
     match = process.extractOne(token, words, scorer=Levenshtein.distance,
                                score_cutoff=typo_budget(token))
     return None if match is None else match[0]
+
+
+def demonym_related(token: str, vocab: Sequence[str]) -> bool:
+    """Whether sorted stemmed ``vocab`` holds the country of a people's word, or the people's
+    word of a country: "norway"/"norwegian", "iraq"/"iraqi", "india"/"indian", "china"/
+    "chinese" share all but the country's last two letters, and the other ends as demonyms do;
+    the few that share less ("French"/"France") come from
+    :data:`newsrag.lexicon.IRREGULAR_DEMONYMS`."""
+    from .lexicon import IRREGULAR_DEMONYMS
+
+    if len(token) < 4:
+        return False
+    irregular = IRREGULAR_DEMONYMS.get(token)
+    if irregular is not None:
+        i = bisect.bisect_left(vocab, irregular)
+        return i < len(vocab) and vocab[i] == irregular
+    i = bisect.bisect_left(vocab, token[:3])
+    while i < len(vocab) and vocab[i].startswith(token[:3]):
+        word = vocab[i]
+        i += 1
+        if word == token:
+            continue
+        country, people = (token, word) if len(word) > len(token) else (word, token)
+        if not DEMONYM_END.search(people):
+            continue
+        shared = len(os.path.commonprefix([country, people]))
+        if shared >= max(4, len(country) - 2):
+            return True
+    return False
 
 
 COMPOUND_PARTS = re.compile(r"[-:.']")
@@ -149,17 +180,9 @@ class LexicalIndex:
 
     def demonym_of(self, token: str) -> bool:
         """Whether the corpus has the people's word for a country the question names: "Norway"
-        asked, "Norwegian" written; "Iraq"/"Iraqi", "Ukraine"/"Ukrainians". Both share all but
-        the country's last two letters, and the corpus word ends as demonyms do."""
-        stem = token[:max(4, len(token) - 2)]
-        if len(token) < 4:
-            return False
-        i = bisect.bisect_left(self._vocab_list, stem)
-        while i < len(self._vocab_list) and self._vocab_list[i].startswith(stem):
-            if DEMONYM_END.search(self._vocab_list[i]):
-                return True
-            i += 1
-        return False
+        asked, "Norwegian" written; "Iraq"/"Iraqi", "Ukraine"/"Ukrainians" (see
+        :func:`demonym_related`)."""
+        return demonym_related(token, self._vocab_list)
 
     def search(self, query: str, k: int,
                allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

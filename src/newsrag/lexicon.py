@@ -105,6 +105,14 @@ TIME_WORDS = ("today", "yesterday", "tonight", "morning", "afternoon", "evening"
               "anytime", "soon", "immediately", "shortly", "the following day", "spring",
               "summer", "autumn", "winter", "century", "centuries", "decade", "decades",
               "years", "months", "era", "until", "since", "during", "period", "age of")
+# Peoples' words whose country shares fewer letters with them than demonym_related expects
+# (stemmed, both ways): a question about "French" troops is answered by an article on France.
+_IRREGULAR = {"french": "franc", "british": "britain", "dutch": "netherland",
+              "swiss": "switzerland", "welsh": "wale",
+              "greek": "greec", "spanish": "spain", "danish": "denmark", "polish": "poland",
+              "finnish": "finland", "irish": "ireland", "scottish": "scotland",
+              "english": "england", "filipino": "philippin", "thai": "thailand"}
+IRREGULAR_DEMONYMS = {**_IRREGULAR, **{country: people for people, country in _IRREGULAR.items()}}
 # One country, many spellings: a question saying "U.S." is answered by an article saying "US".
 US_NAMES = frozenset(["us", "u.s", "u.s.", "usa", "america", "american", "americans",
                       "united", "states", "washington"])

@@ -24,7 +24,7 @@ from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS, NAME_CONNECTORS,
                       NUMBER_WORDS, PERSON_NOUNS, PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS,
                       SAYING_VERBS, TIME_WORDS, TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
-from .lexical import closest_spelling, tokenize
+from .lexical import closest_spelling, demonym_related, tokenize
 
 __all__ = ["Reading", "read_question", "answer_evidence", "question_names", "KINDS",
            "NameCoverage", "name_found", "initials_of", "focused_evidence",
@@ -493,7 +493,8 @@ class NameCoverage:
         if any(token[:i] in self.tokens and token[i:] in self.tokens for i in range(3, len(token) - 2)):
             return True
         match = closest_spelling(token, self._list)
-        return match is not None and match[:1] == token[:1]
+        # "Which French king ...?" is answered by an article about the king of France.
+        return (match is not None and match[:1] == token[:1]) or demonym_related(token, self._list)
 
     def covers(self, name: str) -> bool:
         return name_found(name, self._has, self.initials)

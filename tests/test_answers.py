@@ -99,6 +99,25 @@ def test_a_synonym_does_not_flip_the_answer(seed_index, word):
     assert answer.answered and "Al-Asad and Irbil airbases" in first, answer.answer
 
 
+@pytest.mark.parametrize("question,reason", [
+    ("How did Iran's supreme leader react to the missile attack?",
+     "no article mentions the Iran supreme leader"),
+    ("What did the Iranian supreme leader say about the strikes on the bases?",
+     "no article mentions the Iranian supreme leader"),
+    ("What was the Saudi foreign minister's reaction to the missile strikes?", "Saudi"),
+])
+def test_an_office_no_article_mentions_is_refused(seed_index, question, reason):
+    # The Guards' statement and Zarif's tweet are on topic, but neither is the office asked of.
+    answer = seed_index.ask(question)
+    assert not answer.answered, answer.answer
+    assert reason in answer.reason
+
+
+def test_an_office_an_article_mentions_is_answered(seed_index):
+    answer = seed_index.ask("How did Iran's foreign minister describe the attack?")
+    assert answer.answered and "Zarif" in answer.answer, answer.answer
+
+
 def test_quotation_answer_names_its_speaker(seed_index):
     answer = seed_index.ask("What did Zarif say about Article 51 of the UN Charter?")
     assert "(Javad Zarif via Twitter, January 7, 2020) [1]" in answer.answer

@@ -119,6 +119,52 @@ def test_name_coverage_tolerates_spelling_not_absence():
     assert not NameCoverage("Iraqi officials said so.").covers("Iran")
 
 
+@pytest.mark.parametrize("question,offices", [
+    ("How did Iran's supreme leader react to the attack?", [("Iran", "supreme leader")]),
+    ("What did the Saudi foreign minister say?", [("Saudi", "foreign minister")]),
+    ("How did the president of Iraq describe it?", [("Iraq", "president")]),
+    ("What did Iraqi lawmakers decide about US troops?", [("Iraqi", "parliament")]),
+    ("What did the US secretary of state say?", [(None, "secretary of state")]),
+    ("What did Defense Secretary Esper say?", []),  # the holder is named: the name decides
+])
+def test_offices_asked_of(question, offices):
+    from newsrag.lexicon import OFFICE_GROUPS
+    from newsrag.questions import offices_in
+
+    assert [(c, OFFICE_GROUPS[g][0]) for c, g in offices_in(question)] == offices
+
+
+def test_office_mentioned_with_its_country():
+    from newsrag.lexicon import OFFICE_GROUPS
+    from newsrag.questions import office_mentioned
+
+    leader = next(i for i, g in enumerate(OFFICE_GROUPS) if "supreme leader" in g)
+    minister = next(i for i, g in enumerate(OFFICE_GROUPS) if "foreign minister" in g)
+    assert office_mentioned("Iranian Supreme Leader Ayatollah Ali Khamenei spoke.", "Iran", leader)
+    assert office_mentioned("Zarif, Iran's foreign minister, wrote.", "Iran", minister)
+    assert not office_mentioned("Zarif, Iran's foreign minister, wrote.", "Saudi", minister)
+    assert not office_mentioned("The Guards said Iran fired missiles.", "Iran", leader)
+
+
+@pytest.mark.parametrize("question,sentence,evidence", [
+    # A sum of money, not any number.
+    ("How much compensation did Iran pay the families?", "All 176 people on board died.", False),
+    ("How much compensation did Iran pay the families?", "Iran offered $150,000 per family.", True),
+    ("How much compensation did Iran pay the families?", "It offered 150,000 dollars each.", True),
+    ("How much did oil prices rise?", "Brent rose 4.5 percent.", True),  # not money
+    # A clock time or a time of day, not a weekday.
+    ("At what time did the rockets hit?", "Rockets hit the base on Wednesday.", False),
+    ("At what time did the rockets hit?", "Rockets hit the base at 7:20 a.m.", True),
+    ("What time of day was the base hit?", "Rockets hit early in the morning.", True),
+    ("When did the rockets hit?", "Rockets hit the base on Wednesday.", True),
+    # "By name": a person's name, not a description.
+    ("Which contractor, by name, was killed?", "A civilian contractor was killed.", False),
+    ("Which contractor, by name, was killed?", "The contractor, John Hale, was killed.", True),
+])
+def test_evidence_of_money_clock_time_and_names(question, sentence, evidence):
+    assert answer_evidence(read_question(question), sentence) is evidence
+
+
 def test_weekday_resolved_against_the_report_date():
     # A Friday report's "late Thursday" is the day before.
     assert resolve_weekday("in a statement late Thursday", "2020-01-03") == ("Thursday", "2020-01-02")

@@ -21,9 +21,9 @@ from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekda
 from .errors import QuestionError
 from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
-from .lexicon import INTERVIEWER_LABELS, TITLE_WORDS
+from .lexicon import INTERVIEWER_LABELS, OFFICE_GROUPS, TITLE_WORDS
 from .questions import (Reading, answer_evidence, counted_phrase, focused_evidence,
-                        read_question, tightly_focused)
+                        office_mentioned, read_question, tightly_focused)
 from .retrieval import Hit
 from .statements import Statement, StatementBook
 
@@ -446,6 +446,21 @@ class Answerer:
                 what = ", ".join(missing) if missing else " and ".join(reading.names)
                 return [], f"no article that answers it mentions {what}"
             eligible = covered
+        for country, group in reading.offices:
+            # "How did Iran's supreme leader react?" is not answered by the Guards' statement:
+            # the answer's article must mention the office among the passages found. An office
+            # whose holder the articles quote ("the Pentagon chief": Esper) is checked as a name.
+            # Only a country's office is checked: the US's offices go by many informal names
+            # ("the Pentagon chief" for a transcript's "SECRETARY ESPER").
+            if country is None or (reading.asked and reading.speaker_role and any(
+                    p in reading.speaker_role.lower() for p in OFFICE_GROUPS[group])):
+                continue
+            holding = {h.passage.article_id for h in hits
+                       if office_mentioned(h.passage.text, country, group)}
+            eligible = [s for s in eligible if hits[s.hit_index].passage.article_id in holding]
+            if not eligible:
+                office = OFFICE_GROUPS[group][0]
+                return [], f"no article mentions the {country} {office}"
         if reading.speaker is not None:  # a speaker named, not "the senior official"
             eligible = [s for s in eligible if s.said]
             if not eligible:
@@ -466,7 +481,9 @@ class Answerer:
                 typed = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top]
             eligible = typed
             if not eligible:
-                return [], f"no sentence says {KIND_WANTED[reading.kind]}"
+                wanted = ("how much money" if reading.money else "at what time" if reading.clock
+                          else KIND_WANTED[reading.kind])
+                return [], f"no sentence says {wanted}"
             if (COUNT_FOCUS_REQUIRED and reading.counted) or (ROLE_FOCUS_REQUIRED and reading.role):
                 # "Who was the contractor?" is not answered by "killing a civilian contractor";
                 # "How many troops were stationed?" not by a count of something else.

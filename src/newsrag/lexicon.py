@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
+           "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
            "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
 
@@ -113,6 +114,31 @@ _IRREGULAR = {"french": "franc", "british": "britain", "dutch": "netherland",
               "finnish": "finland", "irish": "ireland", "scottish": "scotland",
               "english": "england", "filipino": "philippin", "thai": "thailand"}
 IRREGULAR_DEMONYMS = {**_IRREGULAR, **{country: people for people, country in _IRREGULAR.items()}}
+# Offices and bodies a question may ask about without naming who holds them ("How did Iran's
+# supreme leader react?"): each group's phrases name the same office. An answer must come from
+# an article that mentions the office (of the country the question names), or none.
+OFFICE_GROUPS = (
+    ("supreme leader",),
+    ("foreign minister", "foreign secretary", "foreign affairs minister", "top diplomat"),
+    ("secretary of state", "top diplomat"),
+    ("defense minister", "defence minister", "defense secretary", "defence secretary",
+     "secretary of defense", "pentagon chief"),
+    ("interior minister",), ("oil minister",), ("finance minister",),
+    ("prime minister", "premier"),
+    ("president",),
+    ("parliament", "parliamentary", "lawmakers", "legislators", "legislature", "mps",
+     "parliamentarians"),
+    ("ambassador", "envoy"),
+    ("governor",), ("mayor",),
+)
+# Words of a sum of money: "How much compensation ...?" is answered by an amount of money.
+MONEY_WORDS = frozenset(
+    "money cost costs costing compensation compensate compensated pay paid paying payment "
+    "payments spend spent spending worth budget funding fund funds fine "
+    "fined ransom damages reward bill dollars euros pounds aid settlement offer offered".split())
+# Words for a time of day: "At what time ...?" wants a clock time or one of these.
+TIMES_OF_DAY = ("morning", "afternoon", "evening", "night", "overnight", "midnight", "dawn",
+                "dusk", "noon", "midday", "daybreak", "nightfall", "sunrise", "sunset")
 # One country, many spellings: a question saying "U.S." is answered by an article saying "US".
 US_NAMES = frozenset(["us", "u.s", "u.s.", "usa", "america", "american", "americans",
                       "united", "states", "washington"])

@@ -21,13 +21,14 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS, NAME_CONNECTORS,
-                      NUMBER_WORDS, PERSON_NOUNS, PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS,
-                      SAYING_VERBS, TIME_WORDS, TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
+from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS, MONEY_WORDS,
+                      NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, PLACE_NOUNS,
+                      QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS, TIMES_OF_DAY,
+                      TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import closest_spelling, demonym_related, tokenize
 
-__all__ = ["Reading", "read_question", "answer_evidence", "question_names", "KINDS",
-           "NameCoverage", "name_found", "initials_of", "focused_evidence",
+__all__ = ["Reading", "read_question", "offices_in", "office_mentioned", "answer_evidence",
+           "question_names", "KINDS", "NameCoverage", "name_found", "initials_of", "focused_evidence",
            "counted_phrase", "spelled_out"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
@@ -70,6 +71,13 @@ WHY_ASK = re.compile(r"^\s*(?:and\s+)?why\b|\bfor\s+what\s+reason\b|\bwhat\s+(?:
 # "What was the name of the contractor ...": a person's name, when a person is named after it.
 NAME_ASK = re.compile(r"(?:\bnames?\s+of|^\s*(?:name|identify))\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?"
                       r"(?P<what>(?:[\w.-]+\s+){0,2}[\w-]+)", re.I)
+# "Which contractor, by name, ...", "what was his name": a person's name, not a description.
+BY_NAME = re.compile(r"\bby\s+name\b|\b(?:his|her|their|its)\s+(?:full\s+)?names?\b|\bfull\s+name\b",
+                     re.I)
+# "How much compensation ...", "What amount of money ...": a sum of money.
+MONEY_ASK = re.compile(r"(?<!by )\bhow\s+much\b|\bwhat\s+(?:amount|sum)\b|\bwhat\s+did\s+.+\s+cost\b", re.I)
+# "At what time ...", "What time of day ...": a clock time or a time of day, not a date.
+CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b", re.I)
 HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
 KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
@@ -81,6 +89,9 @@ ANY_YEAR = re.compile(r"\b(1\d{3}|20\d{2})s?\b")
 NUMBER = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
 WORD_NUMBER = re.compile(r"\b(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b",
                          re.I)
+TIME_OF_DAY = re.compile(r"\b(?:" + "|".join(TIMES_OF_DAY) + r")s?\b", re.I)
+CURRENCY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:million|billion|thousand|[mb]n)?\s*(?:dollars|euros|"
+                      r"pounds|rials|dinars|rubles|roubles|yuan|yen|francs|USD|EUR|GBP)\b", re.I)
 CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d{2}\b", re.I)
 TIME_EXPRESSION = re.compile(
     r"\b(?:" + "|".join(WEEKDAYS + TIME_WORDS) + r"|" + "|".join(MONTH_NAMES) +
@@ -107,6 +118,9 @@ class Reading:
     role: bool = False                   # "Who was the contractor ...?": the focus is a role
     counted: tuple[str, ...] = ()        # stems naming what "how many ...?" counts: ("rocket",)
     source: str | None = None            # "Milley" in "..., according to General Milley?"
+    money: bool = False                  # "How much compensation ...?": a sum of money
+    clock: bool = False                  # "At what time ...?": a clock time or time of day
+    offices: tuple[tuple[str | None, int], ...] = ()  # (country, OFFICE_GROUPS index) asked of
     speaker_role: str | None = None      # "the defense secretary" in "What did the defense ..."
     terms: frozenset[str] = field(default_factory=frozenset)  # tokens of the question
 
@@ -243,11 +257,12 @@ def read_question(question: str) -> Reading:
         (kind for pattern, kind in KIND_RULES if pattern.search(q)), "what")
     name_of = NAME_ASK.search(q)
     wants_name = bool(name_of and set(name_of.group("what").lower().split()) & PERSON_NOUNS)
-    if wants_name:
-        kind = "who"
+    by_name = BY_NAME.search(q) is not None and kind in ("what", "who")
+    if wants_name or by_name:
+        kind, wants_name = "who", True
     focus = _focus(q) if kind in ("what", "who", "where") else None
-    role = kind == "who" and focus is None
-    if role:
+    role = kind == "who" and (focus is None or (by_name and focus in PERSON_NOUNS))
+    if role and focus is None:
         focus = _person_focus(q, name_of.group("what") if name_of else None)
     if kind == "what" and focus is not None:
         if focus in PERSON_NOUNS:
@@ -270,7 +285,49 @@ def read_question(question: str) -> Reading:
     return Reading(q, kind, focus, speaker if is_named(speaker) else None,
                    bool(WHO_SAID.match(q)), names, period, explicit, wants_name,
                    role and focus is not None, _counted(q) if kind == "count" else (),
-                   source=source, speaker_role=role_of, terms=frozenset(tokenize(q)))
+                   source=source, speaker_role=role_of, terms=frozenset(tokenize(q)),
+                   money=kind == "count" and MONEY_ASK.search(q) is not None
+                   and bool(set(re.findall(r"[a-z]+", q.lower())) & MONEY_WORDS),
+                   clock=kind == "when" and CLOCK_ASK.search(q) is not None,
+                   offices=offices_in(q))
+
+
+def offices_in(question: str) -> tuple[tuple[str | None, int], ...]:
+    """The offices a question asks about, each with the country that holds it when the question
+    says ("Iran's supreme leader" -> ("Iran", i), "the Saudi foreign minister" -> ("Saudi", j),
+    "the US secretary of state" -> (None, k): the US has too many spellings to check)."""
+    found: list[tuple[str | None, int]] = []
+    taken: list[tuple[int, int]] = []
+    phrases = sorted(((p, i) for i, group in enumerate(OFFICE_GROUPS) for p in group),
+                     key=lambda x: -len(x[0]))
+    for phrase, i in phrases:
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", question, re.I):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append(m.span())
+            if re.match(r"\s+[A-Z]", question[m.end():]):
+                continue  # a title before its holder's name ("Defense Secretary Esper"): the name decides
+            before = re.search(r"([A-Z][\w-]+)(?:['’]s?)?\s+(?:[a-z]+\s+)?$", question[:m.start()])
+            after = re.match(r"\s+(?:of|in)\s+(?:the\s+)?([A-Z][\w-]+)", question[m.end():])
+            country = (before.group(1) if before and before.start(1) > 0 else
+                       after.group(1) if after else None)
+            if country is not None and (country.lower().strip(".") in US_NAMES
+                                        or country.lower() in QUESTION_OPENERS):
+                country = None
+            if (country, i) not in found:
+                found.append((country, i))
+    return tuple(found)
+
+
+def office_mentioned(text: str, country: str | None, group: int) -> bool:
+    """Whether ``text`` (a passage) names the office (any phrase of its group) and, when given,
+    ``country`` or its people's word ("Iranian Supreme Leader Ayatollah Ali Khamenei", "the
+    parliament of Iraq"; "The office of caretaker Prime Minister Adel Abdul Mahdi" in a passage
+    about Iraq)."""
+    if not any(re.search(rf"\b{re.escape(phrase)}\b", text, re.I) for phrase in OFFICE_GROUPS[group]):
+        return False
+    words = sorted(set(tokenize(text)))
+    return not country or any(t in words or demonym_related(t, words) for t in tokenize(country))
 
 
 def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:
@@ -323,7 +380,11 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     how many. Untyped questions (what, how, why) need nothing."""
     kind = reading.kind
     if kind == "count":
+        if reading.money:
+            return any(m.group() not in reading.question for m in CURRENCY.finditer(sentence))
         return bool(_counts(sentence, reading.question))
+    if kind == "when" and reading.clock:
+        return bool(CLOCK.search(sentence) or TIME_OF_DAY.search(sentence))
     if kind == "when":
         # "in January 2020" in the question is not the answer
         text = _without_dates(sentence) if reading.period is not None else sentence

@@ -119,6 +119,17 @@ def test_name_coverage_tolerates_spelling_not_absence():
     assert not NameCoverage("Iraqi officials said so.").covers("Iran")
 
 
+@pytest.mark.parametrize("question,kind,focus", [
+    ("Who piloted flight PS752?", "who", "pilot"),            # the doer of the verb, by role
+    ("Who commanded the US forces at the base?", "who", "commander"),
+    ("Who claimed the attack?", "who", None),                  # no role: any name answers
+    ("What amount did Iran pay in compensation?", "count", None),
+])
+def test_roles_and_amounts_read_from_the_verb(question, kind, focus):
+    reading = read_question(question)
+    assert (reading.kind, reading.focus, reading.role) == (kind, focus, focus is not None)
+
+
 @pytest.mark.parametrize("question,offices", [
     ("How did Iran's supreme leader react to the attack?", [("Iran", "supreme leader")]),
     ("What did the Saudi foreign minister say?", [("Saudi", "foreign minister")]),

@@ -59,6 +59,7 @@ TOLD_CASUAL = re.compile(
     r"(?:how|what|when|where|who|which|why)\b")
 WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b", re.I)
 COUNT_ASK = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
+                       r"\bwhat\s+(?:amount|sum)\s+(?:did|was|were|had|has|have|is|of)\b|"
                        r"\b(?:death\s+toll|number\s+of)\b", re.I)
 WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
                       r"had|has|have|can|should|might)\b|\b(?:what|which)\s+(?:date|day|time|year|month|"
@@ -216,12 +217,26 @@ WHO_IS = re.compile(r"^\s*who\s+(?:was|is|were|are)\s+(?:the|a|an)\s+(?P<what>(?
                     re.I)
 
 
+# "Who piloted ...", "Who commanded ...": the doer of the verb is asked for by role.
+WHO_DID = re.compile(r"^\s*who\s+(?P<verb>[a-z]+ed)\b", re.I)
+
+
 def _person_focus(question: str, named: str | None) -> str | None:
-    """The role a "who is the X" or "the name of the X" question asks about ("contractor")."""
+    """The role a "who is the X" or "the name of the X" question asks about ("contractor"),
+    or the doer of its verb ("pilot" for "Who piloted ...?", "commander" for "Who commanded")."""
     m = WHO_IS.search(question)
     words = (named or (m.group("what") if m else "")).lower().split()
     roles = [w for w in words if w in PERSON_NOUNS]
-    return roles[-1] if roles else None  # "civilian contractor": the contractor
+    if roles:
+        return roles[-1]  # "civilian contractor": the contractor
+    did = WHO_DID.match(question)
+    if did is not None:
+        verb = did.group("verb").lower()
+        for stem in (verb[:-2], verb[:-1]):
+            for noun in (stem, f"{stem}er", f"{stem}or"):
+                if noun in PERSON_NOUNS:
+                    return noun
+    return None
 
 
 def _speaker(question: str) -> tuple[str | None, bool]:

@@ -259,3 +259,28 @@ def test_framing_is_the_only_text_not_from_articles(seed_index):
     if quoted and quoted.group(2) in passage:
         text = quoted.group(1)
     assert text in passage
+
+
+def test_a_lead_in_with_a_colon_attributes_the_quotation_below_it(tmp_path, settings, embedder):
+    # Web pages set a statement as "X said in a statement:" then a block quotation.
+    (tmp_path / "corpus").mkdir()
+    page = tmp_path / "corpus" / "erbil.md"
+    page.write_text(
+        "---\ntitle: Rockets hit Erbil airport\ndate: 2021-02-16\n---\n\n"
+        "Rockets struck the airport in Erbil on Monday night, killing a contractor.\n\n"
+        "Secretary of State Antony Blinken said in a statement late on Monday:\n\n"
+        "\"We are outraged by today's rocket attack. We will hold those responsible "
+        "accountable.\"\n\n"
+        "Kurdish officials said the rockets were fired from a pickup truck.\n", encoding="utf-8")
+    _, found = _statements_of(page)
+    blinken = [s for s in found if s.speaker == "Antony Blinken"]
+    assert len(blinken) == 1 and blinken[0].kind == "quotation", found
+    assert blinken[0].quote.startswith('"We are outraged') and blinken[0].channel == "statement"
+    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    for question in ("How did Blinken react to the rocket attack?",
+                     "What did the secretary of state say about the attack in Erbil?"):
+        answer = index.ask(question)
+        # The lead-in comes along, so the reader sees whose words the quotation is.
+        assert answer.answered and answer.answer.startswith(
+            "Secretary of State Antony Blinken said in a statement late on Monday: [1] "
+            '"We are outraged'), answer.answer

@@ -43,6 +43,8 @@ OVERLAP_WEIGHT = 0.3
 RUNNER_UP_RATIO = 0.8
 # A sentence opening with one of these needs the sentence before it to make sense.
 LEANING_START = re.compile(r"^(he|she|it|they|his|her|its|their|this|these|those|that)\b", re.I)
+# A line that introduces what follows it ("Blinken said in a statement late on Monday:").
+LEAD_IN = re.compile(r":\s*$")
 # A sentence that asks rather than tells (an interviewer's question, a rhetorical one).
 INTERROGATIVE = re.compile(r"\?[\"'”’)]*$")
 # Captions and subheadings (no closing punctuation) answer less than full sentences do.
@@ -232,9 +234,11 @@ class _Sentence:
 
     @property
     def leans_back(self) -> bool:
-        """Starts with a pronoun ("His Liber servitoris is ...") and so needs the sentence before."""
+        """Starts with a pronoun ("His Liber servitoris is ...") or is introduced by a lead-in
+        ("Blinken said in a statement:"), and so needs the sentence before."""
         return self.previous is not None and (bool(LEANING_START.match(self.text))
-                                              or self.continues_quote)
+                                              or self.continues_quote
+                                              or bool(LEAD_IN.search(self.previous[2])))
 
     @property
     def continues_quote(self) -> bool:
@@ -282,8 +286,10 @@ class Answerer:
                     previous = []
                     continue
                 previous = []
-                # A question line (a transcript's "Q: ...") is what the next paragraph answers.
-                before = before if before is not None and INTERROGATIVE.search(before[2]) else None
+                # A question line (a transcript's "Q: ...") is what the next paragraph answers;
+                # a lead-in ("Blinken said in a statement:") introduces the quotation below it.
+                before = before if before is not None and (
+                    INTERROGATIVE.search(before[2]) or LEAD_IN.search(before[2])) else None
                 label_match = SPEAKER_LABEL.match(line)
                 label = label_match.group(1) if label_match else label
                 for s, e in split_sentences(p.text, para.start(), para.end()):

@@ -263,7 +263,10 @@ class _ArticleReader:
                   channel, date, "attribution" if date else None, quote,
                   (lead_start, attribution[1]))
 
-    def _sentence(self, s: int, e: int, next_block: tuple[str | None, str | None, str | None] | None) -> None:
+    def _sentence(self, s: int, e: int, next_block: tuple[str | None, str | None, str | None] | None,
+                  quotation: tuple[int, int] | None = None) -> None:
+        """The statement a sentence reports; ``quotation``: the paragraph its lead-in
+        ("Blinken said in a statement late on Monday:") introduces, which is then the remark."""
         label = SPEAKER_LABEL.match(self.text, s, e)
         if label:  # the turn's speaker is read by _transcript_turns
             s = label.end()
@@ -316,6 +319,10 @@ class _ArticleReader:
             span = (s, s + len(head) - 1)
         else:
             span = (s + verb.end() + (skip.end() if skip else 0), e)
+        if quotation is not None:
+            self._add("quotation", speaker, written, channel, date, dated_by, quotation,
+                      (s, quotation[1]))
+            return
         self._add("reported", speaker, written, channel, date, dated_by, span, (s, e))
 
     def _unattributed_quotes(self, s: int, e: int) -> None:
@@ -344,9 +351,16 @@ class _ArticleReader:
             if is_attr[i] or (self.text[b - 1] in ",:" and i + 1 in blocks):
                 continue  # a stray attribution-like line, or the lead-in of the next quotation
             sentences = split_sentences(self.text, a, b)
+            # A lead-in ending in a colon, then a paragraph that is all quotation.
+            quoted = (i + 1 < len(paras) and i + 1 not in blocks and self.text[b - 1] == ":"
+                      and self.text[paras[i + 1][0]] in "\"“")
             for j, (s, e) in enumerate(sentences):
-                nxt = blocks.get(i + 1) if j == len(sentences) - 1 else None
-                self._sentence(s, e, nxt)
+                last = j == len(sentences) - 1
+                nxt = blocks.get(i + 1) if last else None
+                before = len(self.out)
+                self._sentence(s, e, nxt, paras[i + 1] if quoted and last else None)
+                if quoted and last and len(self.out) > before:
+                    consumed.add(i + 1)
         self._transcript_turns(paras)
         return sorted(self.out, key=lambda st: st.start)
 

@@ -23,7 +23,8 @@ from newsrag import Index, Settings
 from newsrag.embedding import load_embedder
 from newsrag.evaluation import evaluate, load_dataset
 
-FEATURES = ["relevance", "overlap", "evidence", "focused", "off_period", "said", "period"]
+FEATURES = ["relevance", "overlap", "evidence", "focused", "tight", "off_period", "said", "period",
+            "dateline"]
 
 
 def collect(spec: str, settings: Settings, embedder: Any) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -48,8 +49,8 @@ def collect(spec: str, settings: Settings, embedder: Any) -> list[tuple[np.ndarr
                 labels.append(all(any(x.lower() in text for x in g) for g in q["must"])
                               if "must" in q else any(x.lower() in text for x in q["answers"]))
                 rows.append([s.relevance, s.overlap, s.evidence and reading.kind in
-                             answering.EVIDENCE_KINDS, s.focused, s.off_period, s.said,
-                             s.in_period])
+                             answering.EVIDENCE_KINDS, s.focused, s.tight, s.off_period, s.said,
+                             s.in_period, bool(answering.DATELINE.match(s.text))])
             y = np.array(labels, dtype=float)
             if 0 < y.sum() < len(y):
                 groups.append((np.array(rows, dtype=float), y))
@@ -91,8 +92,9 @@ def main() -> None:
     embedder = load_embedder(settings.model)
     sets = {spec: collect(spec, settings, embedder) for spec in args.set}
     current = np.array([1.0, answering.RANK_OVERLAP, answering.EVIDENCE_BONUS,
-                        answering.FOCUS_BONUS, -answering.PERIOD_CONFLICT,
-                        answering.SPEAKER_BONUS, answering.PERIOD_BONUS])
+                        answering.FOCUS_BONUS, answering.TIGHT_BONUS, -answering.PERIOD_CONFLICT,
+                        answering.SPEAKER_BONUS, answering.PERIOD_BONUS,
+                        -answering.DATELINE_PENALTY])
     for held in sets:
         w = fit({k: v for k, v in sets.items() if k != held})
         print(f"left out {held}: {len(sets[held])} questions, top-1 with the current weights "

@@ -135,3 +135,16 @@ def test_answer_to_dict_is_json_ready(seed_index):
     data = seed_index.ask("Who fired rockets at the bases in January 2020?").to_dict()
     json.dumps(data)
     assert set(data["citations"][0]) >= {"n", "article_id", "title", "date", "passage", "start", "end", "score"}
+
+
+@pytest.mark.parametrize("text,leans", [
+    ("Officials said the limited scale was chosen to avoid derailing that effort.", True),
+    ("Officials said these talks would go on.", True),
+    ("Officials said that troops were safe.", False),    # "that" introducing what was said
+    ("The strike killed one militant.", False),
+])
+def test_a_sentence_that_names_something_said_before_brings_it_along(text, leans):
+    from newsrag.answering import _Sentence
+
+    before = (0, 60, "The strike came as Washington sought to revive the nuclear talks.")
+    assert _Sentence(0, 61, 140, text, previous=before).leans_back is leans

@@ -168,6 +168,12 @@ def test_office_mentioned_with_its_country():
     ("At what time did the rockets hit?", "Rockets hit the base at 7:20 a.m.", True),
     ("What time of day was the base hit?", "Rockets hit early in the morning.", True),
     ("When did the rockets hit?", "Rockets hit the base on Wednesday.", True),
+    # A weekday, when the question asks for one.
+    ("On which day of the week did the rockets hit?", "Rockets hit the airport on Jan. 8.", False),
+    ("On which day of the week did the rockets hit?", "Rockets hit on Monday night.", True),
+    # A day of a month or a number in a name is no count.
+    ("How many Iranians were killed?", "A Boeing 737-800 crashed on Jan. 8.", False),
+    ("How many Iranians were killed?", "The victims included 82 Iranians.", True),
     # "By name": a person's name, not a description.
     ("Which contractor, by name, was killed?", "A civilian contractor was killed.", False),
     ("Which contractor, by name, was killed?", "The contractor, John Hale, was killed.", True),

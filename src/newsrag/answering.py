@@ -22,7 +22,7 @@ from .errors import QuestionError
 from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 from .lexicon import INTERVIEWER_LABELS, OFFICE_GROUPS, TITLE_WORDS
-from .questions import (Reading, answer_evidence, counted_phrase, focused_evidence,
+from .questions import (UNITS, Reading, answer_evidence, counted_phrase, focused_evidence,
                         office_mentioned, read_question, tightly_focused)
 from .retrieval import Hit
 from .statements import Statement, StatementBook
@@ -43,6 +43,9 @@ OVERLAP_WEIGHT = 0.3
 RUNNER_UP_RATIO = 0.8
 # A sentence opening with one of these needs the sentence before it to make sense.
 LEANING_START = re.compile(r"^(he|she|it|they|his|her|its|their|this|these|those|that)\b", re.I)
+# ... or names, further on, a thing the sentence before introduced ("chosen to avoid derailing
+# that effort.", "these talks").
+BACK_REFERENCE = re.compile(r"\b(?:these|those)\s+[a-z]{3,}\b|\bthat\s+[a-z]{3,}[.,;:]")
 # A line that introduces what follows it ("Blinken said in a statement late on Monday:").
 LEAD_IN = re.compile(r":\s*$")
 # A sentence that asks rather than tells (an interviewer's question, a rhetorical one).
@@ -237,6 +240,7 @@ class _Sentence:
         """Starts with a pronoun ("His Liber servitoris is ...") or is introduced by a lead-in
         ("Blinken said in a statement:"), and so needs the sentence before."""
         return self.previous is not None and (bool(LEANING_START.match(self.text))
+                                              or bool(BACK_REFERENCE.search(self.text))
                                               or self.continues_quote
                                               or bool(LEAD_IN.search(self.previous[2])))
 
@@ -488,8 +492,7 @@ class Answerer:
                 typed = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top]
             eligible = typed
             if not eligible:
-                wanted = ("how much money" if reading.money else "at what time" if reading.clock
-                          else KIND_WANTED[reading.kind])
+                wanted = UNITS[reading.unit] if reading.unit else KIND_WANTED[reading.kind]
                 return [], f"no sentence says {wanted}"
             if (COUNT_FOCUS_REQUIRED and reading.counted) or (ROLE_FOCUS_REQUIRED and reading.role):
                 # "Who was the contractor?" is not answered by "killing a civilian contractor";

@@ -27,7 +27,7 @@ from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS,
                       TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import closest_spelling, demonym_related, tokenize
 
-__all__ = ["Reading", "read_question", "offices_in", "office_mentioned", "answer_evidence",
+__all__ = ["Reading", "read_question", "UNITS", "offices_in", "office_mentioned", "answer_evidence",
            "question_names", "KINDS", "NameCoverage", "name_found", "initials_of", "focused_evidence",
            "counted_phrase", "spelled_out"]
 
@@ -79,6 +79,10 @@ BY_NAME = re.compile(r"\bby\s+name\b|\b(?:his|her|their|its)\s+(?:full\s+)?names
 MONEY_ASK = re.compile(r"(?<!by )\bhow\s+much\b|\bwhat\s+(?:amount|sum)\b|\bwhat\s+did\s+.+\s+cost\b", re.I)
 # "At what time ...", "What time of day ...": a clock time or a time of day, not a date.
 CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b", re.I)
+# "On which day of the week ...", "What weekday ...": a weekday.
+WEEKDAY_ASK = re.compile(r"\bday\s+of\s+the\s+week\b|\bweekday\b", re.I)
+# The units a question may ask a count or a time in, and what an answer then says.
+UNITS = {"money": "how much money", "clock": "at what time", "weekday": "on which weekday"}
 HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
 KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
@@ -90,6 +94,11 @@ ANY_YEAR = re.compile(r"\b(1\d{3}|20\d{2})s?\b")
 NUMBER = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
 WORD_NUMBER = re.compile(r"\b(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b",
                          re.I)
+MONTH_DAY = re.compile(r"\b(?:" + "|".join(MONTH_NAMES) + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|"
+                       r"nov|dec)\.?)\s+\d{1,2}(?:st|nd|rd|th)?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:"
+                       + "|".join(MONTH_NAMES) + r")\b", re.I)
+# A capitalised word past a sentence's first, then a number: a model or a code, not a count.
+MODEL_NUMBER = re.compile(r"(?<=\w )([A-Z][a-z]+ )\d[\d-]*[A-Za-z]?\b")
 TIME_OF_DAY = re.compile(r"\b(?:" + "|".join(TIMES_OF_DAY) + r")s?\b", re.I)
 CURRENCY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:million|billion|thousand|[mb]n)?\s*(?:dollars|euros|"
                       r"pounds|rials|dinars|rubles|roubles|yuan|yen|francs|USD|EUR|GBP)\b", re.I)
@@ -119,8 +128,7 @@ class Reading:
     role: bool = False                   # "Who was the contractor ...?": the focus is a role
     counted: tuple[str, ...] = ()        # stems naming what "how many ...?" counts: ("rocket",)
     source: str | None = None            # "Milley" in "..., according to General Milley?"
-    money: bool = False                  # "How much compensation ...?": a sum of money
-    clock: bool = False                  # "At what time ...?": a clock time or time of day
+    unit: str | None = None              # UNITS: "money" for "How much compensation ...?"
     offices: tuple[tuple[str | None, int], ...] = ()  # (country, OFFICE_GROUPS index) asked of
     speaker_role: str | None = None      # "the defense secretary" in "What did the defense ..."
     terms: frozenset[str] = field(default_factory=frozenset)  # tokens of the question
@@ -301,10 +309,19 @@ def read_question(question: str) -> Reading:
                    bool(WHO_SAID.match(q)), names, period, explicit, wants_name,
                    role and focus is not None, _counted(q) if kind == "count" else (),
                    source=source, speaker_role=role_of, terms=frozenset(tokenize(q)),
-                   money=kind == "count" and MONEY_ASK.search(q) is not None
-                   and bool(set(re.findall(r"[a-z]+", q.lower())) & MONEY_WORDS),
-                   clock=kind == "when" and CLOCK_ASK.search(q) is not None,
+                   unit=_unit(q, kind),
                    offices=offices_in(q))
+
+
+def _unit(question: str, kind: str) -> str | None:
+    """What a count or a time must be given in (see UNITS), if the question says."""
+    if kind == "count" and MONEY_ASK.search(question) \
+            and set(re.findall(r"[a-z]+", question.lower())) & MONEY_WORDS:
+        return "money"
+    if kind == "when":
+        return next((unit for unit, pattern in (("clock", CLOCK_ASK), ("weekday", WEEKDAY_ASK))
+                     if pattern.search(question)), None)
+    return None
 
 
 def offices_in(question: str) -> tuple[tuple[str | None, int], ...]:
@@ -382,6 +399,9 @@ def _counts(sentence: str, question: str) -> list[str]:
     masked = _without_dates(sentence)
     if not re.search(r"\b(?:time|long|clock)\b", question, re.I):  # "how much time was left?"
         masked = CLOCK.sub(lambda m: " " * len(m.group()), masked)
+    # Nor does a day of a month ("Jan. 8", "8 January") or a number in a name ("Boeing 737-800").
+    masked = MONTH_DAY.sub(lambda m: " " * len(m.group()), masked)
+    masked = MODEL_NUMBER.sub(lambda m: m.group(1) + " " * (len(m.group()) - len(m.group(1))), masked)
     matches = [m for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
     matches += list(WORD_NUMBER.finditer(masked))
     asked = question.lower()
@@ -395,11 +415,13 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     how many. Untyped questions (what, how, why) need nothing."""
     kind = reading.kind
     if kind == "count":
-        if reading.money:
+        if reading.unit == "money":
             return any(m.group() not in reading.question for m in CURRENCY.finditer(sentence))
         return bool(_counts(sentence, reading.question))
-    if kind == "when" and reading.clock:
+    if kind == "when" and reading.unit == "clock":
         return bool(CLOCK.search(sentence) or TIME_OF_DAY.search(sentence))
+    if kind == "when" and reading.unit == "weekday":
+        return re.search(r"\b(?:" + "|".join(WEEKDAYS) + r")\b", sentence, re.I) is not None
     if kind == "when":
         # "in January 2020" in the question is not the answer
         text = _without_dates(sentence) if reading.period is not None else sentence

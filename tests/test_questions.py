@@ -315,3 +315,16 @@ def test_according_to_a_person_is_a_preferred_source_a_role_is_resolved_later():
 def test_casual_questions_name_their_speaker(question, speaker, kind):
     reading = read_question(question)
     assert (reading.speaker, reading.kind) == (speaker, kind)
+
+
+@pytest.mark.parametrize("sentence,day", [
+    ("A U.S. drone strike killed him on January 3.", True),
+    ("The strike on 8 January 2020 hurt no one.", True),
+    ("Rockets hit the base on Jan. 8.", True),
+    ("He was killed in January 2020.", False),   # a month, not a day
+    ("The attack came in 2021.", False),
+])
+def test_names_a_day(sentence, day):
+    from newsrag.questions import names_a_day
+
+    assert names_a_day(sentence) is day

@@ -23,7 +23,7 @@ from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 from .lexicon import INTERVIEWER_LABELS, OFFICE_GROUPS, TITLE_WORDS
 from .questions import (UNITS, Reading, answer_evidence, counted_phrase, focused_evidence,
-                        office_mentioned, read_question, tightly_focused)
+                        names_a_day, office_mentioned, read_question, tightly_focused)
 from .retrieval import Hit
 from .statements import Statement, StatementBook
 
@@ -95,6 +95,8 @@ TIGHT_BONUS = 0.1
 # own set unchanged.
 DATELINE = re.compile(r"^[A-Z][A-Z'’.-]+(?:[ ,]+[A-Z][\w'’.-]*)*\s*(?:\([^)]{1,40}\))?\s*[—–-]{1,2}\s")
 DATELINE_PENALTY = 0.1
+# "When ...?" is best answered to the day: "on January 3" over "in January 2020".
+DAY_BONUS = 0.1
 COUNT_FOCUS_REQUIRED = False
 ROLE_FOCUS_REQUIRED = True
 # ... looked for among the sentences this close to the most relevant one.
@@ -439,6 +441,8 @@ class Answerer:
                 s.score += PERIOD_BONUS
             if DATELINE.match(s.text):
                 s.score -= DATELINE_PENALTY
+            if reading.kind == "when" and s.evidence and names_a_day(s.text):
+                s.score += DAY_BONUS
 
     def _covering(self, eligible: list[_Sentence], hits: list[Hit], reading: Reading,
                   coverage: Callable[[str, str], bool] | None,

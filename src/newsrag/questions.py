@@ -27,9 +27,9 @@ from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS,
                       TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import closest_spelling, demonym_related, tokenize
 
-__all__ = ["Reading", "read_question", "UNITS", "offices_in", "office_mentioned", "answer_evidence",
-           "question_names", "KINDS", "NameCoverage", "name_found", "initials_of", "focused_evidence",
-           "counted_phrase", "spelled_out"]
+__all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
+           "answer_evidence", "question_names", "KINDS", "NameCoverage", "name_found", "initials_of",
+           "focused_evidence", "counted_phrase", "spelled_out"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
 KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
@@ -407,6 +407,12 @@ def _counts(sentence: str, question: str) -> list[str]:
     asked = question.lower()
     matches = [m for m in matches if m.group().lower() not in asked]
     return [m.group() for m in matches]
+
+
+def names_a_day(sentence: str) -> bool:
+    """Whether the sentence dates something to the day ("on January 3", "8 January 2020"), not
+    only to a month or a year."""
+    return MONTH_DAY.search(sentence) is not None
 
 
 def answer_evidence(reading: Reading, sentence: str) -> bool:

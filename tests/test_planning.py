@@ -104,6 +104,15 @@ def test_article_names_cover_spellings_and_initials(parts):
     assert "VOA" in names.initials()
 
 
+def test_article_names_cover_an_acronym_spelled_out_in_lower_case():
+    text = "Sixty-four troops were diagnosed with mild traumatic brain injuries."
+    article = ArticleMeta(id="t", path="t.txt", title="Injuries rise", date=None,
+                          content_hash="t", first=0, count=1)
+    names = ArticleNames([article], [Passage("t", "Injuries rise", None, 0, len(text), text)], None)
+    assert names.covers("t", "TBI")      # "traumatic brain injuries"
+    assert not names.covers("t", "PTSD")  # spelled out nowhere
+
+
 def _hit(row: int, score: float = 1.0) -> Hit:
     return Hit(row, Passage("x", "", None, row, row + 1, f"passage {row}"), score, score)
 

@@ -17,6 +17,8 @@ from newsrag.questions import (NameCoverage, answer_evidence, counted_phrase, fo
     ("Who died in the rocket attack near the airport?", "who"),
     ("Who was killed when rockets hit the airport?", "who"),
     ("Which official announced the investigation?", "who"),
+    ("Which Pentagon spokeswoman gave the updated number of cases?", "who"),  # not a count
+    ("What number of officials resigned?", "count"),
     ("What was the name of the contractor who died?", "who"),
     ("When did Iran fire missiles at the bases?", "when"),
     ("On what date did the strike take place?", "when"),
@@ -219,6 +221,9 @@ def test_what_a_count_question_counts(question, counted):
     ("Which general accepted responsibility?",     # an abbreviated title is the role
      "Gen. Amir Ali Hajizadeh said he accepted full responsibility.",
      "The general staff blamed human error, Iran's state television said."),
+    ("How many Iranian nationals died on the flight?",  # a nationality counted: its people
+     "The victims included 82 Iranians and 63 Canadians.",
+     "The missile killed all 176 people on board."),
     ("Who was the contractor who died?",           # a role question wants a person's name
      "The contractor, Samuel Ortiz of Texas, died of a cardiac episode.",
      "Rockets killed a civilian contractor working with the U.S.-led coalition."),

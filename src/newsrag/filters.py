@@ -17,6 +17,7 @@ that a store whose rows are not FAISS rows has one place to adapt.
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from .dates import YEAR, TimeRange, dates_in
 from .names import NameTable
 from .passages import Passage
-from .questions import NameCoverage, initials_of
+from .questions import NameCoverage, initials_of, spelled_out
 from .statements import StatementBook
 from .store import ArticleMeta, article_fields, article_position, article_rows
 
@@ -216,7 +217,15 @@ class ArticleNames:
     def covers(self, article_id: str, name: str) -> bool:
         """Whether the article contains ``name`` in any of its spellings (the name table's)."""
         group = self.names.group(name) if self.names is not None else None
-        return any(self.coverage(article_id).covers(n) for n in [name, *(group or [])])
+        if any(self.coverage(article_id).covers(n) for n in [name, *(group or [])]):
+            return True
+        # An acronym the article spells out in lower case ("traumatic brain injuries" for TBI),
+        # as Retrieval.unknown_terms accepts it corpus-wide.
+        if re.fullmatch(r"[A-Z]{2,6}", name):
+            a = self.articles[self._position(article_id) or 0]
+            pattern = spelled_out(name)
+            return any(pattern.search(p.text) for p in self.passages[a.first:a.first + a.count])
+        return False
 
     def initials(self) -> frozenset[str]:
         """Acronyms the articles' titles, sources and authors spell out ("Voice of America")."""

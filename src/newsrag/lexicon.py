@@ -31,7 +31,8 @@ AUXILIARIES = frozenset("did does do was were is are has have had will would cou
                         "may might must".split())
 # Words that end the noun phrase of "which X ...": prepositions, relatives, common verbs.
 FOCUS_STOPS = frozenset("to of in on at from by for with into near after before during that who "
-                        "which whose where when hit fired struck took take led lead".split())
+                        "which whose where when hit fired struck took take led lead gave give gives "
+                        "made makes sent held wrote spoke shot brought kept".split())
 # Words skipped on the way to the noun of "what kind of X", "which of the X".
 COUNT_NOUN_SKIP = frozenset("kind kinds type types sort sorts of the a an one two".split())
 # Counts written as words ("ten rockets", "a dozen missiles", "several service members").

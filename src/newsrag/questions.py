@@ -25,7 +25,7 @@ from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS,
                       NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, PLACE_NOUNS,
                       QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS, TIMES_OF_DAY,
                       TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
-from .lexical import closest_spelling, demonym_related, tokenize
+from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
 
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
            "answer_evidence", "question_names", "KINDS", "NameCoverage", "name_found", "initials_of",
@@ -87,6 +87,7 @@ HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
 KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
               (WHO_ASK, "who"), (WHERE_ASK, "where"), (HOW_ASK, "how"))
+WHICH_OPENING = re.compile(r"^\s*(?:which|what)\b", re.I)
 WHICH_ASK = re.compile(r"\b(?:which|what)\s+(?P<rest>(?:[\w.'’-]+\s+){0,4}[\w.'’-]+)", re.I)
 
 # Any year of history ("in 1521"), for "when" answers; dates.YEAR keeps to 1900-2099 for filters.
@@ -278,6 +279,8 @@ def read_question(question: str) -> Reading:
     speaker, quote = _speaker(q)
     kind = "quote" if quote else next(
         (kind for pattern, kind in KIND_RULES if pattern.search(q)), "what")
+    if kind == "count" and WHICH_OPENING.match(q) and _focus(q) in PERSON_NOUNS:
+        kind = "what"  # "Which spokeswoman gave the number of cases?" asks who: see below
     name_of = NAME_ASK.search(q)
     wants_name = bool(name_of and set(name_of.group("what").lower().split()) & PERSON_NOUNS)
     by_name = BY_NAME.search(q) is not None and kind in ("what", "who")
@@ -497,6 +500,18 @@ def _focus_words(words: tuple[str, ...] | list[str]) -> set[str]:
     return stems
 
 
+def _counted_nationality(question: str) -> set[str]:
+    """Stems of the people a count question counts by nationality ("Iranian" in "How many
+    Iranian nationals died?"); every spelling of the US for "American", "U.S.". Empty when the
+    question counts no nationality."""
+    for word in counted_phrase(question).split():
+        if word[:1].isupper() and word.lower() in US_NAMES:
+            return set(tokenize(" ".join(US_NAMES)))
+        if word[:1].isupper() and DEMONYM_END.search(word.lower()) and len(word) > 4:
+            return set(tokenize(word))
+    return set()
+
+
 def focused_evidence(reading: Reading, sentence: str) -> bool:
     """Whether the thing asked for stands right beside the word for what it is: a count
     next to what the question counts ("14 rockets" for "How many rockets ...?"), a new name
@@ -508,6 +523,11 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         masked = _without_dates(sentence)
         spans = [m.span() for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
         spans += [m.span() for m in WORD_NUMBER.finditer(masked)]
+        nationality = _counted_nationality(reading.question)
+        if nationality:
+            # "How many Iranian nationals died?" counts Iranians: "82 Iranians", not "all 176
+            # people on board".
+            return any(_stems_around(sentence, a, b) & nationality for a, b in spans)
         nationals = {m.span(): m.group() for m in re.finditer(r"\b[A-Z][a-z]+(?:ans|is|ese|s)\b",
                                                               sentence)}
         return any(_shares_focus(_stems_around(sentence, a, b), wanted)

@@ -333,3 +333,14 @@ def test_names_a_day(sentence, day):
     from newsrag.questions import names_a_day
 
     assert names_a_day(sentence) is day
+
+
+def test_a_capital_stands_for_its_country():
+    from newsrag.questions import office_mentioned
+
+    coverage = NameCoverage("Iranian missiles hit the base. Danish troops were unhurt.")
+    assert coverage.covers("Tehran's") and coverage.covers("Copenhagen")
+    assert not coverage.covers("Moscow")
+    defence = 3  # OFFICE_GROUPS: the defence minister's group
+    assert office_mentioned("British Defence Secretary Ben Wallace spoke.", "London", defence)
+    assert not office_mentioned("Iran's defence minister spoke.", "London", defence)

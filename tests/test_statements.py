@@ -275,3 +275,23 @@ def test_a_lead_in_with_a_colon_attributes_the_quotation_below_it(tmp_path, sett
         assert answer.answered and answer.answer.startswith(
             "Secretary of State Antony Blinken said in a statement late on Monday: [1] "
             '"We are outraged'), answer.answer
+
+
+def test_a_person_named_but_never_quoted_is_not_answered_for(tmp_path, settings, embedder):
+    # "Pope Francis was due to arrive" mentions him; it is no word of his, and neither is the
+    # Vatican's statement after it. Their own words are still found.
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "asad.txt").write_text(
+        "Rockets hit Ain al-Asad before papal visit\n\ndate: 2021-03-03\n\n"
+        "At least 10 rockets struck Ain al-Asad air base on Wednesday morning.\n\n"
+        "The attack came two days before Pope Francis was due to arrive in Baghdad for the "
+        "first papal visit to Iraq. The Vatican said the schedule was unchanged.\n\n"
+        "Pentagon press secretary John Kirby said: \"We're still assessing the damage.\"\n",
+        encoding="utf-8")
+    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    for question in ("What did Pope Francis say about the rocket attack on Ain al-Asad?",
+                     "How did Pope Francis react to the rockets?"):
+        answer = index.ask(question)
+        assert not answer.answered and "Francis" in answer.reason, (question, answer.answer)
+    answer = index.ask("What did Kirby say about the rocket attack?")
+    assert answer.answered and "assessing the damage" in answer.answer, answer.answer

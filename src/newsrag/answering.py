@@ -21,7 +21,7 @@ from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekda
 from .errors import QuestionError
 from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
-from .lexicon import INTERVIEWER_LABELS, OFFICE_GROUPS, TITLE_WORDS
+from .lexicon import INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS, TITLE_WORDS
 from .questions import (UNITS, Reading, answer_evidence, counted_phrase, focused_evidence,
                         names_a_day, office_mentioned, read_question, tightly_focused)
 from .retrieval import Hit
@@ -70,6 +70,11 @@ EVIDENCE_BONUS = 0.13
 # the question's words ("... struck outside Irbil airport. As per the AP, the attacks killed an
 # American contractor" for "Who was killed ...?").
 NEIGHBOUR_SHARE = 0.9
+# A sentence that reports words: a verb of saying, a quotation mark; "he", "she" go on about
+# the one named before.
+SAYING = re.compile(r"\b(?:" + "|".join(SAYING_VERBS) + r"|added|adds|according)\b")
+QUOTE_MARK = re.compile(r"[\"“”]")
+SUBJECT_PRONOUN = re.compile(r"\b(?:he|she|they)\b", re.I)
 # The asked speaker's own words, for "What did X say ...?".
 SPEAKER_BONUS = 0.45
 # ... and how much less relevance they need to be considered at all.
@@ -538,10 +543,18 @@ class Answerer:
             return any(re.search(rf"\b{re.escape(w)}\b", host) for w in wanted)
         if s.label is not None:
             return bool(wanted) and wanted[-1] in s.label.lower()
-        around = f"{s.previous[2] if s.previous else ''} {s.text} " \
-                 f"{s.attribution[2] if s.attribution else ''}".lower()
-        # The surname decides: "Mark" is Esper as well as Milley, "Pentagon" any official.
-        return bool(wanted) and re.search(rf"\b{re.escape(wanted[-1])}\b", around) is not None
+        if not wanted:
+            return False
+        # The surname decides: "Mark" is Esper as well as Milley, "Pentagon" any official. Named
+        # in the sentence, it must say something there ("Pope Francis was due to arrive" is no
+        # word of his); named before it or in its attribution, the sentence must be his words.
+        surname = re.compile(rf"\b{re.escape(wanted[-1])}\b")
+        text = s.text.lower()
+        if surname.search(text):
+            return SAYING.search(text) is not None or QUOTE_MARK.search(text) is not None
+        around = f"{s.previous[2] if s.previous else ''} {s.attribution[2] if s.attribution else ''}"
+        return surname.search(around.lower()) is not None and (
+            QUOTE_MARK.search(text) is not None or SUBJECT_PRONOUN.search(text) is not None)
 
     def _said(self, article_id: str, spans: list[tuple[int, int]]) -> list[Statement]:
         """The statements whose sentence or quotation overlaps any of ``spans``, each once."""

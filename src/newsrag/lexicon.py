@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
-           "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS",
+           "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
            "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
 
@@ -115,6 +115,15 @@ _IRREGULAR = {"french": "franc", "british": "britain", "dutch": "netherland",
               "finnish": "finland", "irish": "ireland", "scottish": "scotland",
               "english": "england", "filipino": "philippin", "thai": "thailand"}
 IRREGULAR_DEMONYMS = {**_IRREGULAR, **{country: people for people, country in _IRREGULAR.items()}}
+# Capitals that news uses for their governments ("Tehran fired missiles", "Baghdad protested"),
+# and short forms, stemmed, with their country: a question about Tehran's strike is answered by
+# an article on Iran's. (Washington is among US_NAMES.)
+COUNTRY_METONYMS = {
+    "uk": "britain", "tehran": "iran", "baghdad": "iraq", "damascus": "syria", "moscow": "russia",
+    "beij": "china", "ankara": "turkey", "riyadh": "saudi", "kyiv": "ukrain", "kiev": "ukrain",
+    "ottawa": "canada", "london": "britain", "pari": "franc", "berlin": "germani",
+    "jerusalem": "israel", "beirut": "lebanon", "kabul": "afghanistan", "copenhagen": "denmark",
+    "oslo": "norway", "stockholm": "sweden", "rome": "itali"}
 # Offices and bodies a question may ask about without naming who holds them ("How did Iran's
 # supreme leader react?"): each group's phrases name the same office. An answer must come from
 # an article that mentions the office (of the country the question names), or none.
@@ -123,10 +132,10 @@ OFFICE_GROUPS = (
     ("foreign minister", "foreign secretary", "foreign affairs minister", "top diplomat"),
     ("secretary of state", "top diplomat"),
     ("defense minister", "defence minister", "defense secretary", "defence secretary",
-     "secretary of defense", "pentagon chief"),
+     "secretary of defense", "pentagon chief", "defense chief", "defence chief"),
     ("interior minister",), ("oil minister",), ("finance minister",),
     ("prime minister", "premier"),
-    ("president",),
+    ("president", "head of state"),
     ("parliament", "parliamentary", "lawmakers", "legislators", "legislature", "mps",
      "parliamentarians"),
     ("ambassador", "envoy"),

@@ -21,8 +21,8 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS, MONEY_WORDS,
-                      NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, PLACE_NOUNS,
+from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS,
+                      MONEY_WORDS, NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, PLACE_NOUNS,
                       QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS, TIMES_OF_DAY,
                       TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
@@ -362,7 +362,8 @@ def office_mentioned(text: str, country: str | None, group: int) -> bool:
     if not any(re.search(rf"\b{re.escape(phrase)}\b", text, re.I) for phrase in OFFICE_GROUPS[group]):
         return False
     words = sorted(set(tokenize(text)))
-    return not country or any(t in words or demonym_related(t, words) for t in tokenize(country))
+    stems = [COUNTRY_METONYMS.get(t, t) for t in tokenize(country or "")]  # "London's" -> Britain
+    return not country or any(t in words or demonym_related(t, words) for t in stems)
 
 
 def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:
@@ -618,7 +619,12 @@ class NameCoverage:
             return True
         match = closest_spelling(token, self._list)
         # "Which French king ...?" is answered by an article about the king of France.
-        return (match is not None and match[:1] == token[:1]) or demonym_related(token, self._list)
+        if (match is not None and match[:1] == token[:1]) or demonym_related(token, self._list):
+            return True
+        # "Tehran's strike" by an article on Iran's (or the Iranian) strike.
+        country = COUNTRY_METONYMS.get(token)
+        return country is not None and (country in self.tokens
+                                        or demonym_related(country, self._list))
 
     def covers(self, name: str) -> bool:
         return name_found(name, self._has, self.initials)

@@ -148,3 +148,17 @@ def test_a_sentence_that_names_something_said_before_brings_it_along(text, leans
 
     before = (0, 60, "The strike came as Washington sought to revive the nuclear talks.")
     assert _Sentence(0, 61, 140, text, previous=before).leans_back is leans
+
+
+@pytest.mark.parametrize("sentence,off", [
+    ("Ain al-Asad was the main target of Iran's missile strike in January 2020.", True),
+    ("At least 10 rockets hit the base on March 3, 2021.", False),
+    ("Rockets hit the base on Jan. 8, 2020.", True),        # a full date decides
+    ("The base, hit in 2020, was struck again on March 3, 2021.", False),  # one date inside
+    ("At least 10 rockets hit the base.", False),            # undated: no conflict
+])
+def test_off_period_by_dates_or_years(sentence, off):
+    from newsrag.answering import off_period
+    from newsrag.dates import TimeRange
+
+    assert off_period(sentence, "2021-03-04", TimeRange("2021-03-01", "2021-03-31")) is off

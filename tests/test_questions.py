@@ -201,6 +201,8 @@ def test_time_range_reading_unchanged():
     ("How many rockets were fired at Erbil airport?", "rockets"),
     ("How many American service members were wounded?", "American service members"),
     ("How many Canadians died on the plane?", "Canadians"),
+    ("How many rockets hit Ain al-Asad in March 2021?", "rockets"),  # a past not in "-ed"
+    ("How many missiles struck the base?", "missiles"),
     ("How many were hurt?", ""),
 ])
 def test_what_a_count_question_counts(question, counted):

@@ -295,3 +295,4 @@ def test_a_person_named_but_never_quoted_is_not_answered_for(tmp_path, settings,
         assert not answer.answered and "Francis" in answer.reason, (question, answer.answer)
     answer = index.ask("What did Kirby say about the rocket attack?")
     assert answer.answered and "assessing the damage" in answer.answer, answer.answer
+

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
+from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, format_date, resolve_weekday
 from .errors import QuestionError
 from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
@@ -204,6 +204,16 @@ def check_question(question: Any, max_chars: int) -> str:
     if not re.search(r"\w", text):  # "?!" alone used to retrieve five unrelated passages
         raise QuestionError("the question has no words in it: type a question about the articles")
     return text
+
+
+def off_period(sentence: str, article_date: str | None, period: TimeRange) -> bool:
+    """Whether ``sentence`` dates what it says outside ``period``: by its full dates, or where it
+    has none by its years ("in January 2020" for a question about March 2021)."""
+    dated = dates_in(sentence, article_date)
+    if any(period.contains(iso) for _, _, iso in dated):
+        return False
+    years = {int(y) for y in YEAR.findall(sentence)}
+    return bool(dated) or (bool(years) and not any(map(period.overlaps_year, years)))
 
 
 @dataclass
@@ -417,9 +427,7 @@ class Answerer:
             s.focused = s.evidence and focused_evidence(reading, s.unlabelled)
             s.tight = s.focused and tightly_focused(reading, s.unlabelled)
             if reading.explicit_period and reading.period is not None:
-                dated = dates_in(s.text, hits[s.hit_index].passage.date)
-                s.off_period = bool(dated) and not any(
-                    reading.period.contains(iso) for _, _, iso in dated)
+                s.off_period = off_period(s.text, hits[s.hit_index].passage.date, reading.period)
         by_start = {(hits[s.hit_index].passage.article_id, s.start): s for s in sentences}
         for s in sentences:
             prev = (by_start.get((hits[s.hit_index].passage.article_id, s.previous[0]))

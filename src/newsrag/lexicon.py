@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
+           "IRREGULAR_PASTS",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
            "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
 
@@ -30,9 +31,13 @@ SAYING_VERBS = (
 AUXILIARIES = frozenset("did does do was were is are has have had will would could can should "
                         "may might must".split())
 # Words that end the noun phrase of "which X ...": prepositions, relatives, common verbs.
+# Verbs of news questions whose past tense does not end in "-ed" ("How many rockets hit ...?").
+IRREGULAR_PASTS = frozenset("hit struck fell took led gave made sent held wrote spoke shot brought "
+                            "kept hurt left came went got ran saw flew met won lost fled spent "
+                            "began rose".split())
 FOCUS_STOPS = frozenset("to of in on at from by for with into near after before during that who "
-                        "which whose where when hit fired struck took take led lead gave give gives "
-                        "made makes sent held wrote spoke shot brought kept".split())
+                        "which whose where when fired take lead give gives makes".split()
+                        ) | IRREGULAR_PASTS
 # Words skipped on the way to the noun of "what kind of X", "which of the X".
 COUNT_NOUN_SKIP = frozenset("kind kinds type types sort sorts of the a an one two".split())
 # Counts written as words ("ten rockets", "a dozen missiles", "several service members").

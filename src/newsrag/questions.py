@@ -22,7 +22,8 @@ from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS,
-                      MONEY_WORDS, NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, PLACE_NOUNS,
+                      IRREGULAR_PASTS, MONEY_WORDS, NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS,
+                      PERSON_NOUNS, PLACE_NOUNS,
                       QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS, TIMES_OF_DAY,
                       TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
@@ -203,7 +204,7 @@ def _focus(question: str) -> str | None:
 
 
 # "How many American service members were ...": the words up to the verb name what is counted.
-_COUNT_STOP = "|".join(sorted(AUXILIARIES | {"got", "get", "remain", "remained"}))
+_COUNT_STOP = "|".join(sorted(AUXILIARIES | IRREGULAR_PASTS | {"get", "remain"}))
 COUNTED = re.compile(r"\b(?:how\s+many|(?:the\s+)?number\s+of)\s+(?P<what>(?:[\w'’-]+\s+){0,3}?)"
                      rf"(?=(?:{_COUNT_STOP}|\w+ed|of|on|in|at|from|by|to|with|for|that|who|when)\b)",
                      re.I)

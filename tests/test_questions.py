@@ -226,6 +226,12 @@ def test_what_a_count_question_counts(question, counted):
     ("How many Iranian nationals died on the flight?",  # a nationality counted: its people
      "The victims included 82 Iranians and 63 Canadians.",
      "The missile killed all 176 people on board."),
+    ("Which airline cancelled its flights to Tehran?",  # the doer opens the sentence
+     "Lufthansa cancelled its Frankfurt-Tehran flights until Jan. 20.",
+     "It cancelled its flights to Tehran."),
+    ("At which university were students dispersed?",   # the university did not disperse them
+     "Students at Amir Kabir University were dispersed with tear gas.",
+     "Police dispersed the crowd with tear gas."),
     ("Who was the contractor who died?",           # a role question wants a person's name
      "The contractor, Samuel Ortiz of Texas, died of a cardiac episode.",
      "Rockets killed a civilian contractor working with the U.S.-led coalition."),

@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
-           "IRREGULAR_PASTS",
+           "IRREGULAR_PASTS", "SENTENCE_OPENERS",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
            "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
 
@@ -31,6 +31,13 @@ SAYING_VERBS = (
 AUXILIARIES = frozenset("did does do was were is are has have had will would could can should "
                         "may might must".split())
 # Words that end the noun phrase of "which X ...": prepositions, relatives, common verbs.
+# Words that open a sentence without naming anyone: articles, pronouns, conjunctions,
+# prepositions ("It cancelled ...", "After the strike ...").
+SENTENCE_OPENERS = frozenset(
+    "a an the this that these those it its he she they we i you his her their our there here "
+    "but and or so yet nor in on at for from by with after before as when while if although "
+    "though because since during under over about according despite meanwhile also still "
+    "some many most several all both each every no other another one two three such".split())
 # Verbs of news questions whose past tense does not end in "-ed" ("How many rockets hit ...?").
 IRREGULAR_PASTS = frozenset("hit struck fell took led gave made sent held wrote spoke shot brought "
                             "kept hurt left came went got ran saw flew met won lost fled spent "

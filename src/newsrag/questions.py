@@ -23,7 +23,7 @@ from typing import AbstractSet as Set, Callable, Iterator
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS,
                       IRREGULAR_PASTS, MONEY_WORDS, NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS,
-                      PERSON_NOUNS, PLACE_NOUNS,
+                      PERSON_NOUNS, PLACE_NOUNS, SENTENCE_OPENERS,
                       QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS, TIMES_OF_DAY,
                       TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
@@ -367,7 +367,23 @@ def office_mentioned(text: str, country: str | None, group: int) -> bool:
     return not country or any(t in words or demonym_related(t, words) for t in stems)
 
 
-def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:
+def _opens_as_doer(word: str, rest: str, reading: Reading) -> bool:
+    """Whether a sentence's capitalised first word is a name doing what the question asks its
+    X to have done: "Lufthansa cancelled its flights" for "Which airline cancelled ...?" (not
+    for "At which university were students dispersed?": the university did not disperse them).
+    A plain first word ("Officials", "The", "It", "After") is no name."""
+    low = word.lower()
+    if not reading.focus or low in SENTENCE_OPENERS or low in PERSON_NOUNS \
+            or not word[1:].islower() or set(tokenize(word)) & reading.terms:
+        return False
+    following = re.match(r"\s+([a-z][\w'’-]*)", rest)
+    asked = re.search(rf"\b{re.escape(reading.focus)}\s+([a-z][\w'’-]*)", reading.question, re.I)
+    return following is not None and asked is not None \
+        and bool(set(tokenize(following.group(1))) & set(tokenize(asked.group(1))))
+
+
+def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False,
+               reading: Reading | None = None) -> list[str]:
     """Capitalised runs of the sentence that the question does not contain (past a sentence's
     first word, unless that word starts a longer run); ``people``: not after a preposition of
     place ("in Al Asad" names a place, not who)."""
@@ -377,7 +393,8 @@ def _new_names(sentence: str, question_terms: frozenset[str], people: bool = Fal
         if m.start() == 0:
             # "An American contractor": the article is no part of a name.
             run = re.sub(r"^(?:A|An|The)\s+", "", run)
-            if " " not in run and m.group().strip(".") == run:
+            if " " not in run and m.group().strip(".") == run and not (
+                    reading is not None and _opens_as_doer(run, sentence[m.end():], reading)):
                 continue
         if run in ("I", "I'm", "I’m", "I've", "I’ve", "I'll", "I’ll", "I'd", "I’d"):
             continue
@@ -444,7 +461,7 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
         low = sentence.lower()
         return any(marker in low for marker in REASON_MARKERS)
     if kind in ("who", "where", "which"):
-        found = _new_names(sentence, reading.terms, people=kind == "who")
+        found = _new_names(sentence, reading.terms, people=kind == "who", reading=reading)
         if reading.wants_name:  # a person's name has at least two capitalised words
             return any(len(n.split()) >= 2 and not n.isupper() for n in found)
         if found:
@@ -544,6 +561,8 @@ def tightly_focused(reading: Reading, sentence: str) -> bool:
     airbases", "bases at Al-Asad", "spokeswoman Alyssa Farah", "Alyssa Farah, a Pentagon
     spokeswoman"), where "... of UN Charter targeting base" names something else."""
     for a, b, wanted in _focused_names(reading, sentence):
+        if a == 0 and _opens_as_doer(sentence[:b], sentence[b:], reading):
+            return True  # the doer of the verb asked about: "Lufthansa cancelled ..."
         before, _, after = _words_around(sentence, a, b)
         for words in (before[::-1], after):  # nearest first
             for w in words:
@@ -561,12 +580,15 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
         return
     roles = [group for group in FOCUS_SYNONYMS if reading.focus in group]
     wanted = set(tokenize(" ".join([reading.focus, *roles[0]] if roles else [reading.focus])))
-    names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
+    names = set(_new_names(sentence, reading.terms, people=reading.kind == "who",
+                         reading=reading))
     if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
         names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}
     for m in CAPITALISED_RUN.finditer(sentence):
-        if m.group().strip(".") in names and _shares_focus(_stems_around(sentence, *m.span()),
-                                                           wanted):
+        if m.group().strip(".") in names and (
+                _shares_focus(_stems_around(sentence, *m.span()), wanted)
+                or (m.start() == 0 and not reading.role  # "Lufthansa cancelled ...": the doer
+                    and _opens_as_doer(m.group(), sentence[m.end():], reading))):
             yield m.start(), m.end(), wanted
 
 

@@ -162,3 +162,11 @@ def test_off_period_by_dates_or_years(sentence, off):
     from newsrag.dates import TimeRange
 
     assert off_period(sentence, "2021-03-04", TimeRange("2021-03-01", "2021-03-31")) is off
+
+
+@pytest.mark.parametrize("question", ["australia reaction to the missile attack",
+                                      "how did australia react to the missile attack"])
+def test_a_lower_case_question_naming_a_country_no_article_mentions_is_refused(seed_index,
+                                                                               question):
+    answer = seed_index.ask(question)
+    assert not answer.answered and "Australia" in answer.answer, answer.answer

@@ -207,6 +207,8 @@ def test_a_lower_case_question_is_read_with_the_quoted_people_capitalised(parts)
     planner = QueryPlanner(PassageFilters(*parts), parts[2], FakeSearch(), candidates=5)
     assert planner.cased("esper on the missile attack") == "Esper on the missile attack"
     assert planner.cased("Esper on the missile attack") == "Esper on the missile attack"
+    # Countries and codes are names too; a plain word stays as it is.
+    assert planner.cased("australia reaction to ps752") == "Australia reaction to PS752"
     plan = planner.plan("esper reaction to the missile attack", 5, "hybrid")
     assert plan.reading.speaker == "Esper" and plan.reading.kind == "quote"
     assert plan.speaker_rows is not None and plan.speaker_rows.tolist() == [1]

@@ -214,6 +214,16 @@ def test_name_table_joins_spellings_from_corpus_and_alias_data():
     assert not table.same("Donald Trump", "Mark Esper")
 
 
+def test_name_table_keeps_the_words_written_only_capitalised(tmp_path):
+    table = NameTable.build(["Rockets hit Erbil. Stoltenberg spoke of the rockets in Erbil."], [])
+    assert table.proper["erbil"] == "Erbil" and table.proper["stoltenberg"] == "Stoltenberg"
+    assert "rockets" not in table.proper  # also written in lower case
+    table.save(tmp_path / "names.json")
+    assert NameTable.load(tmp_path / "names.json").proper == table.proper
+    (tmp_path / "old.json").write_text('{"groups": []}')  # an index built before
+    assert NameTable.load(tmp_path / "old.json").proper == {}
+
+
 # ---- the CLI ------------------------------------------------------------------------------
 @pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_cli_statements_and_filters(tmp_path):

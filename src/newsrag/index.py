@@ -182,7 +182,7 @@ class Index:
         if plan.filtered_out:
             return Answer(question, f"{NOT_IN_ARTICLES} {plan.filter_notice()}", False, [], 0.0,
                           "filter left no passages", plan.query)
-        unknown = self.retriever.unknown_terms(question, self.article_names.initials())
+        unknown = self.retriever.unknown_terms(plan.reading.question, self.article_names.initials())
         hits = self.planner.retrieve(plan)
         answer = self.answerer.answer(plan.query, self.retriever.encode(plan.query), hits,
                                       unknown, who=plan.reading.who_said, reading=plan.reading,

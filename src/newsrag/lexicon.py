@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
-           "IRREGULAR_PASTS", "SENTENCE_OPENERS",
+           "IRREGULAR_PASTS", "SENTENCE_OPENERS", "COUNTRIES",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
            "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
 
@@ -127,6 +127,25 @@ _IRREGULAR = {"french": "franc", "british": "britain", "dutch": "netherland",
               "finnish": "finland", "irish": "ireland", "scottish": "scotland",
               "english": "england", "filipino": "philippin", "thai": "thailand"}
 IRREGULAR_DEMONYMS = {**_IRREGULAR, **{country: people for people, country in _IRREGULAR.items()}}
+# Countries, one word each (the distinctive word of a longer name: "saudi", "emirates"), for
+# questions typed in lower case: "australia reaction to the strikes" names Australia.
+COUNTRIES = frozenset(
+    "afghanistan albania algeria andorra angola argentina armenia australia austria azerbaijan "
+    "bahamas bahrain bangladesh barbados belarus belgium belize benin bhutan bolivia bosnia "
+    "botswana brazil brunei bulgaria burkina burundi cambodia cameroon canada chad chile china "
+    "colombia comoros congo croatia cuba cyprus czechia czech denmark djibouti dominica ecuador "
+    "egypt emirates eritrea estonia eswatini ethiopia fiji finland france gabon gambia georgia "
+    "germany ghana greece grenada guatemala guinea guyana haiti honduras hungary iceland india "
+    "indonesia iran iraq ireland israel italy jamaica japan jordan kazakhstan kenya kiribati "
+    "kosovo kuwait kyrgyzstan laos latvia lebanon lesotho liberia libya liechtenstein lithuania "
+    "luxembourg madagascar malawi malaysia maldives mali malta mauritania mauritius mexico "
+    "micronesia moldova monaco mongolia montenegro morocco mozambique myanmar namibia nauru nepal "
+    "netherlands nicaragua niger nigeria norway oman pakistan palau palestine panama paraguay "
+    "peru philippines poland portugal qatar romania russia rwanda samoa saudi senegal serbia "
+    "seychelles singapore slovakia slovenia somalia spain sudan suriname sweden switzerland "
+    "syria taiwan tajikistan tanzania thailand togo tonga tunisia turkey turkmenistan tuvalu "
+    "uganda ukraine uk uruguay uzbekistan vanuatu vatican venezuela vietnam yemen zambia "
+    "zimbabwe britain england scotland wales".split())
 # Capitals that news uses for their governments ("Tehran fired missiles", "Baghdad protested"),
 # and short forms, stemmed, with their country: a question about Tehran's strike is answered by
 # an article on Iran's. (Washington is among US_NAMES.)

@@ -22,6 +22,7 @@ import numpy as np
 from .conversation import retrieval_query
 from .dates import TimeRange
 from .filters import PassageFilters
+from .lexicon import COUNTRIES
 from .questions import Reading, read_question
 from .retrieval import Hit
 from .statements import StatementBook
@@ -32,6 +33,8 @@ __all__ = ["QueryPlan", "QueryPlanner", "Search", "join_readings", "READING_EXTR
 # Passages a reading of the question (its speaker, its period) may add to the retrieved ones, and
 # how many of the retrieved ones always stay.
 READING_EXTRA = 2
+# A code typed in lower case ("ps752", "k1", "f-35"): read as its capitals are.
+CODE = re.compile(r"[a-z]{1,4}-?\d{1,5}[a-z]?")
 KEEP_RETRIEVED = 3
 
 # A search over the index: (query, k, mode, allowed rows or None) -> hits, best first.
@@ -118,13 +121,24 @@ class QueryPlanner:
                 if len(w) > 2 and w[:1].isupper()}
 
     def cased(self, question: str) -> str:
-        """A question typed all in lower case, with the names of the people the articles quote
-        capitalised ("blinken on the syria strike" -> "Blinken on the syria strike"), so that it
-        is read as its capitalised phrasing is (a speaker is found by its capital)."""
+        """A question typed all in lower case, with its names capitalised, so that it is read
+        as its capitalised phrasing is (a speaker, a name the answer must cover, a name no
+        article knows are all found by their capitals): the people the articles quote and the
+        words they only ever write capitalised ("blinken on the erbil strike" -> "Blinken on
+        the Erbil strike"), countries ("australia" -> "Australia"), and codes ("ps752")."""
         if question != question.lower():
             return question
-        return re.sub(r"[^\W\d_][\w'’-]*", lambda m: self._speaker_words.get(m.group(), m.group()),
-                      question)
+
+        def name(m: re.Match[str]) -> str:
+            word = m.group()
+            if CODE.fullmatch(word):
+                return word.upper()
+            known = self._speaker_words.get(word) or self.book.names.proper.get(word)
+            if known is None and word in COUNTRIES:
+                known = word.title()
+            return known or word
+
+        return re.sub(r"[^\W_][\w'’-]*", name, question)
 
     def retrieve(self, plan: QueryPlan) -> list[Hit]:
         """The passages ``plan`` answers from: the ``k`` retrieved ones, re-ranked by the

@@ -352,3 +352,11 @@ def test_a_capital_stands_for_its_country():
     defence = 3  # OFFICE_GROUPS: the defence minister's group
     assert office_mentioned("British Defence Secretary Ben Wallace spoke.", "London", defence)
     assert not office_mentioned("Iran's defence minister spoke.", "London", defence)
+
+
+def test_names_inside_a_role_are_names_the_answer_must_cover():
+    # "the NATO chief" is nobody the question names, but an answer must come from an article
+    # that names NATO; a named speaker is checked as the speaker instead.
+    assert read_question("How did the NATO chief react to the strike on Erbil?").names == (
+        "NATO", "Erbil")
+    assert read_question("What did Esper say about Erbil?").names == ("Erbil",)

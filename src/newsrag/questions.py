@@ -304,7 +304,7 @@ def read_question(question: str) -> Reading:
     sources_named = [m.group("who").strip() for m in ACCORDING.finditer(q)]
     sources = " ".join(sources_named).replace(".", "")  # question_names drops the dots of "Col."
     names = tuple(n for n in question_names(q) if n.replace(".", "") not in sources
-                  and not (speaker and n in speaker))
+                  and not (speaker and is_named(speaker) and n in speaker))
     # The person the facts should come from is preferred, not required (see newsrag.answering).
     source = next((w for w in sources_named if is_named(w)), None)
     # A speaker or source given by role is resolved against who the articles quote in it.

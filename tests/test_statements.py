@@ -306,3 +306,23 @@ def test_a_person_named_but_never_quoted_is_not_answered_for(tmp_path, settings,
     answer = index.ask("What did Kirby say about the rocket attack?")
     assert answer.answered and "assessing the damage" in answer.answer, answer.answer
 
+
+
+def test_a_role_question_wants_the_name_of_that_person(tmp_path, settings, embedder):
+    (tmp_path / "corpus").mkdir()
+    article = tmp_path / "corpus" / "asad.txt"
+    article.write_text(
+        "Contractor dies as rockets hit Ain al-Asad\n\ndate: 2021-03-04\n\n"
+        "A U.S. civilian contractor died of a heart attack while sheltering from rockets that "
+        "struck Ain al-Asad air base on Wednesday.\n\n"
+        "Pentagon press secretary John Kirby said the contractor had been taking cover in a "
+        "bunker when the rockets landed.\n", encoding="utf-8")
+    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    answer = index.ask("Who was the American contractor killed at Ain al-Asad?")
+    assert not answer.answered and "contractor's name" in answer.answer, answer.answer
+    # Named, the answer is found.
+    article.write_text(article.read_text(encoding="utf-8") + "\nThe contractor, Samuel Ortiz of "
+                       "Texas, was 57.\n", encoding="utf-8")
+    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    answer = index.ask("Who was the American contractor killed at Ain al-Asad?")
+    assert answer.answered and "Samuel Ortiz" in answer.answer, answer.answer

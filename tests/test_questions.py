@@ -179,6 +179,12 @@ def test_office_mentioned_with_its_country():
     # "By name": a person's name, not a description.
     ("Which contractor, by name, was killed?", "A civilian contractor was killed.", False),
     ("Which contractor, by name, was killed?", "The contractor, John Hale, was killed.", True),
+    # A person, when the question asks which commander; a body, when it asks which group.
+    ("Which Guards commander took responsibility for downing the jet?",
+     "Iran said it shot down Ukraine International Airlines flight PS752.", False),
+    ("Which Guards commander took responsibility for downing the jet?",
+     "Gen. Amir Ali Hajizadeh said he took full responsibility.", True),
+    ("Which group claimed the attack?", "Saraya Awliya al-Dam claimed the attack.", True),
 ])
 def test_evidence_of_money_clock_time_and_names(question, sentence, evidence):
     assert answer_evidence(read_question(question), sentence) is evidence

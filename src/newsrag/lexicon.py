@@ -9,7 +9,8 @@ from __future__ import annotations
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
-           "IRREGULAR_PASTS", "SENTENCE_OPENERS", "COUNTRIES",
+           "IRREGULAR_PASTS", "SENTENCE_OPENERS", "COUNTRIES", "BODY_NOUNS",
+           "NON_PERSON_NAME_WORDS",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
            "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
 
@@ -67,6 +68,18 @@ PERSON_NOUNS = frozenset(
     "group groups militia militias organization organisation agency ministry government "
     "department company network administration spokesmen citizen citizens national nationals "
     "child children personnel passenger passengers crew captain captains".split())
+# The person nouns that are bodies, not people: "Which group claimed it?" is answered by a
+# group's name, "Which commander ...?" by a person's.
+BODY_NOUNS = frozenset("group groups militia militias organization organisation agency ministry "
+                       "government department company network administration".split())
+# Words that make a name a body's or a place's, not a person's ("Ukraine International Airlines",
+# "Imam Khomeini International Airport", "Anbar Operations Command").
+NON_PERSON_NAME_WORDS = frozenset(
+    "airlines airline airways airport international university ministry council forces force "
+    "guards corps command operations base province agency news press television department "
+    "republic company group brigade brigades party army navy coalition organization "
+    "organisation nations union state states committee office court bank hospital center "
+    "centre school mosque street square city region".split())
 # Roles that name the same position, for "Name the Pentagon spokesperson" answered by "Pentagon
 # spokesman Jonathan Hoffman".
 ROLE_SYNONYMS = (

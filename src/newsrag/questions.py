@@ -21,9 +21,9 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS,
+from .lexicon import (AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS,
                       IRREGULAR_PASTS, MONEY_WORDS, NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS,
-                      PERSON_NOUNS, PLACE_NOUNS, SENTENCE_OPENERS,
+                      NON_PERSON_NAME_WORDS, PERSON_NOUNS, PLACE_NOUNS, SENTENCE_OPENERS,
                       QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS, TIMES_OF_DAY,
                       TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
 from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
@@ -464,6 +464,9 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
         found = _new_names(sentence, reading.terms, people=kind == "who", reading=reading)
         if reading.wants_name:  # a person's name has at least two capitalised words
             return any(len(n.split()) >= 2 and not n.isupper() for n in found)
+        if kind == "who" and reading.focus in PERSON_NOUNS and reading.focus not in BODY_NOUNS:
+            # "Which commander ...?" wants a person: not "Ukraine International Airlines".
+            return any(_person_like(n) for n in found)
         if found:
             return True
         words = set(re.findall(r"[a-z]+", sentence.lower()))
@@ -473,6 +476,14 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
             return bool(PLACE_PREPOSITION.search(sentence))
         return reading.focus is not None and reading.focus.rstrip("s") in sentence.lower()
     return True
+
+
+def _person_like(name: str) -> bool:
+    """Whether a name could be a person's: two words or more, not in capitals, none of them a
+    word of bodies or places ("Airlines", "Airport", "Command")."""
+    words = name.split()
+    return len(words) >= 2 and not name.isupper() and not any(
+        w.lower().strip(".,") in NON_PERSON_NAME_WORDS for w in words)
 
 
 # How many words may stand between the thing asked for and the word saying what it is: "14

@@ -20,6 +20,9 @@ from newsrag.questions import (NameCoverage, answer_evidence, counted_phrase, fo
     ("Which Pentagon spokeswoman gave the updated number of cases?", "who"),  # not a count
     ("What number of officials resigned?", "count"),
     ("What was the name of the contractor who died?", "who"),
+    ("When in the evening did the rockets start falling?", "when"),
+    ("when erbil attack", "when"),
+    ("When the rockets hit, who was injured?", "who"),
     ("When did Iran fire missiles at the bases?", "when"),
     ("On what date did the strike take place?", "when"),
     ("At what time did the first rocket land?", "when"),
@@ -170,6 +173,8 @@ def test_office_mentioned_with_its_country():
     ("At what time did the rockets hit?", "Rockets hit the base at 7:20 a.m.", True),
     ("What time of day was the base hit?", "Rockets hit early in the morning.", True),
     ("When did the rockets hit?", "Rockets hit the base on Wednesday.", True),
+    ("When in the evening did the rockets hit?", "Rockets hit the airport on Monday.", False),
+    ("When in the evening did the rockets hit?", "Rockets hit at about 9:30 p.m.", True),
     # A weekday, when the question asks for one.
     ("On which day of the week did the rockets hit?", "Rockets hit the airport on Jan. 8.", False),
     ("On which day of the week did the rockets hit?", "Rockets hit on Monday night.", True),

@@ -63,7 +63,11 @@ COUNT_ASK = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|percentage|s
                        r"\bwhat\s+(?:amount|sum)\s+(?:did|was|were|had|has|have|is|of)\b|"
                        r"\b(?:death\s+toll|number\s+of)\b", re.I)
 WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
-                      r"had|has|have|can|should|might)\b|\b(?:what|which)\s+(?:date|day|time|year|month|"
+                      r"had|has|have|can|should|might)\b|"
+                      # "When in the evening did ...", "When, in Eastern time, did ...", and
+                      # "when erbil attack" typed in a search box (not "When X hit, who ...?")
+                      r"^\s*when(?:\s*,|\s+(?:in|on|at|during|exactly|precisely|roughly|"
+                      r"approximately|about)\b|\s+[^,?]*$)|\b(?:what|which)\s+(?:date|day|time|year|month|"
                       r"weekday)\b|\bat\s+what\s+time\b|\bhow\s+long\s+(?:ago|after|before)\b",
                       re.I)
 WHERE_ASK = re.compile(r"^\s*(?:and\s+)?where\b|\bfrom\s+where\b|\bwhere\b", re.I)
@@ -79,7 +83,9 @@ BY_NAME = re.compile(r"\bby\s+name\b|\b(?:his|her|their|its)\s+(?:full\s+)?names
 # "How much compensation ...", "What amount of money ...": a sum of money.
 MONEY_ASK = re.compile(r"(?<!by )\bhow\s+much\b|\bwhat\s+(?:amount|sum)\b|\bwhat\s+did\s+.+\s+cost\b", re.I)
 # "At what time ...", "What time of day ...": a clock time or a time of day, not a date.
-CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b", re.I)
+CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b|"
+                       r"^\s*when\s*,?\s+in\s+(?:the\s+)?(?:morning|afternoon|evening|night|"
+                       r"\w+\s+time)\b", re.I)  # "When in the evening ...", "When, in Eastern time"
 # "On which day of the week ...", "What weekday ...": a weekday.
 WEEKDAY_ASK = re.compile(r"\bday\s+of\s+the\s+week\b|\bweekday\b", re.I)
 # The units a question may ask a count or a time in, and what an answer then says.

@@ -371,3 +371,15 @@ def test_names_inside_a_role_are_names_the_answer_must_cover():
     assert read_question("How did the NATO chief react to the strike on Erbil?").names == (
         "NATO", "Erbil")
     assert read_question("What did Esper say about Erbil?").names == ("Erbil",)
+
+
+
+@pytest.mark.parametrize("question,speaker", [
+    ("Did John Kirby confirm the reported death toll?", "John Kirby"),   # not a count
+    ("did Kirby blame anyone for the attack", None),  # no capital: the planner cases it first
+    ("Did the rockets hit the base?", None),
+])
+def test_a_yes_or_no_about_what_someone_said_asks_for_their_words(question, speaker):
+    reading = read_question(question)
+    assert reading.speaker == speaker
+    assert (reading.kind == "quote") is (speaker is not None)

@@ -41,6 +41,10 @@ _SAYING = "|".join(SAYING_VERBS)
 QUOTE_ASK = re.compile(
     rf"^\s*(?:according to [^,]+,\s*)?(?:what|how)\s+(?:did|does|do|has|have|had|would|will)\s+"
     rf"(?P<who>.+?)\s+(?:{_SAYING})\b", re.I)
+# "Did Kirby confirm the toll?", "Has Zarif denied ...?": a yes or no is in the person's words.
+QUOTE_ASK_YES_NO = re.compile(
+    rf"^\s*(?i:did|does|has|have|had)\s+(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}})\s+"
+    rf"(?:{_SAYING})\b")
 # "In which city did Pompeo say ...", "who did Pompeo say would ...": a speaker inside the question.
 SPEAKER_INSIDE = re.compile(rf"\b(?:did|does|do|has|have|had)\s+(?P<who>(?:[A-Z][\w.'’-]*\s+)"
                             rf"{{0,3}}[A-Z][\w.'’-]*)\s+(?:{_SAYING})\b")
@@ -258,7 +262,7 @@ def _person_focus(question: str, named: str | None) -> str | None:
 def _speaker(question: str) -> tuple[str | None, bool]:
     """Who a question asks the words of, and whether it asks *what they said* (a quote
     question) rather than a fact they told ("In which city did Pompeo say ...?")."""
-    for pattern in (QUOTE_ASK, QUOTE_ASK_POSSESSIVE, QUOTE_CASUAL):
+    for pattern in (QUOTE_ASK, QUOTE_ASK_POSSESSIVE, QUOTE_ASK_YES_NO, QUOTE_CASUAL):
         m = pattern.match(question)
         if m and m.group("who").lower() not in QUESTION_OPENERS \
                 and not m.group("who").lower().endswith(("ed", "ing")):  # "Based on ...", "Speaking"

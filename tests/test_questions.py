@@ -181,6 +181,9 @@ def test_office_mentioned_with_its_country():
     # A day of a month or a number in a name is no count.
     ("How many Iranians were killed?", "A Boeing 737-800 crashed on Jan. 8.", False),
     ("How many Iranians were killed?", "The victims included 82 Iranians.", True),
+    # A span of time is no count of people, unless time is asked for.
+    ("How many lawmakers attended?", "They voted two days after the strike.", False),
+    ("How many days after the strike did they vote?", "They voted two days after it.", True),
     # "By name": a person's name, not a description.
     ("Which contractor, by name, was killed?", "A civilian contractor was killed.", False),
     ("Which contractor, by name, was killed?", "The contractor, John Hale, was killed.", True),
@@ -383,3 +386,10 @@ def test_a_yes_or_no_about_what_someone_said_asks_for_their_words(question, spea
     reading = read_question(question)
     assert reading.speaker == speaker
     assert (reading.kind == "quote") is (speaker is not None)
+
+
+
+def test_a_count_tightly_focused_does_what_the_question_asks():
+    reading = read_question("How many lawmakers attended the session?")
+    assert tightly_focused(reading, "Of the 329 members, 168 attended the session.")
+    assert not tightly_focused(reading, "Most of the 329 members stayed away.")

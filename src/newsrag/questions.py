@@ -109,6 +109,11 @@ WORD_NUMBER = re.compile(r"\b(?:" + "|".join(sorted(NUMBER_WORDS, key=len, rever
 MONTH_DAY = re.compile(r"\b(?:" + "|".join(MONTH_NAMES) + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|"
                        r"nov|dec)\.?)\s+\d{1,2}(?:st|nd|rd|th)?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:"
                        + "|".join(MONTH_NAMES) + r")\b", re.I)
+# A span of time after a number ("two days after"), and a question that asks for one.
+DURATION_UNIT = re.compile(r"[\s-]+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b",
+                           re.I)
+DURATION_ASK = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|"
+                          r"how\s+long|time)\b", re.I)
 # A capitalised word past a sentence's first, then a number: a model or a code, not a count.
 MODEL_NUMBER = re.compile(r"(?<=\w )([A-Z][a-z]+ )\d[\d-]*[A-Za-z]?\b")
 TIME_OF_DAY = re.compile(r"\b(?:" + "|".join(TIMES_OF_DAY) + r")s?\b", re.I)
@@ -438,6 +443,8 @@ def _counts(sentence: str, question: str) -> list[str]:
     matches += list(WORD_NUMBER.finditer(masked))
     asked = question.lower()
     matches = [m for m in matches if m.group().lower() not in asked]
+    if not DURATION_ASK.search(question):  # "two days after the strike" counts no lawmakers
+        matches = [m for m in matches if not DURATION_UNIT.match(masked, m.end())]
     return [m.group() for m in matches]
 
 
@@ -580,7 +587,17 @@ def tightly_focused(reading: Reading, sentence: str) -> bool:
     """Whether a new name *is* the thing asked for, not merely near its word: joined to it
     by nothing but names, articles, "and" and a preposition ("the Al-Asad and Irbil
     airbases", "bases at Al-Asad", "spokeswoman Alyssa Farah", "Alyssa Farah, a Pentagon
-    spokeswoman"), where "... of UN Charter targeting base" names something else."""
+    spokeswoman"), where "... of UN Charter targeting base" names something else. For a count:
+    the number does what the question asks about ("168 attended" for "How many lawmakers
+    attended ...?")."""
+    if reading.kind == "count":
+        verbs = reading.terms - set(reading.counted) - _generic_count_terms()
+        masked = _without_dates(sentence)
+        for m in list(NUMBER.finditer(masked)) + list(WORD_NUMBER.finditer(masked)):
+            following = re.findall(r"[A-Za-z][\w'’-]*", masked[m.end():])[:2]
+            if set(tokenize(" ".join(following))) & verbs:
+                return True
+        return False
     for a, b, wanted in _focused_names(reading, sentence):
         if a == 0 and _opens_as_doer(sentence[:b], sentence[b:], reading):
             return True  # the doer of the verb asked about: "Lufthansa cancelled ..."
@@ -611,6 +628,14 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
                 or (m.start() == 0 and not reading.role  # "Lufthansa cancelled ...": the doer
                     and _opens_as_doer(m.group(), sentence[m.end():], reading))):
             yield m.start(), m.end(), wanted
+
+
+@lru_cache(maxsize=1)
+def _generic_count_terms() -> frozenset[str]:
+    """Stems of a count question's own words that say nothing of what is done: "how many",
+    "were", "the number of"."""
+    return frozenset(tokenize(" ".join([*AUXILIARIES, "how", "many", "much", "number", "total",
+                                        "what"])))
 
 
 @lru_cache(maxsize=1)

@@ -212,3 +212,15 @@ def test_a_lower_case_question_is_read_with_the_quoted_people_capitalised(parts)
     plan = planner.plan("esper reaction to the missile attack", 5, "hybrid")
     assert plan.reading.speaker == "Esper" and plan.reading.kind == "quote"
     assert plan.speaker_rows is not None and plan.speaker_rows.tolist() == [1]
+
+
+def test_a_name_typed_first_in_lower_case_is_a_name_the_answer_must_cover(parts):
+    articles, passages, book = parts
+    proper = StatementBook(book.statements, NameTable([["Mark Esper", "Esper"]],
+                                                      {"baghdad": "Baghdad", "some": "Some"}),
+                           {})
+    planner = QueryPlanner(PassageFilters(articles, passages, proper), proper, FakeSearch(),
+                           candidates=5)
+    assert planner.plan("baghdad talks 2020", 5, "hybrid").reading.names == ("Baghdad",)
+    # A word every sentence may open with is no name, whatever the corpus does with it.
+    assert planner.plan("some talks in baghdad", 5, "hybrid").reading.names == ("Baghdad",)

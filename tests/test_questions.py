@@ -393,3 +393,11 @@ def test_a_count_tightly_focused_does_what_the_question_asks():
     reading = read_question("How many lawmakers attended the session?")
     assert tightly_focused(reading, "Of the 329 members, 168 attended the session.")
     assert not tightly_focused(reading, "Most of the 329 members stayed away.")
+
+
+
+def test_a_short_code_is_a_name_that_decides():
+    from newsrag.questions import distinctive_tokens
+
+    assert distinctive_tokens("K1") == ["k1"]   # "k1 kirkuk attack": no article names K1
+    assert distinctive_tokens("General") is None  # a title never decides

@@ -22,7 +22,7 @@ import numpy as np
 from .conversation import retrieval_query
 from .dates import TimeRange
 from .filters import PassageFilters
-from .lexicon import COUNTRIES
+from .lexicon import COUNTRIES, SENTENCE_OPENERS
 from .questions import Reading, read_question
 from .retrieval import Hit
 from .statements import StatementBook
@@ -98,7 +98,15 @@ class QueryPlanner:
         if speaker and self.book.speaker_named_in(query) is None:
             query = f"{query} ({speaker})"  # "What did he say?" with --speaker Esper
         allowed = self.filters.allowed(speaker, period)
-        reading = read_question(self.cased(question))
+        cased = self.cased(question)
+        reading = read_question(cased)
+        opening = re.match(r"\s*([^\W_][\w'’-]*)", cased)
+        if cased != question and opening and opening.group(1) != question[opening.start(1):
+                                                                           opening.end(1)] \
+                and not (reading.asked and opening.group(1) in reading.asked):
+            # A name typed first in lower case ("stoltenberg erbil attack 2021"): a question's
+            # first word is never taken for a name by its capital, but this capital is ours.
+            reading = replace(reading, names=(opening.group(1), *reading.names))
         if reading.asked is None and reading.speaker_role:
             # "the defense secretary": the one person the articles quote in that office. Asked
             # for their words ("How did the defense secretary react?"), they are the speaker, as
@@ -133,6 +141,8 @@ class QueryPlanner:
             word = m.group()
             if CODE.fullmatch(word):
                 return word.upper()
+            if word in SENTENCE_OPENERS:  # "some", "after": whatever the corpus capitalises
+                return word
             known = self._speaker_words.get(word) or self.book.names.proper.get(word)
             if known is None and word in COUNTRIES:
                 known = word.title()

@@ -707,7 +707,8 @@ def distinctive_tokens(name: str) -> list[str] | None:
     tokens = list(dict.fromkeys(tokenize(name)))
     if not tokens or any(t in us for t in tokens):
         return None
-    distinctive = [t for t in tokens if t not in titles and len(t) > 2 and "-" not in t]
+    distinctive = [t for t in tokens if t not in titles and "-" not in t
+                   and (len(t) > 2 or (re.search(r"\d", t) and re.search(r"[a-z]", t)))]  # "K1"
     return distinctive or None
 
 

@@ -181,6 +181,13 @@ def test_office_mentioned_with_its_country():
     # A day of a month or a number in a name is no count.
     ("How many Iranians were killed?", "A Boeing 737-800 crashed on Jan. 8.", False),
     ("How many Iranians were killed?", "The victims included 82 Iranians.", True),
+    # A nationality is given for the person asked about, not for someone else nearby.
+    ("What nationality was the contractor killed in Erbil?",
+     "Rockets killed a foreign contractor, wounding nine people, including an American soldier.",
+     False),
+    ("Which country was the contractor killed in Erbil a citizen of?",
+     "The contractor, a Filipino national, died at the scene.", True),
+    ("what country was the erbil contractor from", "The dead contractor was Nepalese.", True),
     # A span of time is no count of people, unless time is asked for.
     ("How many lawmakers attended?", "They voted two days after the strike.", False),
     ("How many days after the strike did they vote?", "They voted two days after it.", True),

@@ -507,7 +507,8 @@ class Answerer:
             # A dated report answers "when?" by its date even where no sentence names one.
             typed = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top and (
                 s.evidence or (reading.kind == "when" and hits[s.hit_index].passage.date))]
-            if not typed and reading.kind in ("who", "where") and top >= STRONG_SUPPORT:
+            if not typed and reading.kind in ("who", "where") and reading.unit is None \
+                    and top >= STRONG_SUPPORT:
                 # Names and places are read by rules that miss some ("the physiologists"): a
                 # sentence this close to the question answers it even without one.
                 typed = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top]

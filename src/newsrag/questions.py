@@ -21,11 +21,12 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS,
-                      IRREGULAR_PASTS, MONEY_WORDS, NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS,
-                      NON_PERSON_NAME_WORDS, PERSON_NOUNS, PLACE_NOUNS, SENTENCE_OPENERS,
-                      QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS, TIMES_OF_DAY,
-                      TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
+from .lexicon import (AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES, COUNTRY_METONYMS,
+                      FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS, IRREGULAR_PASTS, MONEY_WORDS,
+                      NAME_CONNECTORS, NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS,
+                      PERSON_NOUNS, PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
+                      SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
+                      US_NAMES, WEEKDAYS)
 from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
 
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
@@ -93,7 +94,12 @@ CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b|
 # "On which day of the week ...", "What weekday ...": a weekday.
 WEEKDAY_ASK = re.compile(r"\bday\s+of\s+the\s+week\b|\bweekday\b", re.I)
 # The units a question may ask a count or a time in, and what an answer then says.
-UNITS = {"money": "how much money", "clock": "at what time", "weekday": "on which weekday"}
+UNITS = {"money": "how much money", "clock": "at what time", "weekday": "on which weekday",
+         "nationality": "which country they are from"}
+# "What nationality was the contractor?", "Which country was he a citizen of?": a people's word
+# or a country, given for that person.
+NATIONALITY_ASK = re.compile(r"\bnationality\b|\b(?:what|which)\s+country\b.*\b(?:from|citizens?|"
+                             r"nationals?)\b", re.I)
 HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
 KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
@@ -159,7 +165,7 @@ class Reading:
     @property
     def typed(self) -> bool:
         """Whether the answer must contain a thing of a kind (a name, date, place, number)."""
-        return self.kind in ("who", "when", "where", "count")
+        return self.kind in ("who", "when", "where", "count") or self.unit == "nationality"
 
 
 def question_names(question: str) -> list[str]:
@@ -340,7 +346,16 @@ def _unit(question: str, kind: str) -> str | None:
     if kind == "when":
         return next((unit for unit, pattern in (("clock", CLOCK_ASK), ("weekday", WEEKDAY_ASK))
                      if pattern.search(question)), None)
+    if NATIONALITY_ASK.search(question) and _nationality_of(question):
+        return "nationality"
     return None
+
+
+def _nationality_of(question: str) -> str | None:
+    """The person whose nationality a question asks ("contractor"), if it names one."""
+    words = [w for w in re.findall(r"[a-z]+", question.lower()) if w in PERSON_NOUNS
+             and w not in ("citizen", "citizens", "national", "nationals")]
+    return words[-1] if words else None
 
 
 def offices_in(question: str) -> tuple[tuple[str | None, int], ...]:
@@ -477,6 +492,8 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     if kind == "why":
         low = sentence.lower()
         return any(marker in low for marker in REASON_MARKERS)
+    if reading.unit == "nationality":
+        return _nationality_given(reading, sentence)
     if kind in ("who", "where", "which"):
         found = _new_names(sentence, reading.terms, people=kind == "who", reading=reading)
         if reading.wants_name:  # a person's name has at least two capitalised words
@@ -493,6 +510,26 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
             return bool(PLACE_PREPOSITION.search(sentence))
         return reading.focus is not None and reading.focus.rstrip("s") in sentence.lower()
     return True
+
+
+def _nationality_given(reading: Reading, sentence: str) -> bool:
+    """Whether the sentence gives the nationality of the person asked about: a people's word or
+    a country the question does not name, within FOCUS_SPAN words of that person ("a Filipino
+    contractor", "the contractor, a citizen of the Philippines"); "an American service member"
+    two clauses on is someone else's."""
+    person = _nationality_of(reading.question)
+    if person is None:
+        return False
+    wanted = set(tokenize(person))
+    for m in re.finditer(r"\b[A-Z][a-z]+\b", sentence):
+        word = m.group().lower()
+        if set(tokenize(word)) & reading.terms:
+            continue
+        if (DEMONYM_END.search(word) and len(word) > 4) or word in COUNTRIES \
+                or word in IRREGULAR_DEMONYMS or word in US_NAMES:
+            if _stems_around(sentence, m.start(), m.end()) & wanted:
+                return True
+    return False
 
 
 def _person_like(name: str) -> bool:

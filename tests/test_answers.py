@@ -170,3 +170,10 @@ def test_a_lower_case_question_naming_a_country_no_article_mentions_is_refused(s
                                                                                question):
     answer = seed_index.ask(question)
     assert not answer.answered and "Australia" in answer.answer, answer.answer
+
+
+def test_a_speaker_asked_by_a_role_no_article_uses_is_not_quoted(seed_index):
+    answer = seed_index.ask("How did the pontiff react to the missile attack?")
+    assert not answer.answered and "pontiff" in answer.answer, answer.answer
+    # An office is checked as an office, not as a word ("the Pentagon chief" is Esper).
+    assert seed_index.retriever.unknown_role("the Pentagon chief") is None

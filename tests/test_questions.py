@@ -408,3 +408,12 @@ def test_a_short_code_is_a_name_that_decides():
 
     assert distinctive_tokens("K1") == ["k1"]   # "k1 kirkuk attack": no article names K1
     assert distinctive_tokens("General") is None  # a title never decides
+
+
+
+@pytest.mark.parametrize("question,speaker", [
+    ("pope Francis comment on the rockets", "pope Francis"),  # a title typed in lower case
+    ("the Pentagon on the strike", None),                     # "the" is no title
+])
+def test_a_casual_quote_question_may_open_with_a_title(question, speaker):
+    assert read_question(question).speaker == speaker

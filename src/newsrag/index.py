@@ -183,6 +183,9 @@ class Index:
             return Answer(question, f"{NOT_IN_ARTICLES} {plan.filter_notice()}", False, [], 0.0,
                           "filter left no passages", plan.query)
         unknown = self.retriever.unknown_terms(plan.reading.question, self.article_names.initials())
+        role = self.retriever.unknown_role(plan.reading.speaker_role) \
+            if plan.reading.asked is None and plan.reading.kind == "quote" else None
+        unknown += [role] if role else []
         hits = self.planner.retrieve(plan)
         answer = self.answerer.answer(plan.query, self.retriever.encode(plan.query), hits,
                                       unknown, who=plan.reading.who_said, reading=plan.reading,

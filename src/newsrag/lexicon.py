@@ -10,7 +10,7 @@ __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PL
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
            "IRREGULAR_PASTS", "SENTENCE_OPENERS", "COUNTRIES", "BODY_NOUNS",
-           "NON_PERSON_NAME_WORDS",
+           "NON_PERSON_NAME_WORDS", "NAME_TITLES",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
            "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
 
@@ -202,13 +202,15 @@ NEGATIONS = frozenset("not no never neither nor without denied denies deny refus
 # Lower-case words inside a name ("Secretary of State", "Ain al-Asad", "Saraya Awliya al-Dam").
 NAME_CONNECTORS = frozenset("of al el bin ibn de du van von la".split())
 # Titles and offices written before names: not what a name is checked by.
-TITLE_WORDS = frozenset(
-    "president vice secretary minister ministry foreign defense defence state prime supreme "
-    "leader general gen commander spokesman spokeswoman spokesperson ambassador chief director "
-    "senator sen governor gov deputy admiral adm colonel col major maj captain capt lieutenant "
-    "lt officer official representative rep chairman envoy senior former acting national "
-    "security advisor adviser ayatollah mayor chancellor premier press mr mrs ms dr the of "
-    "air base airbase airport force forces".split())
+# Titles that stand before a person's name ("pope Francis", "Gen. Milley" typed "gen milley").
+NAME_TITLES = frozenset(
+    "president secretary minister general gen commander spokesman spokeswoman spokesperson "
+    "ambassador chief director senator sen governor gov deputy admiral adm colonel col major maj "
+    "captain capt lieutenant lt officer official representative rep chairman envoy ayatollah "
+    "mayor chancellor premier mr mrs ms dr pope king queen prince sheikh".split())
+TITLE_WORDS = NAME_TITLES | frozenset(
+    "vice ministry foreign defense defence state prime supreme leader senior former acting "
+    "national security advisor adviser press the of air base airbase airport force forces".split())
 # Transcript labels of whoever asks the questions ("QUESTION:", "Q:", "STAFF:").
 INTERVIEWER_LABELS = frozenset(["question", "q", "moderator", "interviewer", "reporter", "staff",
                                 "host", "operator", "audience member"])

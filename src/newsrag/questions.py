@@ -23,7 +23,7 @@ from typing import AbstractSet as Set, Callable, Iterator
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES, COUNTRY_METONYMS,
                       FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS, IRREGULAR_PASTS, MONEY_WORDS,
-                      NAME_CONNECTORS, NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS,
+                      NAME_CONNECTORS, NAME_TITLES, NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS,
                       PERSON_NOUNS, PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
                       SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
                       US_NAMES, WEEKDAYS)
@@ -57,7 +57,8 @@ QUOTE_ASK_POSSESSIVE = re.compile(
 # Casual questions typed like headlines: "Blinken on the Syria strike", "Esper reaction to the
 # headaches remark" ask for the words; "Milley said how many missiles ..." for a fact he told.
 QUOTE_CASUAL = re.compile(
-    r"^\s*(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}?)(?:['’]s)?\s+(?:reaction|response|"
+    r"^\s*(?P<who>(?:(?:" + "|".join(sorted(NAME_TITLES)) + r")\s+)?"  # "pope Francis comment"
+    r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}?)(?:['’]s)?\s+(?:reaction|response|"
     r"responded|reacted|comments?|commented|remarks?|statement|message|view|views|position|"
     r"stance|warning|on|about)\b")
 TOLD_CASUAL = re.compile(

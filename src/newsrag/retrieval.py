@@ -166,6 +166,22 @@ class Retriever:
             unknown.append(name)
         return unknown
 
+    def unknown_role(self, role: str | None) -> str | None:
+        """The word for a role no passage uses ("the pontiff" where the articles say "Pope
+        Francis"), as "the pontiff"; None when the corpus knows it or there is no role. A
+        speaker asked about by a role nobody writes is not quoted in these articles."""
+        from .lexical import tokenize
+        from .lexicon import TITLE_WORDS
+
+        words = re.findall(r"[a-z]+", (role or "").lower())
+        if not words or not role or not role.split()[-1].islower():
+            return None
+        head = words[-1]
+        if head in TITLE_WORDS:  # "the Pentagon chief": an office, checked as one elsewhere
+            return None
+        stems = tokenize(head)
+        return None if not stems or all(map(self.lexical.resembles, stems)) else f"the {head}"
+
     def _spelled_out(self, acronym: str, spelled_out: Callable[[str], re.Pattern[str]]) -> bool:
         """Whether some passage spells ``acronym`` out: one scan of every passage text, then
         remembered (the index does not change; at a million passages a scan takes seconds)."""

@@ -417,3 +417,11 @@ def test_a_short_code_is_a_name_that_decides():
 ])
 def test_a_casual_quote_question_may_open_with_a_title(question, speaker):
     assert read_question(question).speaker == speaker
+
+
+
+def test_a_country_typed_first_holds_the_office():
+    from newsrag.questions import offices_in
+
+    assert [c for c, _ in offices_in("Uk defence secretary reaction to the strikes")] == ["Uk"]
+    assert [c for c, _ in offices_in("What did the defence secretary say?")] == [None]

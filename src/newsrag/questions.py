@@ -376,7 +376,8 @@ def offices_in(question: str) -> tuple[tuple[str | None, int], ...]:
                 continue  # a title before its holder's name ("Defense Secretary Esper"): the name decides
             before = re.search(r"([A-Z][\w-]+)(?:['’]s?)?\s+(?:[a-z]+\s+)?$", question[:m.start()])
             after = re.match(r"\s+(?:of|in)\s+(?:the\s+)?([A-Z][\w-]+)", question[m.end():])
-            country = (before.group(1) if before and before.start(1) > 0 else
+            country = (before.group(1) if before and (before.start(1) > 0 or before.group(1).lower()
+                                                      in COUNTRIES) else
                        after.group(1) if after else None)
             if country is not None and (country.lower().strip(".") in US_NAMES
                                         or country.lower() in QUESTION_OPENERS):

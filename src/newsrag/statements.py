@@ -460,11 +460,20 @@ class StatementBook:
         """The one person quoted in ``role`` ("the defense secretary" -> Lloyd Austin, whom an
         article quotes as "Defense Secretary Lloyd Austin"), within ``period`` when that tells
         two holders of the office apart; None when no one or several fit."""
-        wanted = set(re.findall(r"[a-z]{2,}", role.lower())) - ROLE_FILLER
-        if not wanted:
+        from .lexicon import OFFICE_GROUPS
+
+        low = role.lower()
+        # The office under any of its names: "the Pentagon chief" is quoted as "Defense
+        # Secretary Lloyd Austin".
+        spellings = [low] + [re.sub(rf"\b{re.escape(phrase)}\b", other, low)
+                             for group in OFFICE_GROUPS for phrase in group
+                             if re.search(rf"\b{re.escape(phrase)}\b", low)
+                             for other in group if other != phrase]
+        wanted = [set(re.findall(r"[a-z]{2,}", s)) - ROLE_FILLER for s in spellings]
+        if not wanted[0]:
             return None
         fits = [st for st in self.statements if st.speaker and st.role
-                and wanted <= set(re.findall(r"[a-z]{2,}", st.role.lower()))]
+                and any(w and w <= set(re.findall(r"[a-z]{2,}", st.role.lower())) for w in wanted)]
         if period is not None and any(period.contains(st.date) for st in fits):
             fits = [st for st in fits if period.contains(st.date)]
         people = {st.speaker for st in fits}

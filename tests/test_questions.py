@@ -168,6 +168,9 @@ def test_office_mentioned_with_its_country():
     ("How much compensation did Iran pay the families?", "Iran offered $150,000 per family.", True),
     ("How much compensation did Iran pay the families?", "It offered 150,000 dollars each.", True),
     ("How much did oil prices rise?", "Brent rose 4.5 percent.", True),  # not money
+    ("What was the estimated repair bill for the base?", "The attack hurt 109 troops.", False),
+    ("What was the estimated repair bill for the base?", "Repairs will cost $10 million.", True),
+    ("ain al asad damage cost", "Repairs will cost $10 million.", True),
     # A clock time or a time of day, not a weekday.
     ("At what time did the rockets hit?", "Rockets hit the base on Wednesday.", False),
     ("At what time did the rockets hit?", "Rockets hit the base at 7:20 a.m.", True),

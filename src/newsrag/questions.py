@@ -65,7 +65,12 @@ TOLD_CASUAL = re.compile(
     rf"^\s*(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,2}}?)\s+(?:{_SAYING})\s+(?:that\s+)?"
     r"(?:how|what|when|where|who|which|why)\b")
 WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b", re.I)
-COUNT_ASK = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
+# "What was the estimated repair bill?", "what did the damage cost": a sum of money asked for.
+COST_ASK = (r"\bwhat\s+(?:was|is|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,3}?(?:cost|costs|bill|"
+            r"price|price\s+tag|damages?\s+bill|compensation|fine|ransom|budget)\b|"
+            r"\b(?:damage|repair|repairs)\s+(?:cost|bill)\b")
+COUNT_ASK = re.compile(COST_ASK + r"|\bhow\s+(?:many|much)\b|"
+                       r"\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
                        r"\bwhat\s+(?:amount|sum)\s+(?:did|was|were|had|has|have|is|of)\b|"
                        r"\b(?:death\s+toll|number\s+of)\b", re.I)
 WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
@@ -87,7 +92,8 @@ NAME_ASK = re.compile(r"(?:\bnames?\s+of|^\s*(?:name|identify))\s+(?:the\s+|a\s+
 BY_NAME = re.compile(r"\bby\s+name\b|\b(?:his|her|their|its)\s+(?:full\s+)?names?\b|\bfull\s+name\b",
                      re.I)
 # "How much compensation ...", "What amount of money ...": a sum of money.
-MONEY_ASK = re.compile(r"(?<!by )\bhow\s+much\b|\bwhat\s+(?:amount|sum)\b|\bwhat\s+did\s+.+\s+cost\b", re.I)
+MONEY_ASK = re.compile(r"(?<!by )\bhow\s+much\b|\bwhat\s+(?:amount|sum)\b|\bwhat\s+did\s+.+\s+cost\b|"
+                       + COST_ASK, re.I)
 # "At what time ...", "What time of day ...": a clock time or a time of day, not a date.
 CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b|"
                        r"^\s*when\s*,?\s+in\s+(?:the\s+)?(?:morning|afternoon|evening|night|"

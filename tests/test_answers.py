@@ -177,3 +177,15 @@ def test_a_speaker_asked_by_a_role_no_article_uses_is_not_quoted(seed_index):
     assert not answer.answered and "pontiff" in answer.answer, answer.answer
     # An office is checked as an office, not as a word ("the Pentagon chief" is Esper).
     assert seed_index.retriever.unknown_role("the Pentagon chief") is None
+
+
+def test_a_nickname_in_quotation_marks_stays_inside_the_name():
+    from newsrag.answering import _Sentence
+    from newsrag.questions import answer_evidence, read_question
+
+    text = ('"We expect an apology," the group\'s national commander, William "Doc" Schmitz, said.')
+    sentence = _Sentence(0, 0, len(text), text)
+    assert 'William Doc Schmitz' in sentence.unlabelled
+    reading = read_question("Who is the VFW national commander who criticized the remarks?")
+    assert answer_evidence(reading, sentence.unlabelled)
+    assert not answer_evidence(reading, text)  # three one-word names are no person's name

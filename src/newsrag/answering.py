@@ -70,6 +70,8 @@ EVIDENCE_BONUS = 0.13
 # the question's words ("... struck outside Irbil airport. As per the AP, the attacks killed an
 # American contractor" for "Who was killed ...?").
 NEIGHBOUR_SHARE = 0.9
+# A nickname in quotation marks between a first name and a surname.
+NICKNAME = re.compile(r"\b([A-Z][a-z]+) [\"“]([A-Z][a-z]+)[\"”] ([A-Z])")
 # A sentence that reports words: a verb of saying, a quotation mark; "he", "she" go on about
 # the one named before.
 SAYING = re.compile(r"\b(?:" + "|".join(SAYING_VERBS) + r"|added|adds|according)\b")
@@ -252,9 +254,12 @@ class _Sentence:
 
     @property
     def unlabelled(self) -> str:
-        """The text without a transcript's speaker label ("SECRETARY POMPEO: ...")."""
+        """The text as its reading sees it: without a transcript's speaker label ("SECRETARY
+        POMPEO: ..."), and with a nickname's quotation marks out of a name (William "Doc"
+        Schmitz is one name, not three)."""
         label = SPEAKER_LABEL.match(self.text)
-        return self.text[label.end():] if label else self.text
+        text = self.text[label.end():] if label else self.text
+        return NICKNAME.sub(r"\1 \2 \3", text)
 
     @property
     def leans_back(self) -> bool:

@@ -262,6 +262,13 @@ def test_framing_is_the_only_text_not_from_articles(seed_index):
     assert text in passage
 
 
+def _index_of(tmp_path, settings, embedder, name: str, text: str) -> Index:
+    """An index over one article written for the test (the real model unless -m fast)."""
+    (tmp_path / "corpus").mkdir(exist_ok=True)
+    (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
+    return Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+
+
 def test_a_lead_in_with_a_colon_attributes_the_quotation_below_it(tmp_path, settings, embedder):
     # Web pages set a statement as "X said in a statement:" then a block quotation.
     (tmp_path / "corpus").mkdir()
@@ -290,15 +297,13 @@ def test_a_lead_in_with_a_colon_attributes_the_quotation_below_it(tmp_path, sett
 def test_a_person_named_but_never_quoted_is_not_answered_for(tmp_path, settings, embedder):
     # "Pope Francis was due to arrive" mentions him; it is no word of his, and neither is the
     # Vatican's statement after it. Their own words are still found.
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "asad.txt").write_text(
+    index = _index_of(
+        tmp_path, settings, embedder, "asad.txt",
         "Rockets hit Ain al-Asad before papal visit\n\ndate: 2021-03-03\n\n"
         "At least 10 rockets struck Ain al-Asad air base on Wednesday morning.\n\n"
         "The attack came two days before Pope Francis was due to arrive in Baghdad for the "
         "first papal visit to Iraq. The Vatican said the schedule was unchanged.\n\n"
-        "Pentagon press secretary John Kirby said: \"We're still assessing the damage.\"\n",
-        encoding="utf-8")
-    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+        "Pentagon press secretary John Kirby said: \"We're still assessing the damage.\"\n")
     for question in ("What did Pope Francis say about the rocket attack on Ain al-Asad?",
                      "How did Pope Francis react to the rockets?"):
         answer = index.ask(question)
@@ -307,22 +312,17 @@ def test_a_person_named_but_never_quoted_is_not_answered_for(tmp_path, settings,
     assert answer.answered and "assessing the damage" in answer.answer, answer.answer
 
 
-
 def test_a_role_question_wants_the_name_of_that_person(tmp_path, settings, embedder):
-    (tmp_path / "corpus").mkdir()
-    article = tmp_path / "corpus" / "asad.txt"
-    article.write_text(
-        "Contractor dies as rockets hit Ain al-Asad\n\ndate: 2021-03-04\n\n"
-        "A U.S. civilian contractor died of a heart attack while sheltering from rockets that "
-        "struck Ain al-Asad air base on Wednesday.\n\n"
-        "Pentagon press secretary John Kirby said the contractor had been taking cover in a "
-        "bunker when the rockets landed.\n", encoding="utf-8")
-    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    text = ("Contractor dies as rockets hit Ain al-Asad\n\ndate: 2021-03-04\n\n"
+            "A U.S. civilian contractor died of a heart attack while sheltering from rockets that "
+            "struck Ain al-Asad air base on Wednesday.\n\n"
+            "Pentagon press secretary John Kirby said the contractor had been taking cover in a "
+            "bunker when the rockets landed.\n")
+    index = _index_of(tmp_path, settings, embedder, "asad.txt", text)
     answer = index.ask("Who was the American contractor killed at Ain al-Asad?")
     assert not answer.answered and "contractor's name" in answer.answer, answer.answer
     # Named, the answer is found.
-    article.write_text(article.read_text(encoding="utf-8") + "\nThe contractor, Samuel Ortiz of "
-                       "Texas, was 57.\n", encoding="utf-8")
-    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    index = _index_of(tmp_path, settings, embedder, "asad.txt",
+                      text + "\nThe contractor, Samuel Ortiz of Texas, was 57.\n")
     answer = index.ask("Who was the American contractor killed at Ain al-Asad?")
     assert answer.answered and "Samuel Ortiz" in answer.answer, answer.answer

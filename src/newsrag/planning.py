@@ -33,9 +33,10 @@ __all__ = ["QueryPlan", "QueryPlanner", "Search", "join_readings", "READING_EXTR
 # Passages a reading of the question (its speaker, its period) may add to the retrieved ones, and
 # how many of the retrieved ones always stay.
 READING_EXTRA = 2
+KEEP_RETRIEVED = 3
 # A code typed in lower case ("ps752", "k1", "f-35"): read as its capitals are.
 CODE = re.compile(r"[a-z]{1,4}-?\d{1,5}[a-z]?")
-KEEP_RETRIEVED = 3
+FIRST_WORD = re.compile(r"\s*([^\W_][\w'’-]*)")
 
 # A search over the index: (query, k, mode, allowed rows or None) -> hits, best first.
 Search = Callable[[str, int, str, "np.ndarray | None"], list[Hit]]
@@ -100,13 +101,12 @@ class QueryPlanner:
         allowed = self.filters.allowed(speaker, period)
         cased = self.cased(question)
         reading = read_question(cased)
-        opening = re.match(r"\s*([^\W_][\w'’-]*)", cased)
-        if cased != question and opening and opening.group(1) != question[opening.start(1):
-                                                                           opening.end(1)] \
-                and not (reading.asked and opening.group(1) in reading.asked):
+        first = FIRST_WORD.match(cased)
+        if first and first.group(1) != question[first.start(1):first.end(1)] \
+                and not (reading.asked and first.group(1) in reading.asked):
             # A name typed first in lower case ("stoltenberg erbil attack 2021"): a question's
             # first word is never taken for a name by its capital, but this capital is ours.
-            reading = replace(reading, names=(opening.group(1), *reading.names))
+            reading = replace(reading, names=(first.group(1), *reading.names))
         if reading.asked is None and reading.speaker_role:
             # "the defense secretary": the one person the articles quote in that office. Asked
             # for their words ("How did the defense secretary react?"), they are the speaker, as

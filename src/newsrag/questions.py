@@ -541,11 +541,10 @@ def _nationality_given(reading: Reading, sentence: str) -> bool:
 
 
 def _person_like(name: str) -> bool:
-    """Whether a name could be a person's: two words or more, not in capitals, none of them a
-    word of bodies or places ("Airlines", "Airport", "Command")."""
-    words = name.split()
-    return len(words) >= 2 and not name.isupper() and not any(
-        w.lower().strip(".,") in NON_PERSON_NAME_WORDS for w in words)
+    """Whether a name could be a person's: not in capitals, none of its words a word of bodies
+    or places ("Airlines", "Airport", "Command"). One word may be one ("Charlemagne")."""
+    return not name.isupper() and not any(
+        w.lower().strip(".,") in NON_PERSON_NAME_WORDS for w in name.split())
 
 
 # How many words may stand between the thing asked for and the word saying what it is: "14

@@ -228,3 +228,16 @@ def test_a_name_typed_first_in_lower_case_is_a_name_the_answer_must_cover(parts)
     assert planner.plan("baghdad talks 2020", 5, "hybrid").reading.names == ("Baghdad",)
     # A word every sentence may open with is no name, whatever the corpus does with it.
     assert planner.plan("some talks in baghdad", 5, "hybrid").reading.names == ("Baghdad",)
+
+
+def test_an_office_of_a_country_is_found_by_its_peoples_word():
+    def said(who: str, written: str) -> Statement:
+        return Statement("a", "reported", who, written, "Defence Minister", None, "2020-01-08",
+                         "text", "q", 0, 1, 0, 1)
+
+    book = StatementBook([said("Trine Bramsen", "Danish Defence Minister Trine Bramsen"),
+                          said("Frank Bakke-Jensen",
+                               "Norway's Defence Minister Frank Bakke-Jensen")], NameTable(), {})
+    assert book.speaker_in_role("Denmark's defense minister") == "Trine Bramsen"
+    assert book.speaker_in_role("the Norwegian defence minister") == "Frank Bakke-Jensen"
+    assert book.speaker_in_role("the defence minister") is None  # two of them

@@ -28,6 +28,7 @@ from typing import Iterable, Sequence
 from .articles import Article
 from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
 from .lexicon import INTERVIEWER_LABELS, WEEKDAYS
+from .lexical import demonym_related
 from .names import NameTable
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 
@@ -472,8 +473,15 @@ class StatementBook:
         wanted = [set(re.findall(r"[a-z]{2,}", s)) - ROLE_FILLER for s in spellings]
         if not wanted[0]:
             return None
-        fits = [st for st in self.statements if st.speaker and st.role
-                and any(w and w <= set(re.findall(r"[a-z]{2,}", st.role.lower())) for w in wanted)]
+
+        def holds(st: Statement) -> bool:
+            # The office as the article wrote it with the name ("Danish Defence Minister Trine
+            # Bramsen"): a country asked for by its name is found by its people's word.
+            have = sorted(set(re.findall(r"[a-z]{2,}", f"{st.role} {st.speaker_as_written or ''}"
+                                                       .lower())))
+            return any(w and all(x in have or demonym_related(x, have) for x in w) for w in wanted)
+
+        fits = [st for st in self.statements if st.speaker and st.role and holds(st)]
         if period is not None and any(period.contains(st.date) for st in fits):
             fits = [st for st in fits if period.contains(st.date)]
         people = {st.speaker for st in fits}

@@ -186,6 +186,6 @@ def test_a_nickname_in_quotation_marks_stays_inside_the_name():
     text = ('"We expect an apology," the group\'s national commander, William "Doc" Schmitz, said.')
     sentence = _Sentence(0, 0, len(text), text)
     assert 'William Doc Schmitz' in sentence.unlabelled
-    reading = read_question("Who is the VFW national commander who criticized the remarks?")
+    reading = read_question("Name the VFW national commander who criticized the remarks.")
     assert answer_evidence(reading, sentence.unlabelled)
-    assert not answer_evidence(reading, text)  # three one-word names are no person's name
+    assert not answer_evidence(reading, text)  # "by name" wants a full name, not three words

@@ -56,14 +56,15 @@ FRAGMENT_FACTOR = 0.9
 CROSS_ARTICLE_RATIO = 0.92
 # Reading the question (see newsrag.questions). A sentence's score is its relevance plus the
 # rewards below, in units of relevance. EVIDENCE_BONUS, SPEAKER_BONUS, PERIOD_BONUS, FOCUS_BONUS,
-# PERIOD_CONFLICT and RANK_OVERLAP were fitted together on development data only (XQuAD's dev
-# half, bench/news_pd, tests/data/newset and a blind set kept outside the repository): a
-# conditional-logit ranker choosing, among each question's eligible sentences, the one holding
-# the answer. Left out of the fit in turn, each news set still ranked better than with the
-# earlier hand-set values (0.1/0.2/0.1/0.1/0.15/0); a bonus for the story's opening sentence
-# helped the news sets but not XQuAD's, so there is none.
+# TIGHT_BONUS, PERIOD_CONFLICT, DATELINE_PENALTY and RANK_OVERLAP were fitted together on
+# development data only: a conditional-logit ranker choosing, among each question's eligible
+# sentences, the one holding the answer (`python benchmarks/fit_ranking.py --set
+# tests/data/newset --set news_pd --set xquad-dev --set <blind set G>`; G is kept outside the
+# repository). Left out of the fit in turn, the fitted weights ranked newset 0.820 -> 0.831, G
+# 0.621 -> 0.650, news_pd 0.760 and XQuAD dev 0.792 -> 0.790 top-1; end to end: newset 89.9 ->
+# 90.4%, G 76.0 -> 76.7%, XQuAD dev 0.864 -> 0.866, news_pd and the own set unchanged.
 # A sentence holding the kind of thing asked for (a name for "who", a number for "how many").
-EVIDENCE_BONUS = 0.13
+EVIDENCE_BONUS = 0.14
 # A sentence inherits this share of the relevance of the sentence before it: "Who died in the
 # attack?" is answered by the sentence after the one describing the attack.
 # It does when it holds the thing asked for and the sentence before does not, or holds more of
@@ -78,30 +79,29 @@ SAYING = re.compile(r"\b(?:" + "|".join(SAYING_VERBS) + r"|added|adds|according)
 QUOTE_MARK = re.compile(r"[\"“”]")
 SUBJECT_PRONOUN = re.compile(r"\b(?:he|she|they)\b", re.I)
 # The asked speaker's own words, for "What did X say ...?".
-SPEAKER_BONUS = 0.45
+SPEAKER_BONUS = 0.3
 # ... and how much less relevance they need to be considered at all.
 SAID_RELIEF = 0.1
 # A passage of the period the question names.
-PERIOD_BONUS = 0.22
+PERIOD_BONUS = 0.1
 # The thing asked for right beside the word for what it is ("14 rockets" for "How many
-# rockets?"), on top of EVIDENCE_BONUS. Half of the fitted 0.14 since TIGHT_BONUS came: dev
-# newset -0.5 point, XQuAD dev and news_pd even, and the issue's "Which bases ...?" flip fixed.
-FOCUS_BONUS = 0.07
+# rockets?"), on top of EVIDENCE_BONUS.
+FOCUS_BONUS = 0.12
 # "How many X" and "who is the <role>" are answered only by a count of X or a name beside the role.
 # On the dev sets the count requirement cost XQuAD 0.6 points of containment and 0.7 of refusals
 # for 1.6 points on the news set, so it stays off; the role requirement doubled the news set's
 # refusal recall for 0.4 points of XQuAD. The same requirement for "which X" (a name beside X)
 # cost XQuAD dev 16 points of containment (0.863 -> 0.701) and the newset 4: it stays off.
 # ... and more where the name is joined to that word ("the Al-Asad and Irbil airbases"), not
-# merely near it ("under Article 51 of UN Charter targeting base").
-TIGHT_BONUS = 0.1
+# merely near it ("under Article 51 of UN Charter targeting base"). Fitted 0.01; at 0.05 the
+# issue's "Which bases ...?" / "Which airbases ...?" pair agrees again (0.01 flips it) and dev is
+# as good or better (G agreement 70.8 -> 73.8%).
+TIGHT_BONUS = 0.05
 # The story's opening sentence ("WASHINGTON — The United States carried out airstrikes ...")
 # sums the story up, so it is close to every question about it; a detail is asked of the
-# sentences after it. Dev: newset +1 point correct, +2.5 agreement at 0.05 and at 0.1 (0.075
-# loses one question the others keep; 0.2 is worse); XQuAD dev (no datelines), news_pd and the
-# own set unchanged.
+# sentences after it.
 DATELINE = re.compile(r"^[A-Z][A-Z'’.-]+(?:[ ,]+[A-Z][\w'’.-]*)*\s*(?:\([^)]{1,40}\))?\s*[—–-]{1,2}\s")
-DATELINE_PENALTY = 0.1
+DATELINE_PENALTY = 0.19
 # "When ...?" is best answered to the day: "on January 3" over "in January 2020".
 DAY_BONUS = 0.1
 COUNT_FOCUS_REQUIRED = False
@@ -114,7 +114,7 @@ ROLE_TIGHT_REQUIRED = True
 FOCUS_SUPPORT = 0.75
 # A sentence dated outside the period the question names tells of another event ("The last time
 # the airport was targeted was on Sept. 30, when six rockets ...").
-PERIOD_CONFLICT = 0.37
+PERIOD_CONFLICT = 0.19
 # Question words count by how rare they are among the candidate sentences: the words every
 # sentence shares name the story ("Erbil", "attack"); the rare ones ("claimed", "responsibility")
 # point at the sentence that answers.
@@ -124,7 +124,7 @@ IDF_OVERLAP = True
 # the story's lead repeats them, so counting them again favoured the lead over the answer.
 NAME_OVERLAP = 0.5
 # Overlap counts this much more in the ranking than in relevance (which decides refusals).
-RANK_OVERLAP = 0.19
+RANK_OVERLAP = 0.2
 # A sentence of the asked kind answers only if this close to the most relevant sentence (0.8
 # over 0.85 on the dev sets: +1.6 points on tests/data/newset, +0.6 on XQuAD dev, no refusal
 # lost; 0.75 gained more answers but lost refusals).

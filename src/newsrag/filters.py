@@ -17,7 +17,6 @@ that a store whose rows are not FAISS rows has one place to adapt.
 
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 from .dates import YEAR, TimeRange, dates_in
 from .names import NameTable
 from .passages import Passage
-from .questions import NameCoverage, initials_of, spelled_out
+from .questions import NameCoverage, initials_of
 from .statements import StatementBook
 from .store import ArticleMeta, article_fields, article_position, article_rows
 
@@ -217,15 +216,7 @@ class ArticleNames:
     def covers(self, article_id: str, name: str) -> bool:
         """Whether the article contains ``name`` in any of its spellings (the name table's)."""
         group = self.names.group(name) if self.names is not None else None
-        if any(self.coverage(article_id).covers(n) for n in [name, *(group or [])]):
-            return True
-        # An acronym the article spells out in lower case ("traumatic brain injuries" for TBI),
-        # as Retrieval.unknown_terms accepts it corpus-wide.
-        if re.fullmatch(r"[A-Z]{2,6}", name):
-            a = self.articles[self._position(article_id) or 0]
-            pattern = spelled_out(name)
-            return any(pattern.search(p.text) for p in self.passages[a.first:a.first + a.count])
-        return False
+        return any(self.coverage(article_id).covers(n) for n in [name, *(group or [])])
 
     def initials(self) -> frozenset[str]:
         """Acronyms the articles' titles, sources and authors spell out ("Voice of America")."""

@@ -31,7 +31,6 @@ SAYING_VERBS = (
 # Words after "which"/"what" that are not its noun ("what did", "which was").
 AUXILIARIES = frozenset("did does do was were is are has have had will would could can should "
                         "may might must".split())
-# Words that end the noun phrase of "which X ...": prepositions, relatives, common verbs.
 # Words that open a sentence without naming anyone: articles, pronouns, conjunctions,
 # prepositions ("It cancelled ...", "After the strike ...").
 SENTENCE_OPENERS = frozenset(
@@ -43,6 +42,7 @@ SENTENCE_OPENERS = frozenset(
 IRREGULAR_PASTS = frozenset("hit struck fell took led gave made sent held wrote spoke shot brought "
                             "kept hurt left came went got ran saw flew met won lost fled spent "
                             "began rose".split())
+# Words that end the noun phrase of "which X ...": prepositions, relatives, common verbs.
 FOCUS_STOPS = frozenset("to of in on at from by for with into near after before during that who "
                         "which whose where when fired take lead give gives makes".split()
                         ) | IRREGULAR_PASTS

@@ -17,6 +17,7 @@ from typing import Any, Sequence, overload
 
 from .articles import Article
 from .errors import NewsragError
+from .lexicon import WEEKDAYS
 
 __all__ = ["Passage", "PassageIds", "passage_id", "Chunker", "split_sentences",
            "is_attribution_line"]
@@ -29,8 +30,8 @@ ABBREVIATIONS = frozenset(
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 # What follows a clock time without ending its sentence: "6 p.m. Eastern", "1 a.m. Friday".
 TIME_ZONE_NEXT = re.compile(r"\s+(?:Eastern|Pacific|Central|Mountain|Greenwich|Coordinated|GMT|UTC|"
-                            r"EST|EDT|CST|CDT|PST|PDT|BST|CET|CEST|Monday|Tuesday|Wednesday|"
-                            r"Thursday|Friday|Saturday|Sunday)\b")
+                            r"EST|EDT|CST|CDT|PST|PDT|BST|CET|CEST|"
+                            + "|".join(day.title() for day in WEEKDAYS) + r")\b")
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December"
           "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
 ATTRIBUTION = re.compile(rf"(\bvia\b|\b(?:{MONTHS})\.? \d{{1,2}},? \d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b)")

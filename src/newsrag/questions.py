@@ -31,7 +31,7 @@ from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
 
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
            "answer_evidence", "question_names", "KINDS", "NameCoverage", "name_found", "initials_of",
-           "focused_evidence", "counted_phrase", "spelled_out"]
+           "focused_evidence", "counted_phrase", "spelled_out", "ACRONYM"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
 KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
@@ -123,10 +123,9 @@ MONTH_DAY = re.compile(r"\b(?:" + "|".join(MONTH_NAMES) + r"|(?:jan|feb|mar|apr|
                        r"nov|dec)\.?)\s+\d{1,2}(?:st|nd|rd|th)?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:"
                        + "|".join(MONTH_NAMES) + r")\b", re.I)
 # A span of time after a number ("two days after"), and a question that asks for one.
-DURATION_UNIT = re.compile(r"[\s-]+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b",
-                           re.I)
-DURATION_ASK = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|"
-                          r"how\s+long|time)\b", re.I)
+_DURATIONS = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
+DURATION_UNIT = re.compile(rf"[\s-]+(?:{_DURATIONS})\b", re.I)
+DURATION_ASK = re.compile(rf"\b(?:{_DURATIONS}|how\s+long|time)\b", re.I)
 # A capitalised word past a sentence's first, then a number: a model or a code, not a count.
 MODEL_NUMBER = re.compile(r"(?<=\w )([A-Z][a-z]+ )\d[\d-]*[A-Za-z]?\b")
 TIME_OF_DAY = re.compile(r"\b(?:" + "|".join(TIMES_OF_DAY) + r")s?\b", re.I)
@@ -533,11 +532,16 @@ def _nationality_given(reading: Reading, sentence: str) -> bool:
         word = m.group().lower()
         if set(tokenize(word)) & reading.terms:
             continue
-        if (DEMONYM_END.search(word) and len(word) > 4) or word in COUNTRIES \
-                or word in IRREGULAR_DEMONYMS or word in US_NAMES:
+        if _looks_like_demonym(word) or word in COUNTRIES or word in IRREGULAR_DEMONYMS \
+                or word in US_NAMES:
             if _stems_around(sentence, m.start(), m.end()) & wanted:
                 return True
     return False
+
+
+def _looks_like_demonym(word: str) -> bool:
+    """Whether a lower-case word ends as a people's word does ("iranian", "danish")."""
+    return len(word) > 4 and DEMONYM_END.search(word) is not None
 
 
 def _person_like(name: str) -> bool:
@@ -598,7 +602,7 @@ def _counted_nationality(question: str) -> set[str]:
     for word in counted_phrase(question).split():
         if word[:1].isupper() and word.lower() in US_NAMES:
             return set(tokenize(" ".join(US_NAMES)))
-        if word[:1].isupper() and DEMONYM_END.search(word.lower()) and len(word) > 4:
+        if word[:1].isupper() and _looks_like_demonym(word.lower()):
             return set(tokenize(word))
     return set()
 
@@ -689,6 +693,10 @@ def _generic_tokens() -> tuple[frozenset[str], frozenset[str]]:
             frozenset(tokenize(" ".join(US_NAMES))))
 
 
+# A name written as an acronym ("VOA", "TBI").
+ACRONYM = re.compile(r"[A-Z]{2,6}")
+
+
 def initials_of(text: str) -> set[str]:
     """Acronyms the text spells out: "Voice of America" -> VOA and VA."""
     out: set[str] = set()
@@ -723,6 +731,7 @@ class NameCoverage:
         self.tokens = frozenset(tokenize(text))
         self._list = sorted(self.tokens)
         self.initials = initials_of(text)
+        self._text = text
 
     def _has(self, token: str) -> bool:
         if token in self.tokens:
@@ -740,7 +749,11 @@ class NameCoverage:
                                         or demonym_related(country, self._list))
 
     def covers(self, name: str) -> bool:
-        return name_found(name, self._has, self.initials)
+        if name_found(name, self._has, self.initials):
+            return True
+        # An acronym spelled out in lower case ("traumatic brain injuries" for TBI), as
+        # Retriever.unknown_terms accepts it corpus-wide.
+        return ACRONYM.fullmatch(name) is not None and spelled_out(name).search(self._text) is not None
 
 
 def distinctive_tokens(name: str) -> list[str] | None:
@@ -759,7 +772,7 @@ def distinctive_tokens(name: str) -> list[str] | None:
 def name_found(name: str, has: Callable[[str], bool], initials: Set[str]) -> bool:
     """Whether a text with word test ``has`` and spelled-out acronyms ``initials`` contains
     ``name``: at least half of its distinctive words, or the acronym spelled out."""
-    if re.fullmatch(r"[A-Z]{2,6}", name) and name in initials:
+    if ACRONYM.fullmatch(name) and name in initials:
         return True
     distinctive = distinctive_tokens(name)
     if distinctive is None:

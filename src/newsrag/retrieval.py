@@ -148,7 +148,7 @@ class Retriever:
         corpus spells out (``initials``: "VOA"). Plain numbers do not count: years and counts
         are often asked about in words the articles do not use.
         """
-        from .questions import name_found, question_names, spelled_out
+        from .questions import ACRONYM, name_found, question_names, spelled_out
 
         def has(token: str) -> bool:
             return self.lexical.resembles(token)
@@ -160,7 +160,7 @@ class Retriever:
                 continue
             # An acronym the passages spell out in lower case or mid-text ("traumatic brain
             # injuries" for TBI): a scan, but only for the rare acronym not found otherwise.
-            if re.fullmatch(r"[A-Z]{2,6}", name):
+            if ACRONYM.fullmatch(name):
                 if self._spelled_out(name, spelled_out):
                     continue
             unknown.append(name)

@@ -510,8 +510,11 @@ class Answerer:
             pool = eligible
             top = max(max(s.relevance for s in eligible), asked)
             # A dated report answers "when?" by its date even where no sentence names one.
-            typed = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top and (
-                s.evidence or (reading.kind == "when" and hits[s.hit_index].passage.date))]
+            # The thing asked for standing beside its word ("claimed responsibility" after the
+            # group's name) needs less of the question's wording than loose evidence does.
+            typed = [s for s in eligible
+                     if s.relevance >= (FOCUS_SUPPORT if s.focused else RELATIVE_SUPPORT) * top
+                     and (s.evidence or (reading.kind == "when" and hits[s.hit_index].passage.date))]
             if not typed and reading.kind in ("who", "where") and reading.unit is None \
                     and top >= STRONG_SUPPORT:
                 # Names and places are read by rules that miss some ("the physiologists"): a
@@ -532,6 +535,12 @@ class Answerer:
                             else f"the {reading.focus}'s name")
                     return [], f"no article gives {what}"
                 eligible = focused
+        if reading.unit == "model":
+            # "What type of plane ...?": the sentence naming a model beats the one restating
+            # the question around the airline's name, if nearly as relevant.
+            top = max(s.relevance for s in eligible)
+            focused = [s for s in eligible if s.focused and s.relevance >= FOCUS_SUPPORT * top]
+            eligible = focused or eligible
         return eligible, ""
 
     def _same_person(self, st: Statement, wanted: list[str]) -> bool:

@@ -104,11 +104,9 @@ class PassageFilters:
         has not been built (a question's candidates need a few rows, not a million)."""
         if self._row_dates is not None:
             return self._row_dates[row]
-        i = int(np.searchsorted(self._firsts, row, side="right")) - 1
-        key = int(self._order[i]) if i >= 0 else -1
-        a = self.articles[key] if key >= 0 else None
+        key, a = self._article_at(row)
         own: frozenset[str] = frozenset()
-        if a is not None and row < a.first + a.count:
+        if a is not None:
             rows = self._article_dates.get(key)
             if rows is None:
                 if len(self._article_dates) >= ARTICLE_CACHE:
@@ -118,13 +116,25 @@ class PassageFilters:
         said = self._said_dates().get(row)
         return own | said if said else own
 
+    def _article_at(self, row: int) -> tuple[int, ArticleMeta | None]:
+        """The position and metadata of the article holding ``row`` (None for no article)."""
+        i = int(np.searchsorted(self._firsts, row, side="right")) - 1
+        key = int(self._order[i]) if i >= 0 else -1
+        a = self.articles[key] if key >= 0 else None
+        return (key, a) if a is not None and row < a.first + a.count else (-1, None)
+
+    def _reference_date(self, a: ArticleMeta) -> str | None:
+        """The date an article is placed at: its own, else the latest full date it writes (a
+        wire story without a date line that captions its photo "Jan. 5, 2020")."""
+        if a.date is not None:
+            return a.date
+        full = [d for p in self.passages[a.first:a.first + a.count] for *_, d in dates_in(p.text)]
+        return max(full) if full else None
+
     def _dates_of_article(self, a: ArticleMeta) -> list[frozenset[str]]:
         """:meth:`row_dates` for one article's rows, before the statements' dates."""
         texts = [p.text for p in self.passages[a.first:a.first + a.count]]
-        ref = a.date
-        if ref is None:
-            full = [d for t in texts for *_, d in dates_in(t)]
-            ref = max(full) if full else None
+        ref = self._reference_date(a)
         out = []
         for t in texts:
             d: set[str] = {a.date} if a.date else set()
@@ -169,7 +179,18 @@ class PassageFilters:
         if self.not_out_of_period(row, period):
             return True
         date = self.passages[row].date
-        return date is not None and (period.since is None or date >= period.since)
+        if date is None:
+            # An undated article is placed by the latest date it writes; one that writes none
+            # may tell of the period if any of its passages may: "the 2014 invitation" in one
+            # paragraph does not place the story of the vote in 2014.
+            a = self._article_at(row)[1]
+            if a is None:
+                return False
+            date = self._reference_date(a)
+            if date is None:
+                return any(self.not_out_of_period(r, period)
+                           for r in range(a.first, a.first + a.count))
+        return period.since is None or date >= period.since
 
     def allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
         """Rows a speaker or period filter leaves, or None for no filter."""

@@ -64,7 +64,16 @@ QUOTE_CASUAL = re.compile(
 TOLD_CASUAL = re.compile(
     rf"^\s*(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,2}}?)\s+(?:{_SAYING})\s+(?:that\s+)?"
     r"(?:how|what|when|where|who|which|why)\b")
-WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b", re.I)
+WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b"
+                      # "Who claimed the rocket attack?" asks who did it, not whose words these are
+                      r"(?!\s+(?:responsibility|credit|(?:the|an?|this|that|last)\s+(?:[\w'’-]+\s+){0,3}?"
+                      r"(?:attacks?|strikes?|barrage|bombings?|shelling|raids?|assault)\b"
+                      r"(?!\s+(?:was|were|had|has|came|did|is)\b)))", re.I)
+# "What type of plane ...?": the answer is a model ("a Boeing 737-800", "F-15E jets").
+MODEL_ASK = re.compile(r"\b(?:which|what)\s+(?:(?:types?|kinds?|models?|makes?|class|variants?)\s+of"
+                       r"|[\w-]+\s+(?:types?|models?|variants?))\b", re.I)
+MODEL_DESIGNATION = re.compile(r"\b(?:[A-Z][A-Za-z]*-?\d{1,4}[A-Za-z]?(?:-\d{1,4}[A-Z]?)?"
+                               r"|\d{3}-\d{3})\b")
 # "What was the estimated repair bill?", "what did the damage cost": a sum of money asked for.
 COST_ASK = (r"\bwhat\s+(?:was|is|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,3}?(?:cost|costs|bill|"
             r"price|price\s+tag|damages?\s+bill|compensation|fine|ransom|budget)\b|"
@@ -102,7 +111,7 @@ CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b|
 WEEKDAY_ASK = re.compile(r"\bday\s+of\s+the\s+week\b|\bweekday\b", re.I)
 # The units a question may ask a count or a time in, and what an answer then says.
 UNITS = {"money": "how much money", "clock": "at what time", "weekday": "on which weekday",
-         "nationality": "which country they are from"}
+         "nationality": "which country they are from", "model": "which model"}
 # "What nationality was the contractor?", "Which country was he a citizen of?": a people's word
 # or a country, given for that person.
 NATIONALITY_ASK = re.compile(r"\bnationality\b|\b(?:what|which)\s+country\b.*\b(?:from|citizens?|"
@@ -111,6 +120,8 @@ HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
 KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
               (WHO_ASK, "who"), (WHERE_ASK, "where"), (HOW_ASK, "how"))
+# A question opening with why/when/where asks that, whatever number it mentions.
+OPENING_ASK = re.compile(r"^\s*(?:and\s+)?(why|when|where)\b", re.I)
 WHICH_OPENING = re.compile(r"^\s*(?:which|what)\b", re.I)
 WHICH_ASK = re.compile(r"\b(?:which|what)\s+(?P<rest>(?:[\w.'’-]+\s+){0,4}[\w.'’-]+)", re.I)
 
@@ -307,6 +318,9 @@ def read_question(question: str) -> Reading:
     speaker, quote = _speaker(q)
     kind = "quote" if quote else next(
         (kind for pattern, kind in KIND_RULES if pattern.search(q)), "what")
+    opening = OPENING_ASK.match(q)
+    if kind == "count" and opening:
+        kind = opening.group(1).lower()  # "Why did the number of injured keep rising?" asks why
     if kind == "count" and WHICH_OPENING.match(q) and _focus(q) in PERSON_NOUNS:
         kind = "what"  # "Which spokeswoman gave the number of cases?" asks who: see below
     name_of = NAME_ASK.search(q)
@@ -354,7 +368,15 @@ def _unit(question: str, kind: str) -> str | None:
                      if pattern.search(question)), None)
     if NATIONALITY_ASK.search(question) and _nationality_of(question):
         return "nationality"
+    if kind == "which" and MODEL_ASK.search(question):
+        return "model"
     return None
+
+
+def _models(sentence: str, question: str) -> list[str]:
+    """Model designations in ``sentence`` that ``question`` does not already name."""
+    return [m.group() for m in MODEL_DESIGNATION.finditer(sentence)
+            if m.group().lower() not in question.lower() and not YEAR.fullmatch(m.group())]
 
 
 def _nationality_of(question: str) -> str | None:
@@ -501,6 +523,8 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
         return any(marker in low for marker in REASON_MARKERS)
     if reading.unit == "nationality":
         return _nationality_given(reading, sentence)
+    if reading.unit == "model" and _models(sentence, reading.question):
+        return True
     if kind in ("who", "where", "which"):
         found = _new_names(sentence, reading.terms, people=kind == "who", reading=reading)
         if reading.wants_name:  # a person's name has at least two capitalised words
@@ -628,7 +652,37 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         return any(_shares_focus(_stems_around(sentence, a, b), wanted)
                    or any(0 <= s0 - b <= 2 for s0, _ in nationals)  # "82 Iranians"
                    for a, b in spans)
+    if reading.unit == "model":
+        # A model designation is what it is ("a Boeing 737-800 bound for Kyiv"); a name beside
+        # "plane" is its airline.
+        return bool(_models(sentence, reading.question))
+    if reading.kind == "who" and reading.focus is None and not reading.who_said:
+        return _names_the_doer(reading, sentence)
     return any(True for _ in _focused_names(reading, sentence))
+
+
+# "Who claimed the attack?": the verb right after "who", in the question's own form.
+WHO_DID = re.compile(r"^\s*who\s+(?P<verb>[a-z][\w'’-]*)\b", re.I)
+
+
+def _names_the_doer(reading: Reading, sentence: str) -> bool:
+    """Whether a new name comes before the verb a "Who <verb> ...?" question asks about, in
+    the same sentence: "A group calling itself Saraya Awliya al-Dam ... claimed responsibility"
+    for "Who claimed the rocket attack?", where "the last time the airport was targeted" only
+    repeats the question."""
+    m = WHO_DID.match(reading.question)
+    if not m or m.group("verb").lower() in AUXILIARIES:
+        return False  # "Who was killed?", "Who is the pilot?": no deed to find its doer by
+    verb = set(tokenize(m.group("verb")))
+    if not verb:
+        return False
+    at = next((w.start() for w in re.finditer(r"[A-Za-z][\w'’-]*", sentence)
+               if set(tokenize(w.group())) & verb), None)
+    if at is None:
+        return False
+    return any(sentence.find(n) < at for n in
+               _new_names(sentence, reading.terms, people=True, reading=reading)
+               if sentence.find(n) >= 0)
 
 
 def tightly_focused(reading: Reading, sentence: str) -> bool:

@@ -87,6 +87,30 @@ def test_period_membership_and_the_undated_benefit_of_doubt(parts):
     assert not filters.not_out_of_period(4, january)
 
 
+def test_an_undated_article_tells_of_a_period_as_a_whole():
+    """A story with no date line, one paragraph of which names the year of some earlier event
+    ("the 2014 invitation"), may still tell of January 2020; one whose latest date is in 2019
+    may not."""
+    texts = {"vote": ["Parliament voted on Sunday to expel foreign troops.",
+                      "Only the government can withdraw the 2014 invitation."],
+             "old": ["The base was hit on December 27, 2019.",
+                     "The 2014 invitation still stands."]}
+    articles, passages = [], []
+    for aid, paras in texts.items():
+        articles.append(ArticleMeta(id=aid, path=f"{aid}.txt", title=aid, content_hash=aid,
+                                    first=len(passages), count=len(paras)))
+        start = 0
+        for text in paras:
+            passages.append(Passage(aid, aid, None, start, start + len(text), text))
+            start += len(text) + 2
+    filters = PassageFilters(articles, passages, StatementBook([], NameTable(), {}))
+    january = parse_range("2020-01")
+    assert not filters.not_out_of_period(1, january)  # the passage alone is placed in 2014
+    assert filters.reports_on(0, january) and filters.reports_on(1, january)
+    assert not filters.reports_on(3, january)  # placed by its latest date, December 2019
+    assert filters.reports_on(3, parse_range("2019"))
+
+
 def test_allowed_rows_for_speaker_and_period(parts):
     filters = PassageFilters(*parts)
     assert filters.allowed(None, None) is None

@@ -39,9 +39,52 @@ from newsrag.questions import (NameCoverage, answer_evidence, counted_phrase, fo
     ("Which airbases were attacked?", "where"),
     ("Which bases did Iran attack?", "where"),
     ("Which agreement did the administration leave?", "which"),
+    # An opening why/when/where decides, whatever number the question mentions.
+    ("Why did the number of troops reported injured keep rising?", "why"),
+    ("why did the tbi count keep going up", "why"),
+    ("When did the number of injured reach 109?", "when"),
+    ("How many troops were injured?", "count"),
 ])
 def test_answer_type(question, kind):
     assert read_question(question).kind == kind
+
+
+@pytest.mark.parametrize("question,who_said", [
+    ("Who claimed the rocket attack on Erbil airport?", False),  # who did it
+    ("Who claimed responsibility for the barrage?", False),
+    ("who claims the strike on the base", False),
+    ("Who claimed the attack was a mistake?", True),  # whose words
+    ("Who claimed that Iran fired the missiles?", True),
+    ("Who warned that the strike could take place at any time?", True),
+    ("Who said the base was hit?", True),
+])
+def test_claiming_an_attack_is_a_deed_not_words(question, who_said):
+    assert read_question(question).who_said is who_said
+
+
+@pytest.mark.parametrize("question", ["What type of plane was the airliner shot down near Tehran?",
+                                      "Which airliner model did Iran shoot down?",
+                                      "What kind of aircraft was flight PS752?"])
+def test_a_type_of_thing_is_answered_by_a_model(question):
+    reading = read_question(question)
+    assert reading.unit == "model"
+    model = "Flight PS752, a Boeing 737-800 bound for Kyiv, crashed minutes after take-off."
+    airline = "Iran shot down a Ukraine International Airlines passenger jet near Tehran."
+    assert answer_evidence(reading, model) and focused_evidence(reading, model)
+    assert not focused_evidence(reading, airline)  # the airline's name is beside "jet"
+    assert read_question("Which plane crashed near Tehran?").unit is None
+
+
+@pytest.mark.parametrize("question", ["Who claimed the rocket attack on Erbil airport?",
+                                      "Who carried out the rocket attack on Erbil airport?"])
+def test_the_doer_named_before_the_verb_asked_about_is_focused(question):
+    reading = read_question(question)
+    doer = ("A little-known group calling itself Saraya Awliya al-Dam claimed responsibility "
+            "and said it carried out the attack.")
+    restated = "The last time the Erbil airport was targeted, Col. Wayne Marotto said, was Sept. 30."
+    assert focused_evidence(reading, doer)
+    assert not focused_evidence(reading, restated)
+    assert not focused_evidence(read_question("Who was killed in the attack?"), doer)
 
 
 @pytest.mark.parametrize("question,speaker", [

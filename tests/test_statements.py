@@ -326,3 +326,24 @@ def test_a_role_question_wants_the_name_of_that_person(tmp_path, settings, embed
                       text + "\nThe contractor, Samuel Ortiz of Texas, was 57.\n")
     answer = index.ask("Who was the American contractor killed at Ain al-Asad?")
     assert answer.answered and "Samuel Ortiz" in answer.answer, answer.answer
+
+
+def test_a_quotation_without_attribution_continues_the_paragraphs_last_speaker(tmp_path):
+    """Wire style: '"...," Kirby told reporters. "We're still assessing. It would be unwise
+    to speculate."' The second quotation, two sentences long, is Kirby's too; one in a new
+    paragraph is nobody's."""
+    story = tmp_path / "kirby.txt"
+    story.write_text(
+        "date: 2021-03-03\n\nRockets hit the base\n\n"
+        '"No service members were injured," Kirby told reporters in Washington. "We are still '
+        'assessing the damage. It would be unwise to speculate on attribution at this stage."\n\n'
+        '"Whoever fired these rockets knew they would fall on houses."\n', encoding="utf-8")
+    _, found = _statements_of(story)
+    first = _find(found, "No service members were injured")
+    assert first and first[0].speaker == "Kirby"
+    assert first[0].quote.startswith('"No service members')  # the quotation, not "reporters"
+    rest = _find(found, "It would be unwise")
+    assert rest and rest[0].speaker == "Kirby"
+    assert rest[0].quote.startswith('"We are still assessing')  # both sentences, one statement
+    alone = _find(found, "Whoever fired these rockets")
+    assert alone and alone[0].speaker is None

@@ -66,7 +66,9 @@ TOLD_CASUAL = re.compile(
     r"(?:how|what|when|where|who|which|why)\b")
 WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b"
                       # "Who claimed the rocket attack?" asks who did it, not whose words these are
-                      r"(?!\s+(?:responsibility|credit|(?:the|an?|this|that|last)\s+(?:[\w'’-]+\s+){0,3}?"
+                      r"(?<!claim)(?<!claimed)(?<!claims)"
+                      r"|^\s*who\s+(?:has\s+|have\s+|had\s+)?claim(?:ed|s)?\b"
+                      r"(?!\s+(?:responsibility|credit|(?:the|an?|this|last)\s+(?:[\w'’-]+\s+){0,3}?"
                       r"(?:attacks?|strikes?|barrage|bombings?|shelling|raids?|assault)\b"
                       r"(?!\s+(?:was|were|had|has|came|did|is)\b)))", re.I)
 # "What type of plane ...?": the answer is a model ("a Boeing 737-800", "F-15E jets").

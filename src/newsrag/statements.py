@@ -82,6 +82,7 @@ SOCIAL = frozenset("twitter facebook instagram telegram x youtube".split())
 BROADCAST = frozenset(["television", "tv", "radio", "state television", "state tv"])
 FORMATS = frozenset("statement briefing conference interview speech address".split())
 QUOTED = re.compile(r"(?<!\w)(?:“([^”]+)”|\"([^\"]+)\"|‘([^’]+)’(?!\w)|'([^']+)'(?!\w))")
+QUOTE_CHARS = re.compile(r"[\"“”]")
 NAME_TOKEN = re.compile(r"^(?:[A-Z][\w’'-]*|[A-Z]\.)$")
 
 
@@ -182,6 +183,12 @@ class _ArticleReader:
         self.last_person: _Speaker | None = None
         self.last_any: _Speaker | None = None
         self.position = 0  # where the sentence being read starts: role references look back
+        # Who was last quoted in the paragraph being read: a quotation that follows with no
+        # attribution of its own continues their words ('"No one was hurt," Kirby said. "It
+        # would be unwise to speculate."').
+        self.quoter: _Speaker | None = None
+        self.quoted_until = 0  # the end of the last quotation read in the paragraph
+        self.paragraph_end = len(self.text)
 
     def _add(self, kind: str, speaker: _Speaker | None, written: str | None, channel: str | None,
              date: str | None, dated_by: str | None, span: tuple[int, int],
@@ -195,6 +202,8 @@ class _ArticleReader:
             e -= 1
         if e - s < 2:
             return
+        if speaker is not None and QUOTE_CHARS.search(self.text, s, e):
+            self.quoter = speaker
         self.out.append(Statement(self.article.id, kind, speaker.name if speaker else None, written,
                                   speaker.role if speaker else None, channel, date, dated_by,
                                   self.text[s:e], s, e, context[0], context[1]))
@@ -292,7 +301,7 @@ class _ArticleReader:
         before = sentence[: verb.start()]
         subject = BETWEEN.sub("", before)
         # The subject is what stands right before the verb, after the last comma or "and".
-        clause = re.split(r",\s+|\s+and\s+|\s+[—–]\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+",
+        clause = re.split(r",[\"”’]?\s+|\s+and\s+|\s+[—–]\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+",
                           subject)[-1]
         speaker, written = self._resolve(clause)
         from_lead = False
@@ -314,7 +323,7 @@ class _ArticleReader:
         head = sentence[:max(0, len(subject) - len(clause))].rstrip()
         after = sentence[verb.end():]
         skip = re.match(r"\s*(?:on\s+(?:[A-Z]\w+\s+\d{1,2}|\w+day)\s*)?(that\s+)?", after)
-        inverted = (not from_lead and head.endswith(",") and len(head.split()) >= 4
+        inverted = (not from_lead and head.rstrip("\"”’").endswith(",") and len(head.split()) >= 4
                     and not (skip and skip.group(1)))
         if inverted:  # "X will do Y, Austin said on March 7 ..."
             span = (s, s + len(head) - 1)
@@ -327,10 +336,18 @@ class _ArticleReader:
         self._add("reported", speaker, written, channel, date, dated_by, span, (s, e))
 
     def _unattributed_quotes(self, s: int, e: int) -> None:
-        for m in QUOTED.finditer(self.text, s, e):
+        """The quotations that open in sentence ``s:e``, each to its closing mark, which may lie
+        sentences later in the paragraph ('"We're still assessing. It would be unwise to
+        speculate."'); they continue the words of whoever the paragraph last quoted."""
+        speaker = self.quoter
+        for m in QUOTED.finditer(self.text, max(s, self.quoted_until), self.paragraph_end):
+            if m.start() >= e:
+                break
             inner = next(g for g in m.groups() if g is not None)
             if len(inner.split()) >= 1 and len(inner) > 3:
-                self._add("quotation", None, None, None, None, None, (m.start(), m.end()), (s, e))
+                self.quoted_until = m.end()
+                self._add("quotation", speaker, speaker.name if speaker else None, None, None,
+                          None, (m.start(), m.end()), (s, max(e, m.end())))
 
     def read(self) -> list[Statement]:
         paras = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", self.text)]
@@ -352,6 +369,7 @@ class _ArticleReader:
             if is_attr[i] or (self.text[b - 1] in ",:" and i + 1 in blocks):
                 continue  # a stray attribution-like line, or the lead-in of the next quotation
             sentences = split_sentences(self.text, a, b)
+            self.quoter, self.quoted_until, self.paragraph_end = None, a, b
             # A lead-in ending in a colon, then a paragraph that is all quotation.
             quoted = (i + 1 < len(paras) and i + 1 not in blocks and self.text[b - 1] == ":"
                       and self.text[paras[i + 1][0]] in "\"“")

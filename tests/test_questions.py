@@ -170,6 +170,8 @@ def test_name_coverage_tolerates_spelling_not_absence():
 @pytest.mark.parametrize("question,kind,focus", [
     ("Who piloted flight PS752?", "who", "pilot"),            # the doer of the verb, by role
     ("Who commanded the US forces at the base?", "who", "commander"),
+    ("Who commands the US forces at the base?", "who", "commander"),  # any tense
+    ("Who leads the militia?", "who", "leader"),
     ("Who claimed the attack?", "who", None),                  # no role: any name answers
     ("What amount did Iran pay in compensation?", "count", None),
 ])

@@ -12,7 +12,8 @@ __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PL
            "IRREGULAR_PASTS", "SENTENCE_OPENERS", "COUNTRIES", "BODY_NOUNS",
            "NON_PERSON_NAME_WORDS", "NAME_TITLES",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
-           "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
+           "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS", "ATTACK_NOUNS",
+           "MODEL_WORDS"]
 
 # Verbs of a "what did X say/tell/call ...?" question, and of "who threatened ...?".
 SAYING_VERBS = (
@@ -185,6 +186,12 @@ OFFICE_GROUPS = (
     ("ambassador", "envoy"),
     ("governor",), ("mayor",),
 )
+# Words for an attack: "Who claimed the rocket attack?" asks who did it, not whose words.
+ATTACK_NOUNS = ("attack", "attacks", "strike", "strikes", "barrage", "bombing", "bombings",
+                "shelling", "raid", "raids", "assault")
+# "What type of plane ...?", "Which airliner model ...?": a model designation is asked for.
+MODEL_WORDS = ("type", "types", "kind", "kinds", "model", "models", "make", "makes", "class",
+               "variant", "variants")
 # Words of a sum of money: "How much compensation ...?" is answered by an amount of money.
 MONEY_WORDS = frozenset(
     "money cost costs costing compensation compensate compensated pay paid paying payment "

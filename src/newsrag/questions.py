@@ -21,10 +21,11 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES, COUNTRY_METONYMS,
-                      FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS, IRREGULAR_PASTS, MONEY_WORDS,
-                      NAME_CONNECTORS, NAME_TITLES, NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS,
-                      PERSON_NOUNS, PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
+from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES,
+                      COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS,
+                      IRREGULAR_PASTS, MODEL_WORDS, MONEY_WORDS, NAME_CONNECTORS, NAME_TITLES,
+                      NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS,
+                      PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
                       SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
                       US_NAMES, WEEKDAYS)
 from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
@@ -69,11 +70,14 @@ WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING
                       r"(?<!claim)(?<!claimed)(?<!claims)"
                       r"|^\s*who\s+(?:has\s+|have\s+|had\s+)?claim(?:ed|s)?\b"
                       r"(?!\s+(?:responsibility|credit|(?:the|an?|this|last)\s+(?:[\w'’-]+\s+){0,3}?"
-                      r"(?:attacks?|strikes?|barrage|bombings?|shelling|raids?|assault)\b"
+                      r"(?:" + "|".join(ATTACK_NOUNS) + r")\b"
                       r"(?!\s+(?:was|were|had|has|came|did|is)\b)))", re.I)
+# "Who claimed the attack?", "Who piloted ...?": the verb right after "who", whose doer is
+# asked for (by name, or by role: "pilot", "commander").
+WHO_DID = re.compile(r"^\s*who\s+(?P<verb>[a-z][\w'’-]*)\b", re.I)
 # "What type of plane ...?": the answer is a model ("a Boeing 737-800", "F-15E jets").
-MODEL_ASK = re.compile(r"\b(?:which|what)\s+(?:(?:types?|kinds?|models?|makes?|class|variants?)\s+of"
-                       r"|[\w-]+\s+(?:types?|models?|variants?))\b", re.I)
+_MODEL = "|".join(MODEL_WORDS)
+MODEL_ASK = re.compile(rf"\b(?:which|what)\s+(?:(?:{_MODEL})\s+of|[\w-]+\s+(?:{_MODEL}))\b", re.I)
 MODEL_DESIGNATION = re.compile(r"\b(?:[A-Z][A-Za-z]*-?\d{1,4}[A-Za-z]?(?:-\d{1,4}[A-Z]?)?"
                                r"|\d{3}-\d{3})\b")
 # "What was the estimated repair bill?", "what did the damage cost": a sum of money asked for.
@@ -265,10 +269,6 @@ def _counted(question: str) -> tuple[str, ...]:
 # "Who was the civilian contractor ...", "Who is the pilot ...": the person asked for, by role.
 WHO_IS = re.compile(r"^\s*who\s+(?:was|is|were|are)\s+(?:the|a|an)\s+(?P<what>(?:[\w-]+\s+){0,2}[\w-]+)",
                     re.I)
-
-
-# "Who piloted ...", "Who commanded ...": the doer of the verb is asked for by role.
-WHO_DID = re.compile(r"^\s*who\s+(?P<verb>[a-z]+ed)\b", re.I)
 
 
 def _person_focus(question: str, named: str | None) -> str | None:
@@ -661,10 +661,6 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
     if reading.kind == "who" and reading.focus is None and not reading.who_said:
         return _names_the_doer(reading, sentence)
     return any(True for _ in _focused_names(reading, sentence))
-
-
-# "Who claimed the attack?": the verb right after "who", in the question's own form.
-WHO_DID = re.compile(r"^\s*who\s+(?P<verb>[a-z][\w'’-]*)\b", re.I)
 
 
 def _names_the_doer(reading: Reading, sentence: str) -> bool:

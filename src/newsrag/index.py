@@ -71,7 +71,8 @@ class Index:
         self.build_report: BuildReport | None = None
         self.filters = PassageFilters(manifest.articles, retriever.passages, book)
         self.article_names = ArticleNames(manifest.articles, retriever.passages, retriever.names)
-        self.planner = QueryPlanner(self.filters, book, self._search, settings.candidates)
+        self.planner = QueryPlanner(self.filters, book, self._search, settings.candidates,
+                                    knows=retriever.knows_word)
 
     @cached_property
     def manifest(self) -> dict[str, Any]:

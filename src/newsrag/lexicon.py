@@ -6,6 +6,9 @@ English news questions, about people, places, times and counts.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
+
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
@@ -13,7 +16,7 @@ __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PL
            "NON_PERSON_NAME_WORDS", "NAME_TITLES",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
            "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS", "ATTACK_NOUNS",
-           "MODEL_WORDS"]
+           "MODEL_WORDS", "common_word"]
 
 # Verbs of a "what did X say/tell/call ...?" question, and of "who threatened ...?".
 SAYING_VERBS = (
@@ -221,3 +224,34 @@ TITLE_WORDS = NAME_TITLES | frozenset(
 # Transcript labels of whoever asks the questions ("QUESTION:", "Q:", "STAFF:").
 INTERVIEWER_LABELS = frozenset(["question", "q", "moderator", "interviewer", "reporter", "staff",
                                 "host", "operator", "audience member"])
+
+
+# Endings of an inflected word whose base may be listed instead ("ousting", "concussed").
+INFLECTIONS = ("ing", "ings", "ed", "es", "s", "er", "ers", "ly", "ness", "ment", "ments")
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """The common English words of ``data/english_words.txt``."""
+    text = resources.files("newsrag").joinpath("data/english_words.txt").read_text("utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#"))
+
+
+def common_word(word: str) -> bool:
+    """Whether a lower-case ``word`` is ordinary English rather than a name: a listed word, an
+    inflection of one ("ousting", "concussed" for "concussion"), two listed words run together
+    ("airbase") or a contraction typed without its apostrophe ("wont"). A name typed in lower
+    case ("lavrov", "salih") is none of these."""
+    words = _english_words()
+    if word in words:
+        return True
+    if word.endswith("nt") and (word[:-1] in words or word[:-2] in words):
+        return True
+    if any(word[:i] in words and word[i:] in words for i in range(3, len(word) - 3)):
+        return True
+    for suffix in INFLECTIONS:
+        base = word[:-len(suffix)]
+        if word.endswith(suffix) and len(base) >= 3 and any(
+                b in words for b in (base, base + "e", base[:-1], base + "ion", base + "ation")):
+            return True
+    return False

@@ -22,7 +22,7 @@ import numpy as np
 from .conversation import retrieval_query
 from .dates import TimeRange
 from .filters import PassageFilters
-from .lexicon import COUNTRIES, SENTENCE_OPENERS
+from .lexicon import COUNTRIES, SENTENCE_OPENERS, common_word
 from .questions import Reading, read_question
 from .retrieval import Hit
 from .statements import StatementBook
@@ -85,11 +85,14 @@ class QueryPlanner:
     """Plans and runs the searches for questions over one index."""
 
     def __init__(self, filters: PassageFilters, book: StatementBook, search: Search,
-                 candidates: int):
+                 candidates: int, knows: Callable[[str], bool] | None = None):
         self.filters = filters
         self.book = book
         self.search = search
         self.candidates = candidates
+        # Whether the corpus writes a word; without it no lower-case word is taken for a name
+        # for being unknown.
+        self.knows = knows
 
     def plan(self, question: str, k: int, mode: str, history: Sequence[str] = (),
              speaker: str | None = None, period: TimeRange | None = None) -> QueryPlan:
@@ -144,11 +147,20 @@ class QueryPlanner:
             if word in SENTENCE_OPENERS:  # "some", "after": whatever the corpus capitalises
                 return word
             known = self._speaker_words.get(word) or self.book.names.proper.get(word)
-            if known is None and word in COUNTRIES:
+            if known is None and (word in COUNTRIES or self._unknown_name(word)):
                 known = word.title()
             return known or word
 
         return re.sub(r"[^\W_][\w'’-]*", name, question)
+
+    def _unknown_name(self, word: str) -> bool:
+        """A word no article writes that is no ordinary English word either: a name typed in
+        lower case ("lavrov reaction to the strikes"), capitalised so that it is checked as the
+        capitalised phrasing's "Lavrov" is, and found in no article."""
+        if len(word) <= 4 and sum(c in "aeiouy" for c in word) <= 1:
+            return False  # "tbi", "irgc": an acronym, checked by its capitals and spellings
+        return (self.knows is not None and len(word) >= 4 and word.isalpha()
+                and not self.knows(word) and not common_word(word))
 
     def retrieve(self, plan: QueryPlan) -> list[Hit]:
         """The passages ``plan`` answers from: the ``k`` retrieved ones, re-ranked by the

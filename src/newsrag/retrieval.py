@@ -166,6 +166,12 @@ class Retriever:
             unknown.append(name)
         return unknown
 
+    def knows_word(self, word: str) -> bool:
+        """Whether the corpus writes ``word`` (any of its stems), give or take its spelling."""
+        from .lexical import tokenize
+
+        return any(map(self.lexical.resembles, tokenize(word)))
+
     def unknown_role(self, role: str | None) -> str | None:
         """The word for a role no passage uses ("the pontiff" where the articles say "Pope
         Francis"), as "the pontiff"; None when the corpus knows it or there is no role. A

@@ -18,7 +18,7 @@ from newsrag.answering import FRAMING
 from newsrag.articles import read_article_file
 from newsrag.dates import TimeRange, dates_in, format_date, time_range_in
 from newsrag.names import NameTable, load_aliases
-from newsrag.statements import extract_statements
+from newsrag.statements import StatementBook, extract_statements
 
 from conftest import CORPUS, run_cli
 
@@ -347,3 +347,22 @@ def test_a_quotation_without_attribution_continues_the_paragraphs_last_speaker(t
     assert rest[0].quote.startswith('"We are still assessing')  # both sentences, one statement
     alone = _find(found, "Whoever fired these rockets")
     assert alone and alone[0].speaker is None
+
+
+def test_whose_office_it_is_tells_two_ministers_apart(tmp_path):
+    """Two defence ministers quoted in one story: "Denmark's defense minister" is the Danish
+    one, because the office is kept with the word that says whose it is."""
+    story = tmp_path / "ministers.txt"
+    story.write_text(
+        "date: 2020-01-08\n\nAllies count their troops\n\n"
+        '"They were in the bunkers when the missiles hit," Danish Defence Minister Trine Bramsen '
+        "told reporters.\n\nNorway's Defence Minister Frank Bakke-Jensen said in a statement that "
+        "no Norwegian personnel had been injured.\n", encoding="utf-8")
+    articles, found = _statements_of(story)
+    roles = {s.speaker: s.role for s in found}
+    assert roles == {"Trine Bramsen": "Danish Defence Minister",
+                     "Frank Bakke-Jensen": "Norway's Defence Minister"}
+    book = StatementBook(found, NameTable.build([a.text for a in articles], load_aliases()), {})
+    assert book.speaker_in_role("Denmark's defense minister") == "Trine Bramsen"
+    assert book.speaker_in_role("the Norwegian defence minister") == "Frank Bakke-Jensen"
+    assert book.speaker_in_role("the defence minister") is None  # two fit: nobody

@@ -40,6 +40,11 @@ def _stemmer() -> Any:
 DEMONYM_END = re.compile(r"(?:ian|ean|an|ese|ish|i)s?$")
 
 
+def looks_like_demonym(word: str) -> bool:
+    """Whether a lower-case word ends as a people's word does ("iranian", "danish")."""
+    return len(word) > 4 and DEMONYM_END.search(word) is not None
+
+
 @lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     """A word's stem (a word holding a digit is kept as it is); remembered, since a few words

@@ -28,7 +28,7 @@ from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, CO
                       PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
                       SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
                       US_NAMES, WEEKDAYS)
-from .lexical import DEMONYM_END, closest_spelling, demonym_related, tokenize
+from .lexical import closest_spelling, demonym_related, looks_like_demonym, tokenize
 
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
            "answer_evidence", "question_names", "KINDS", "NameCoverage", "name_found", "initials_of",
@@ -558,16 +558,11 @@ def _nationality_given(reading: Reading, sentence: str) -> bool:
         word = m.group().lower()
         if set(tokenize(word)) & reading.terms:
             continue
-        if _looks_like_demonym(word) or word in COUNTRIES or word in IRREGULAR_DEMONYMS \
+        if looks_like_demonym(word) or word in COUNTRIES or word in IRREGULAR_DEMONYMS \
                 or word in US_NAMES:
             if _stems_around(sentence, m.start(), m.end()) & wanted:
                 return True
     return False
-
-
-def _looks_like_demonym(word: str) -> bool:
-    """Whether a lower-case word ends as a people's word does ("iranian", "danish")."""
-    return len(word) > 4 and DEMONYM_END.search(word) is not None
 
 
 def _person_like(name: str) -> bool:
@@ -628,7 +623,7 @@ def _counted_nationality(question: str) -> set[str]:
     for word in counted_phrase(question).split():
         if word[:1].isupper() and word.lower() in US_NAMES:
             return set(tokenize(" ".join(US_NAMES)))
-        if word[:1].isupper() and _looks_like_demonym(word.lower()):
+        if word[:1].isupper() and looks_like_demonym(word.lower()):
             return set(tokenize(word))
     return set()
 

@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 from .articles import Article
 from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
 from .lexicon import INTERVIEWER_LABELS, WEEKDAYS
-from .lexical import demonym_related
+from .lexical import demonym_related, looks_like_demonym
 from .names import NameTable
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 
@@ -142,10 +142,21 @@ def _split_speaker(phrase: str) -> tuple[str | None, str | None]:
             role_words.insert(0, word)
     while role_words and role_words[0].lower() in ("of", "the"):
         role_words.pop(0)
+    if role_words and tokens and _qualifies_office(tokens[-1]):
+        # "Danish Defence Minister Trine Bramsen", "Norway's Defence Minister ...": whose
+        # office it is tells two defence ministers apart.
+        role_words.insert(0, tokens.pop().rstrip(","))
     name = [w for w in name if not w.endswith(("’s", "'s"))]
     if not name or all(re.fullmatch(r"[A-Z]\.", w) for w in name):
         return None, None
     return " ".join(name).strip(",") or None, " ".join(role_words) or None
+
+
+def _qualifies_office(word: str) -> bool:
+    """Whether a capitalised word before an office says whose it is: a country's possessive
+    ("Norway's") or its people's word ("Danish", "Iraqi")."""
+    return word[:1].isupper() and (word.endswith(("'s", "’s"))
+                                   or looks_like_demonym(word.lower().rstrip(",")))
 
 
 def _channel(text: str) -> str | None:

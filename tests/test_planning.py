@@ -229,6 +229,7 @@ def test_a_speaker_given_by_role_is_the_one_person_quoted_in_that_office():
     assert book.speaker_in_role("the Pentagon chief",
                                 TimeRange("2021-02-01", "2021-02-28")) == "Lloyd Austin"
     assert book.speaker_in_role("the top diplomat") == "Antony Blinken"
+    assert book.speaker_in_role("the top US diplomat") == "Antony Blinken"  # the default country
 
 
 def test_a_lower_case_question_is_read_with_the_quoted_people_capitalised(parts):

@@ -492,7 +492,8 @@ class StatementBook:
         two holders of the office apart; None when no one or several fit."""
         from .lexicon import OFFICE_GROUPS
 
-        low = role.lower()
+        # "the top US diplomat" is the top diplomat: the US's offices are the default ones.
+        low = re.sub(r"\b(?:u\.?s\.?|american|america['’]s)\s+", "", role.lower())
         # The office under any of its names: "the Pentagon chief" is quoted as "Defense
         # Secretary Lloyd Austin".
         spellings = [low] + [re.sub(rf"\b{re.escape(phrase)}\b", other, low)

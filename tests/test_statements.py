@@ -366,3 +366,28 @@ def test_whose_office_it_is_tells_two_ministers_apart(tmp_path):
     assert book.speaker_in_role("Denmark's defense minister") == "Trine Bramsen"
     assert book.speaker_in_role("the Norwegian defence minister") == "Frank Bakke-Jensen"
     assert book.speaker_in_role("the defence minister") is None  # two fit: nobody
+
+
+def test_arabic_names_inverted_attributions_and_appositive_roles(tmp_path):
+    """Wire copy from Iraq: names with "al-", the verb before the speaker, the role set beside
+    the name by commas, and a quotation whose attribution comes sentences after it opened."""
+    story = tmp_path / "anbar.txt"
+    story.write_text(
+        "date: 2021-03-03\n\nRockets hit the base\n\n"
+        "Col. Saad al-Obeidi, a spokesman for the Anbar Operations Command, said troops had found "
+        'a burned-out truck. "The launcher was set on a timer. Whoever placed it was gone long '
+        'before the first rocket flew," al-Obeidi said.\n\n'
+        '"The Americans killed a guest of Iraq," said Hamid al-Mousawi, a Fatah lawmaker from '
+        "Basra.\n\nSpeaking to Radio Dijla, the governor said the roads would reopen.\n",
+        encoding="utf-8")
+    _, found = _statements_of(story)
+    truck = _find(found, "burned-out truck")
+    assert truck and truck[0].speaker == "Saad al-Obeidi"
+    assert truck[0].role == "spokesman for the Anbar Operations Command"
+    timer = _find(found, "set on a timer")
+    assert timer and timer[0].speaker == "Saad al-Obeidi"  # not an unattributed quotation
+    assert "Whoever placed it" in timer[0].quote  # one statement for both sentences
+    guest = _find(found, "a guest of Iraq")
+    assert guest and guest[0].speaker == "Hamid al-Mousawi"
+    assert guest[0].role == "Fatah lawmaker from Basra"
+    assert all(st.speaker != "Radio Dijla" for st in found)  # "Speaking to ..." is no name

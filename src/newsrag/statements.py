@@ -43,6 +43,22 @@ SPEECH_VERBS = (
     "pledges|reiterated|remarked|replied|asserted|asserts|called for|took the position|continued"
 )
 VERB = re.compile(rf"\b({SPEECH_VERBS})\b")
+# "a spokesman for the Anbar Operations Command": a role set beside a name by commas.
+APPOSITIVE = re.compile(r"(?:a|an|the)\s+((?:[a-z][\w’'-]*\s+){0,3}?(?:" + "|".join(
+    ["spokesman", "spokeswoman", "spokesperson", "lawmaker", "official", "commander", "minister",
+     "adviser", "advisor", "member", "leader", "governor", "director", "chief", "officer",
+     "analyst", "general", "colonel", "secretary", "ambassador", "envoy", "diplomat"])
+    + r")\b.{0,80})")
+# A name with its title: capitalised words, an Arabic name's "al-", "of" ("Col. Saad al-Obeidi").
+NAME_PHRASE = re.compile(r"(?:[A-Z][\w.’'-]*|[a-z]{1,3}-[A-Z][\w’'-]*)"
+                         r"(?:\s+(?:[A-Z][\w.’'-]*|[a-z]{1,3}-[A-Z][\w’'-]*|of))*")
+# The speaker after the verb: '"...," said Hamid al-Mousawi, a Fatah lawmaker from Basra.'
+SAID_NAME = re.compile(rf"\s+(?P<name>{NAME_PHRASE.pattern})"
+                       r"(?:,\s+(?:a|an|the)\s+(?P<role>[^,.;]{3,80}))?")
+# A quotation's attribution right after its closing mark: '," al-Obeidi said', '," said Kirby'.
+ATTRIBUTED_AFTER = re.compile(rf"\s*(?:(?:[A-Z][\w.’'-]*|[a-z]{{1,3}}-[A-Z][\w’'-]*|he|she|they)"
+                              rf"(?:\s+[A-Z][\w.’'-]*){{0,3}}\s+({SPEECH_VERBS})\b"
+                              rf"|\s*({SPEECH_VERBS})\s+[A-Z])")
 # Words that may stand between a speaker and the verb ("Esper also took", "have revealed").
 BETWEEN = re.compile(r"(?:\s+(?:also|then|later|again|publicly|reportedly|seemingly|has|have|had|"
                      r"was|were|is|had also|has also|have also))*\s*$")
@@ -83,7 +99,8 @@ BROADCAST = frozenset(["television", "tv", "radio", "state television", "state t
 FORMATS = frozenset("statement briefing conference interview speech address".split())
 QUOTED = re.compile(r"(?<!\w)(?:“([^”]+)”|\"([^\"]+)\"|‘([^’]+)’(?!\w)|'([^']+)'(?!\w))")
 QUOTE_CHARS = re.compile(r"[\"“”]")
-NAME_TOKEN = re.compile(r"^(?:[A-Z][\w’'-]*|[A-Z]\.)$")
+# A name's word: capitalised, an initial, or an Arabic name's article joined to it ("al-Obeidi").
+NAME_TOKEN = re.compile(r"^(?:[A-Z][\w’'-]*|[A-Z]\.|[a-z]{1,3}-[A-Z][\w’'-]*)$")
 
 
 @dataclass(frozen=True)
@@ -200,6 +217,7 @@ class _ArticleReader:
         self.quoter: _Speaker | None = None
         self.quoted_until = 0  # the end of the last quotation read in the paragraph
         self.paragraph_end = len(self.text)
+        self.paragraph_start = 0
 
     def _add(self, kind: str, speaker: _Speaker | None, written: str | None, channel: str | None,
              date: str | None, dated_by: str | None, span: tuple[int, int],
@@ -312,12 +330,33 @@ class _ArticleReader:
         before = sentence[: verb.start()]
         subject = BETWEEN.sub("", before)
         # The subject is what stands right before the verb, after the last comma or "and".
-        clause = re.split(r",[\"”’]?\s+|\s+and\s+|\s+[—–]\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+",
-                          subject)[-1]
-        speaker, written = self._resolve(clause)
-        from_lead = False
+        parts = re.split(r",[\"”’]?\s+|\s+and\s+|\s+[—–]\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+",
+                         subject)
+        clause = parts[-1]
+        appositive = APPOSITIVE.fullmatch(clause.rstrip(","))
+        speaker, written = None, None
+        if appositive and len(parts) > 1 and NAME_PHRASE.fullmatch(parts[-2].strip()):
+            # "Col. Saad al-Obeidi, a spokesman for the Anbar Operations Command, said": the
+            # name before the comma speaks, in the role the appositive gives.
+            speaker, written = self._resolve(parts[-2])
+            if speaker is not None and speaker.role is None:
+                speaker = _Speaker(speaker.name, appositive.group(1))
         if speaker is None:
-            lead = re.match(r"^((?:[A-Z][\w.’'-]*|of|the)(?:\s+(?:[A-Z][\w.’'-]*|of))*)", before)
+            speaker, written = self._resolve(clause)
+        from_lead = False
+        if speaker is None and (after_name := SAID_NAME.match(sentence, verb.end())) \
+                and QUOTE_CHARS.search(before) and before.rstrip()[-1:] in ",\"”’":
+            # '"The Americans killed a guest of Iraq," said Hamid al-Mousawi, a Fatah lawmaker.'
+            speaker, written = self._resolve(after_name.group("name"))
+            if speaker is not None:
+                if speaker.role is None and after_name.group("role"):
+                    speaker = _Speaker(speaker.name, after_name.group("role"))
+                self._add("reported", speaker, written, channel, date, dated_by,
+                          (s, s + len(before.rstrip())), (s, e))
+                return
+        if speaker is None:
+            lead = re.match(r"^((?:[A-Z][\w.’'-]*|of|the)(?:\s+(?:[A-Z][\w.’'-]*|of"
+                            r"|[a-z]{1,3}-[A-Z][\w’'-]*))*)", before)
             # Only a real name opens the sentence ("US President Donald Trump, meanwhile, ...
             # said"), not a participle or an adverb ("Speaking to ...", "Meanwhile ...").
             if lead and not re.match(r"\w+(?:ing|ed|ly)\b", lead.group(1)):
@@ -338,6 +377,14 @@ class _ArticleReader:
                     and not (skip and skip.group(1)))
         if inverted:  # "X will do Y, Austin said on March 7 ..."
             span = (s, s + len(head) - 1)
+            opened = max(self.text.rfind("\"", self.paragraph_start, s),
+                         self.text.rfind("“", self.paragraph_start, s))
+            if len(QUOTE_CHARS.findall(head)) % 2 == 1 and opened >= 0 and (
+                    self.text[opened] == "“"
+                    or self.text.count("\"", self.paragraph_start, opened) % 2 == 0):
+                # The quotation opened sentences earlier: '"It was set on a timer. Whoever
+                # placed it was gone," al-Obeidi said.' is all his.
+                span = (opened, span[1])
         else:
             span = (s + verb.end() + (skip.end() if skip else 0), e)
         if quotation is not None:
@@ -354,6 +401,8 @@ class _ArticleReader:
         for m in QUOTED.finditer(self.text, max(s, self.quoted_until), self.paragraph_end):
             if m.start() >= e:
                 break
+            if m.end() > e and ATTRIBUTED_AFTER.match(self.text, m.end()):
+                break  # '"... flew," al-Obeidi said': the sentence that names him reads it
             inner = next(g for g in m.groups() if g is not None)
             if len(inner.split()) >= 1 and len(inner) > 3:
                 self.quoted_until = m.end()
@@ -381,6 +430,7 @@ class _ArticleReader:
                 continue  # a stray attribution-like line, or the lead-in of the next quotation
             sentences = split_sentences(self.text, a, b)
             self.quoter, self.quoted_until, self.paragraph_end = None, a, b
+            self.paragraph_start = a
             # A lead-in ending in a colon, then a paragraph that is all quotation.
             quoted = (i + 1 < len(paras) and i + 1 not in blocks and self.text[b - 1] == ":"
                       and self.text[paras[i + 1][0]] in "\"“")

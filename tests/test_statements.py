@@ -380,7 +380,7 @@ def test_arabic_names_inverted_attributions_and_appositive_roles(tmp_path):
         '"The Americans killed a guest of Iraq," said Hamid al-Mousawi, a Fatah lawmaker from '
         "Basra.\n\nSpeaking to Radio Dijla, the governor said the roads would reopen.\n",
         encoding="utf-8")
-    _, found = _statements_of(story)
+    articles, found = _statements_of(story)
     truck = _find(found, "burned-out truck")
     assert truck and truck[0].speaker == "Saad al-Obeidi"
     assert truck[0].role == "spokesman for the Anbar Operations Command"
@@ -391,3 +391,5 @@ def test_arabic_names_inverted_attributions_and_appositive_roles(tmp_path):
     assert guest and guest[0].speaker == "Hamid al-Mousawi"
     assert guest[0].role == "Fatah lawmaker from Basra"
     assert all(st.speaker != "Radio Dijla" for st in found)  # "Speaking to ..." is no name
+    book = StatementBook(found, NameTable.build([a.text for a in articles], load_aliases()), {})
+    assert book.speaker_in_role("the Anbar military spokesman") == "Saad al-Obeidi"

@@ -63,7 +63,8 @@ ATTRIBUTED_AFTER = re.compile(rf"\s*(?:(?:[A-Z][\w.’'-]*|[a-z]{{1,3}}-[A-Z][\w
 BETWEEN = re.compile(r"(?:\s+(?:also|then|later|again|publicly|reportedly|seemingly|has|have|had|"
                      r"was|were|is|had also|has also|have also))*\s*$")
 # Words of a role as a question writes it that say nothing of the office ("the U.S. secretary").
-ROLE_FILLER = frozenset(["the", "of", "us", "and", "for", "then", "former", "american"])
+ROLE_FILLER = frozenset(["the", "of", "us", "and", "for", "then", "former", "american", "military",
+                         "senior"])
 # Titles and offices: part of a speaker's role, never of the name.
 ROLE_WORDS = frozenset(
     "president vice secretary minister ministry foreign defense defence state prime supreme "

@@ -337,6 +337,7 @@ def test_a_quotation_without_attribution_continues_the_paragraphs_last_speaker(t
         "date: 2021-03-03\n\nRockets hit the base\n\n"
         '"No service members were injured," Kirby told reporters in Washington. "We are still '
         'assessing the damage. It would be unwise to speculate on attribution at this stage."\n\n'
+        "Iraq's Security Media Cell said the rockets hit the base at 7:20 a.m.\n\n"  # not his
         '"Whoever fired these rockets knew they would fall on houses."\n', encoding="utf-8")
     _, found = _statements_of(story)
     first = _find(found, "No service members were injured")

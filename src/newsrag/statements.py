@@ -56,9 +56,9 @@ NAME_PHRASE = re.compile(r"(?:[A-Z][\w.’'-]*|[a-z]{1,3}-[A-Z][\w’'-]*)"
 SAID_NAME = re.compile(rf"\s+(?P<name>{NAME_PHRASE.pattern})"
                        r"(?:,\s+(?:a|an|the)\s+(?P<role>[^,.;]{3,80}))?")
 # A quotation's attribution right after its closing mark: '," al-Obeidi said', '," said Kirby'.
-ATTRIBUTED_AFTER = re.compile(rf"\s*(?:(?:[A-Z][\w.’'-]*|[a-z]{{1,3}}-[A-Z][\w’'-]*|he|she|they)"
+ATTRIBUTED_AFTER = re.compile(rf"[ \t]*(?:(?:[A-Z][\w.’'-]*|[a-z]{{1,3}}-[A-Z][\w’'-]*|he|she|they)"
                               rf"(?:\s+[A-Z][\w.’'-]*){{0,3}}\s+({SPEECH_VERBS})\b"
-                              rf"|\s*({SPEECH_VERBS})\s+[A-Z])")
+                              rf"|[ \t]*({SPEECH_VERBS})\s+[A-Z])")
 # Words that may stand between a speaker and the verb ("Esper also took", "have revealed").
 BETWEEN = re.compile(r"(?:\s+(?:also|then|later|again|publicly|reportedly|seemingly|has|have|had|"
                      r"was|were|is|had also|has also|have also))*\s*$")
@@ -402,7 +402,8 @@ class _ArticleReader:
         for m in QUOTED.finditer(self.text, max(s, self.quoted_until), self.paragraph_end):
             if m.start() >= e:
                 break
-            if m.end() > e and ATTRIBUTED_AFTER.match(self.text, m.end()):
+            if m.end() > e and self.text[m.end() - 2] == "," \
+                    and ATTRIBUTED_AFTER.match(self.text, m.end()):
                 break  # '"... flew," al-Obeidi said': the sentence that names him reads it
             inner = next(g for g in m.groups() if g is not None)
             if len(inner.split()) >= 1 and len(inner) > 3:

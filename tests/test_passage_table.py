@@ -151,6 +151,10 @@ def test_npy_on_disk_reads_as_the_array(tmp_path):
         if len(array):
             rows = np.array([3, 0, -1, 3])
             assert np.array_equal(disk[rows], array[rows]) and np.array_equal(disk[-1], array[-1])
+            # Rows read in runs of consecutive ones: unsorted, repeated, runs and gaps.
+            runs = np.array([4, 5, 1, 2, 3, 5, 0, 2, 2, 3])
+            assert np.array_equal(disk[runs], array[runs])
+            assert np.array_equal(disk[np.arange(len(array))], array)
             with pytest.raises(IndexError):
                 disk[len(array)]
     (tmp_path / "b.npy").write_bytes((tmp_path / "a.npy").read_bytes())

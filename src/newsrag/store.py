@@ -731,7 +731,7 @@ class Generation:
         return lexical
 
     def sentences(self) -> "SentenceVectors | None":
-        """The stored sentence vectors (memory-mapped), or None if built without them."""
+        """The stored sentence vectors (read as asked for), or None if built without them."""
         from .vectors import SentenceVectors
 
         return self._read(lambda: SentenceVectors.load(self.folder))

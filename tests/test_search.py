@@ -109,3 +109,18 @@ def test_bm25_top_k_is_the_full_selections_ties_and_all(repeats):
         for k in (1, 3, 10, 50, 400):
             for rows in (None, allowed):
                 assert lexical.search(query, k, rows) == _full_selection(lexical, query, k, rows)
+
+
+def test_bm25_searches_from_many_threads_score_as_one_at_a_time():
+    """BM25 lends its score arrays to one query at a time: concurrent searches (a server's
+    threads) get what sequential ones get."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    words = "iran rockets base erbil strike missile troops drone attack statement".split()
+    lexical = LexicalIndex.build([" ".join(rng.choice(words, int(rng.integers(2, 9))))
+                                  for _ in range(20000)])
+    queries = [" ".join(rng.choice(words, 3)) for _ in range(60)]
+    expected = [lexical.search(q, 20) for q in queries]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda q: lexical.search(q, 20), queries * 4)) == expected * 4

@@ -216,15 +216,18 @@ class LexicalIndex:
         if not tokens or self.size == 0:
             return []
         scores, columns = self._scores(tokens)
-        mask = None
-        if allowed is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[np.asarray(allowed, dtype=np.int64)] = True
-        rows = self._contenders(scores, columns, k, mask)
-        top = distinct_top(rows, scores[rows], k)
-        if top is None:
-            top = self._ranked(scores, k, mask)
-        return [(int(i), float(scores[i])) for i in top]
+        try:
+            mask = None
+            if allowed is not None:
+                mask = np.zeros(len(scores), dtype=bool)
+                mask[np.asarray(allowed, dtype=np.int64)] = True
+            rows = self._contenders(scores, columns, k, mask)
+            top = distinct_top(rows, scores[rows], k)
+            if top is None:
+                top = self._ranked(scores, k, mask)
+            return [(int(i), float(scores[i])) for i in top]
+        finally:
+            _SCRATCH.give(scores)
 
     @staticmethod
     def _ranked(scores: np.ndarray, k: int, mask: np.ndarray | None) -> np.ndarray:
@@ -233,8 +236,9 @@ class LexicalIndex:
         if mask is not None:
             scores = np.where(mask, scores, 0.0).astype(np.float32)
         k = min(k, len(scores))
-        negated = np.negative(scores, out=_scratch("negated", len(scores), scores.dtype, False))
+        negated = np.negative(scores, out=_SCRATCH.take(len(scores), scores.dtype, False))
         top = np.argpartition(negated, k - 1)[:k]
+        _SCRATCH.give(negated)
         top = top[np.argsort(-scores[top], kind="stable")]
         return top[scores[top] > 0]
 
@@ -252,7 +256,7 @@ class LexicalIndex:
         if getattr(bm25, "nonoccurrence_array", None) is not None or data.dtype != dtype:
             return np.asarray(bm25.get_scores(tokens), dtype=np.float32), []
         indptr = bm25.scores["indptr"]
-        scores = _scratch("scores", int(bm25.scores["num_docs"]), dtype, True)
+        scores = _SCRATCH.take(int(bm25.scores["num_docs"]), dtype, True)
         columns: dict[str, np.ndarray] = {}
         for token in tokens:
             word = bm25.vocab_dict[token]
@@ -289,21 +293,43 @@ class LexicalIndex:
         return rows if mask is None else rows[mask[rows]]
 
 
-_SCRATCH = threading.local()
+class _Scratch:
+    """Score-sized arrays lent to one query at a time and given back, a few kept for the next:
+    a fresh million-row array costs its page faults on every query (3 ms of BM25's 10 at a
+    million passages on the busy machine), clearing a kept one a tenth of that. At most
+    :attr:`KEEP` are kept, however many threads search (a server's), so the memory stays
+    bounded (4 bytes a passage each)."""
+
+    KEEP = 4
+
+    def __init__(self) -> None:
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int, dtype: np.dtype, zeroed: bool) -> np.ndarray:
+        """An array of ``size`` and ``dtype``, all zeros if ``zeroed``."""
+        array = None
+        with self._lock:
+            for i, kept in enumerate(self._free):
+                if len(kept) == size and kept.dtype == dtype:
+                    array = self._free.pop(i)
+                    break
+        if array is None:
+            return np.zeros(size, dtype=dtype)
+        if zeroed:
+            array.fill(0)
+        return array
+
+    def give(self, array: np.ndarray) -> None:
+        """``array`` back, no longer used by its query (kept if there is room; arrays of
+        another size, an index loaded before, make way)."""
+        with self._lock:
+            self._free = [a for a in self._free if len(a) == len(array)]
+            if len(self._free) < self.KEEP:
+                self._free.append(array)
 
 
-def _scratch(name: str, size: int, dtype: np.dtype, zeroed: bool) -> np.ndarray:
-    """This thread's array ``name`` of ``size`` (zeroed if asked), kept for its next query: a
-    fresh million-row array costs its page faults on every query (3 ms of BM25's 10 at a
-    million passages on the busy machine), clearing a warm one a tenth of that. A query's
-    scores live until it returns, in the thread that made them."""
-    array = getattr(_SCRATCH, name, None)
-    if array is None or len(array) != size or array.dtype != dtype:
-        array = np.zeros(size, dtype=dtype)
-        setattr(_SCRATCH, name, array)
-    elif zeroed:
-        array.fill(0)
-    return array
+_SCRATCH = _Scratch()
 
 
 def distinct_top(rows: np.ndarray, values: np.ndarray, k: int) -> np.ndarray | None:

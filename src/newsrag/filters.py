@@ -21,12 +21,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .dates import YEAR, TimeRange, dates_in
+from .dates import YEAR, TimeRange, passage_dates, reference_date
 from .names import NameTable
 from .passages import Passage
 from .questions import NameCoverage, initials_of
 from .statements import StatementBook
-from .store import ArticleMeta, article_fields, article_position, article_rows
+from .store import ArticleMeta, PassageDates, article_fields, article_position, article_rows
 
 __all__ = ["PassageFilters", "ArticleNames", "AllowedRows"]
 
@@ -64,6 +64,9 @@ class PassageFilters:
         # Row by row, for the few rows a question's candidates hold (no scan of every passage).
         self._article_dates: dict[int, list[frozenset[str]]] = {}
         self._statement_dates: dict[int, set[str]] | None = None
+        # The dates a build stored for every row (a PassageTable's), None for an older
+        # generation or a plain list of passages: then they are worked out from the texts.
+        self._stored: PassageDates | None = getattr(passages, "dates", None)
         firsts, counts = article_rows(articles)
         self._order = np.flatnonzero(counts > 0)[np.argsort(firsts[counts > 0], kind="stable")]
         self._firsts = firsts[self._order]
@@ -77,14 +80,9 @@ class PassageFilters:
             dates: list[set[str]] = [set() for _ in passages]
             for a in self.articles:
                 rows = range(a.first, a.first + a.count)
-                ref = a.date
-                if ref is None:
-                    full = [d for r in rows for *_, d in dates_in(passages[r].text)]
-                    ref = max(full) if full else None
-                for r in rows:
-                    if a.date:
-                        dates[r].add(a.date)
-                    dates[r].update(d for *_, d in dates_in(passages[r].text, ref))
+                found = passage_dates(a.date, [passages[r].text for r in rows])
+                for r, d in zip(rows, found):
+                    dates[r].update(d)
             for i, st in enumerate(self.book.statements):
                 if st.date:
                     for r in self.book.rows_of([i]):
@@ -100,10 +98,15 @@ class PassageFilters:
         return self._row_years
 
     def dates_of(self, row: int) -> frozenset[str]:
-        """``row_dates()[row]``, worked out for that row's article alone when the whole table
-        has not been built (a question's candidates need a few rows, not a million)."""
+        """``row_dates()[row]``: read from the dates the build stored, or worked out for that
+        row's article alone when the generation has none and the whole table has not been built
+        (a question's candidates need a few rows, not a million)."""
         if self._row_dates is not None:
             return self._row_dates[row]
+        if self._stored is not None:
+            stored = self._stored.of(row)
+            also = self._said_dates().get(row)
+            return stored | also if also else stored
         key, a = self._article_at(row)
         own: frozenset[str] = frozenset()
         if a is not None:
@@ -124,23 +127,12 @@ class PassageFilters:
         return (key, a) if a is not None and row < a.first + a.count else (-1, None)
 
     def _reference_date(self, a: ArticleMeta) -> str | None:
-        """The date an article is placed at: its own, else the latest full date it writes (a
-        wire story without a date line that captions its photo "Jan. 5, 2020")."""
-        if a.date is not None:
-            return a.date
-        full = [d for p in self.passages[a.first:a.first + a.count] for *_, d in dates_in(p.text)]
-        return max(full) if full else None
+        """The date an article is placed at (see :func:`newsrag.dates.reference_date`)."""
+        return reference_date(a.date, [p.text for p in self.passages[a.first:a.first + a.count]])
 
     def _dates_of_article(self, a: ArticleMeta) -> list[frozenset[str]]:
         """:meth:`row_dates` for one article's rows, before the statements' dates."""
-        texts = [p.text for p in self.passages[a.first:a.first + a.count]]
-        ref = self._reference_date(a)
-        out = []
-        for t in texts:
-            d: set[str] = {a.date} if a.date else set()
-            d.update(d2 for *_, d2 in dates_in(t, ref))
-            out.append(frozenset(d))
-        return out
+        return passage_dates(a.date, [p.text for p in self.passages[a.first:a.first + a.count]])
 
     def _said_dates(self) -> dict[int, set[str]]:
         """Per row carrying dated statements, their dates."""
@@ -198,7 +190,14 @@ class PassageFilters:
         if speaker:
             rows = self.book.rows_of(self.book.select(speaker, period))
         if period is not None:
-            dated = {r for r, ds in enumerate(self.row_dates()) if any(map(period.contains, ds))}
+            if self._row_dates is None and self._stored is not None:
+                # The build's column, and the statements' dates: no passage is read.
+                dated = set(self._stored.rows_in(period).tolist())
+                dated |= {r for r, ds in self._said_dates().items()
+                          if any(map(period.contains, ds))}
+            else:
+                dated = {r for r, ds in enumerate(self.row_dates())
+                         if any(map(period.contains, ds))}
             rows = dated if rows is None else rows & dated
         if rows is None:
             return None

@@ -420,12 +420,15 @@ class Answerer:
             named |= {t for t in q_terms if t.isdigit() or t in MONTH_STEMS}
         for t in named & q_terms:
             weight[t] *= NAME_OVERLAP
-        total = sum(weight.values())
+        # Sums by math.fsum: exactly rounded whatever order a set of words is visited in, so
+        # an answer never depends on the process's hash seed.
+        total = math.fsum(weight.values())
         for s, cos, own_tokens in zip(sentences, cosines, tokens):
             own = q_terms & own_tokens
             # Question words found only around the sentence count half.
             near = (q_terms & set(tokenize(s.surroundings))) - own
-            overlap = (sum(weight[t] for t in own) + 0.5 * sum(weight[t] for t in near)) / total \
+            overlap = (math.fsum(weight[t] for t in own)
+                       + 0.5 * math.fsum(weight[t] for t in near)) / total \
                 if total > 0 else 0.0
             s.cosine, s.overlap = float(cos), overlap
             s.relevance = float(cos) + OVERLAP_WEIGHT * overlap

@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from .articles import Article
 from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
-from .lexicon import INTERVIEWER_LABELS, WEEKDAYS
+from .lexicon import INTERVIEWER_LABELS, PERSON_NOUNS, WEEKDAYS
 from .lexical import demonym_related, looks_like_demonym
 from .names import NameTable
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
@@ -44,11 +44,8 @@ SPEECH_VERBS = (
 )
 VERB = re.compile(rf"\b({SPEECH_VERBS})\b")
 # "a spokesman for the Anbar Operations Command": a role set beside a name by commas.
-APPOSITIVE = re.compile(r"(?:a|an|the)\s+((?:[a-z][\w’'-]*\s+){0,3}?(?:" + "|".join(
-    ["spokesman", "spokeswoman", "spokesperson", "lawmaker", "official", "commander", "minister",
-     "adviser", "advisor", "member", "leader", "governor", "director", "chief", "officer",
-     "analyst", "general", "colonel", "secretary", "ambassador", "envoy", "diplomat"])
-    + r")\b.{0,80})")
+APPOSITIVE = re.compile(r"(?:a|an|the)\s+((?:[a-z][\w’'-]*\s+){0,3}?(?:"
+                        + "|".join(sorted(PERSON_NOUNS, key=len, reverse=True)) + r")\b.{0,80})")
 # A name with its title: capitalised words, an Arabic name's "al-", "of" ("Col. Saad al-Obeidi").
 NAME_PHRASE = re.compile(r"(?:[A-Z][\w.’'-]*|[a-z]{1,3}-[A-Z][\w’'-]*)"
                          r"(?:\s+(?:[A-Z][\w.’'-]*|[a-z]{1,3}-[A-Z][\w’'-]*|of))*")

@@ -473,3 +473,13 @@ def test_a_country_typed_first_holds_the_office():
 
     assert [c for c, _ in offices_in("Uk defence secretary reaction to the strikes")] == ["Uk"]
     assert [c for c, _ in offices_in("What did the defence secretary say?")] == [None]
+
+
+def test_a_title_heading_the_names_own_run_is_tight():
+    """"the country's Defense Secretary Lloyd Austin": the title is written into the run of
+    capitals with the name, and still says who he is (a role question was refused for it)."""
+    reading = read_question("Who was the US defense secretary in March 2021?")
+    assert reading.role and reading.focus == "secretary"
+    assert tightly_focused(reading, "The United States will act, the country's Defense Secretary "
+                                    "Lloyd Austin said on March 7.")
+    assert not tightly_focused(reading, "Lloyd Austin Jr. visited Baghdad on March 7.")

@@ -696,7 +696,9 @@ def tightly_focused(reading: Reading, sentence: str) -> bool:
     for a, b, wanted in _focused_names(reading, sentence):
         if a == 0 and _opens_as_doer(sentence[:b], sentence[b:], reading):
             return True  # the doer of the verb asked about: "Lufthansa cancelled ..."
-        before, _, after = _words_around(sentence, a, b)
+        before, inside, after = _words_around(sentence, a, b)
+        if len(inside) > 2 and any(_shares_focus(set(tokenize(w)), wanted) for w in inside[:-2]):
+            return True  # the title heads the name's own run: "Defense Secretary Lloyd Austin"
         for words in (before[::-1], after):  # nearest first
             for w in words:
                 if _shares_focus(set(tokenize(TITLE_ABBREVIATIONS.get(w.lower(), w))), wanted):

@@ -195,11 +195,18 @@ class Answer:
         }
 
 
+MARKUP_TAG = re.compile(r"</?[A-Za-z][^<>]{0,2000}>")
+
+
 def check_question(question: Any, max_chars: int) -> str:
     """The question, stripped; a clear :class:`QuestionError` if it cannot be asked."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
+    # Markup typed or pasted into the chat ("<img src=x onerror=...> what did zarif say") is
+    # no part of the question: its attributes would be read as names no article mentions.
     text = question.strip()
+    if len(text) <= max_chars:
+        text = " ".join(MARKUP_TAG.sub(" ", text).split())
     if not text:
         raise QuestionError("the question is empty: type a question about the articles")
     if len(text) > max_chars:

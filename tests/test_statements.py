@@ -76,6 +76,26 @@ def test_statements_by_date_range(seed_index):
     assert dates == sorted(dates)  # oldest first
 
 
+def test_a_speaker_quoted_but_not_in_the_period_asked_is_said_so(seed_index):
+    """Esper is quoted in January 2020, not in 2021: the refusal says that, not that no
+    article covers 2021 (one does: Austin's)."""
+    answer = seed_index.ask("What did Esper say in 2021?")
+    assert not answer.answered
+    assert answer.reason.startswith("no article quotes Esper in the period asked (1 Jan 2021 to 31 Dec"), answer.reason
+
+
+def test_statements_cli_says_which_period_found_nothing(tmp_path):
+    from newsrag import Index
+
+    index = tmp_path / "index"
+    Index.build(CORPUS, index)
+    proc = run_cli("statements", "--speaker", "esper", "--since", "2021", "--corpus", str(CORPUS),
+                   "--index", str(index), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "no statements by esper (from 1 Jan 2021) found" in proc.stderr, proc.stderr
+    assert "speakers (any date):" in proc.stderr
+
+
 # ---- answers that know who spoke and when --------------------------------------------------
 def test_citation_says_who_said_it_when_and_where(seed_index):
     answer = seed_index.ask("What did Zarif say about Article 51 of the UN Charter?")

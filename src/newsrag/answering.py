@@ -514,6 +514,9 @@ class Answerer:
                 return [], f"no article quotes {reading.speaker} on this"
         if reading.explicit_period and reading.period is not None and in_period is not None:
             eligible = [s for s in eligible if in_period(hits[s.hit_index].row, reading.period)]
+            if not eligible and reading.speaker is not None:  # their words exist, not then
+                return [], (f"no article quotes {reading.speaker} in the period asked "
+                            f"({reading.period.describe()})")
             if not eligible:
                 return [], f"no article covers {reading.period.describe()}"
         if reading.typed:

@@ -430,7 +430,14 @@ def statements(
         return
     if not found:
         known = ", ".join(name for name, _ in idx.speakers())
-        _say(f"no statements{' by ' + speaker if speaker else ''} found; speakers: {known}")
+        from .dates import between
+
+        period = between(since, until)
+        when = f" ({period.describe()})" if period is not None else ""
+        # Without the period, "no statements by esper; speakers: ..., Mark Esper" reads as a
+        # contradiction when Esper is quoted in another year.
+        _say(f"no statements{' by ' + speaker if speaker else ''}{when} found; speakers "
+             f"(any date): {known}")
         return
     for st in found:
         kind = "quoted" if st.kind == "quotation" else "reported"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, format_date, resolve_weekday
-from .errors import QuestionError
+from .errors import NO_QUESTION, QuestionError
 from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 from .lexicon import INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS, TITLE_WORDS
@@ -200,6 +200,8 @@ MARKUP_TAG = re.compile(r"</?[A-Za-z][^<>]{0,2000}>")
 
 def check_question(question: Any, max_chars: int) -> str:
     """The question, stripped; a clear :class:`QuestionError` if it cannot be asked."""
+    if question is None:
+        raise QuestionError(NO_QUESTION)
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
     # Markup typed or pasted into the chat ("<img src=x onerror=...> what did zarif say") is

@@ -63,6 +63,9 @@ class PassageFilters:
         self._row_years: list[frozenset[int]] | None = None
         # Row by row, for the few rows a question's candidates hold (no scan of every passage).
         self._article_dates: dict[int, list[frozenset[str]]] = {}
+        # An undated article's reference date by its position, worked out once (every
+        # candidate sentence of its passages asks for it).
+        self._article_refs: dict[int, str | None] = {}
         self._statement_dates: dict[int, set[str]] | None = None
         # The dates a build stored for every row (a PassageTable's), None for an older
         # generation or a plain list of passages: then they are worked out from the texts.
@@ -126,9 +129,15 @@ class PassageFilters:
         a = self.articles[key] if key >= 0 else None
         return (key, a) if a is not None and row < a.first + a.count else (-1, None)
 
-    def _reference_date(self, a: ArticleMeta) -> str | None:
-        """The date an article is placed at (see :func:`newsrag.dates.reference_date`)."""
-        return reference_date(a.date, [p.text for p in self.passages[a.first:a.first + a.count]])
+    def _reference_date(self, key: int, a: ArticleMeta) -> str | None:
+        """The date an article is placed at (see :func:`newsrag.dates.reference_date`),
+        remembered by the article's position."""
+        if key not in self._article_refs:
+            if len(self._article_refs) >= ARTICLE_CACHE:
+                self._article_refs.clear()
+            texts = [p.text for p in self.passages[a.first:a.first + a.count]]
+            self._article_refs[key] = reference_date(a.date, texts)
+        return self._article_refs[key]
 
     def _dates_of_article(self, a: ArticleMeta) -> list[frozenset[str]]:
         """:meth:`row_dates` for one article's rows, before the statements' dates."""
@@ -175,10 +184,10 @@ class PassageFilters:
             # An undated article is placed by the latest date it writes; one that writes none
             # may tell of the period if any of its passages may: "the 2014 invitation" in one
             # paragraph does not place the story of the vote in 2014.
-            a = self._article_at(row)[1]
+            key, a = self._article_at(row)
             if a is None:
                 return False
-            date = self._reference_date(a)
+            date = self._reference_date(key, a)
             if date is None:
                 return any(self.not_out_of_period(r, period)
                            for r in range(a.first, a.first + a.count))

@@ -673,9 +673,8 @@ def _names_the_doer(reading: Reading, sentence: str) -> bool:
                if set(tokenize(w.group())) & verb), None)
     if at is None:
         return False
-    return any(sentence.find(n) < at for n in
-               _new_names(sentence, reading.terms, people=True, reading=reading)
-               if sentence.find(n) >= 0)
+    return any(0 <= sentence.find(n) < at
+               for n in _new_names(sentence, reading.terms, people=True, reading=reading))
 
 
 def tightly_focused(reading: Reading, sentence: str) -> bool:

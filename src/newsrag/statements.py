@@ -428,8 +428,7 @@ class _ArticleReader:
             if is_attr[i] or (self.text[b - 1] in ",:" and i + 1 in blocks):
                 continue  # a stray attribution-like line, or the lead-in of the next quotation
             sentences = split_sentences(self.text, a, b)
-            self.quoter, self.quoted_until, self.paragraph_end = None, a, b
-            self.paragraph_start = a
+            self.quoter, self.quoted_until, self.paragraph_start, self.paragraph_end = None, a, a, b
             # A lead-in ending in a colon, then a paragraph that is all quotation.
             quoted = (i + 1 < len(paras) and i + 1 not in blocks and self.text[b - 1] == ":"
                       and self.text[paras[i + 1][0]] in "\"“")

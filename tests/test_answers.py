@@ -123,6 +123,22 @@ def test_quotation_answer_names_its_speaker(seed_index):
     assert "(Javad Zarif via Twitter, January 7, 2020) [1]" in answer.answer
 
 
+@pytest.mark.parametrize("question,opener", [
+    ("What did Trump say about the attack?", True),
+    ("How did Trump respond in his own words?", True),
+    ("what did donald trump say about the missile strikes", False),  # the tweet answers best
+])
+def test_a_reported_remark_brings_the_quotation_set_below_it(seed_index, question, opener):
+    # "Trump ... said that he would make a statement." announces the tweet below it; the tweet
+    # is what he said, so it is shown and signed, from its first line when the remark leads.
+    answer = seed_index.ask(question)
+    assert answer.answered, answer.answer
+    assert "said that he would make a statement" in answer.answer, answer.answer
+    assert "Missiles launched from Iran" in answer.answer, answer.answer
+    assert "(US President Donald Trump via Twitter, January 7, 2020) [1]" in answer.answer
+    assert ("statement. [1] All is well! [1] Missiles" in answer.answer) == opener, answer.answer
+
+
 @pytest.mark.parametrize("question,message", [
     ("", "empty"), ("   \n\t", "empty"), ("x" * 2001, "2,001 characters"), (None, "text"),
 ])

@@ -253,6 +253,7 @@ class _Sentence:
     in_period: bool = False  # its passage belongs to the period the question names
     said: bool = False  # words of the speaker the question asks about
     asks: bool = False  # a question itself ("Q: Will they get the Purple Heart?"): context only
+    opens_quote: bool = False  # the speaker's quotation set below their reported remark
 
     @property
     def surroundings(self) -> str:
@@ -402,6 +403,12 @@ class Answerer:
             # Another article's account, if it answers nearly as well, joins (never displaces).
             chosen += [s for s in ranked if s.score >= best.score * CROSS_ARTICLE_RATIO
                        and hits[s.hit_index].passage.article_id != best_article][:1]
+        if best.said and not best.attribution and not QUOTE_MARK.search(best.text):
+            below = self._quotation_below(best, [s for s in sentences if not s.asks], hits)
+            if below:
+                below[0].opens_quote = True
+            room = max(0, self.max_sentences - len(chosen))
+            chosen += [s for s in below if all(s is not c for c in chosen)][:room]
         speaker = self._speaker_of(hits, best) if who else None
         return self._compose(question, hits, chosen, support, speaker,
                              when=reading.kind == "when")
@@ -558,6 +565,24 @@ class Answerer:
             eligible = focused or eligible
         return eligible, ""
 
+    def _quotation_below(self, best: _Sentence, sentences: list[_Sentence],
+                         hits: list[Hit]) -> list[_Sentence]:
+        """The asked speaker's quotation in the paragraph right below their reported remark
+        ("Trump ... said that he would make a statement." over his tweet, signed below it):
+        the words themselves answer "What did Trump say?", the remark only announces them."""
+        text = hits[best.hit_index].passage.text
+        offset = hits[best.hit_index].passage.start
+        gap = re.match(r"[^\n]*\n\s*", text[best.end - offset:])
+        if gap is None:
+            return []
+        below = best.end + gap.end()  # where the next paragraph starts
+        quoted = sorted((s for s in sentences if s.hit_index == best.hit_index and s.said
+                         and s.attribution is not None and s.start >= below), key=lambda s: s.start)
+        if not quoted or quoted[0].previous is None and quoted[0].start != below \
+                or quoted[0].previous is not None and quoted[0].previous[0] != below:
+            return []
+        return [s for s in quoted if s.attribution == quoted[0].attribution]
+
     def _same_person(self, st: Statement, wanted: list[str]) -> bool:
         """Whether a statement's speaker is the person whose name words are ``wanted``: the
         surnames agree in some spelling (a shared first name, "Mark" Esper and "Mark" Milley,
@@ -656,7 +681,7 @@ class Answerer:
             if speaker is not None and idx == 0:
                 role = f" ({speaker.role})" if speaker.role else ""
                 parts.append(f"{speaker.speaker}{role} said:")
-            if (s.leans_back or s.inherits) and s.previous \
+            if (s.leans_back or s.inherits or s.opens_quote) and s.previous \
                     and (s.hit_index, s.previous[0]) not in shown:
                 shown.add((s.hit_index, s.previous[0]))
                 s.lead = s.previous

@@ -414,3 +414,31 @@ def test_arabic_names_inverted_attributions_and_appositive_roles(tmp_path):
     assert all(st.speaker != "Radio Dijla" for st in found)  # "Speaking to ..." is no name
     book = StatementBook(found, NameTable.build([a.text for a in articles], load_aliases()), {})
     assert book.speaker_in_role("the Anbar military spokesman") == "Saad al-Obeidi"
+
+
+def test_naming_verbs_condemnations_and_surnames_read_as_their_speakers(tmp_path):
+    # Reported by a user's own articles: 'called the attack "..."' was no statement, a
+    # condemnation was none, and "Marotto said" was not joined to the "Col. Wayne Marotto"
+    # named (though not quoted) a paragraph before.
+    (tmp_path / "corpus").mkdir()
+    page = tmp_path / "corpus" / "erbil.md"
+    page.write_text(
+        "---\ntitle: Rockets hit Erbil airport\ndate: 2021-02-16\n---\n\n"
+        "Rockets struck near the airport in Erbil on Monday night, killing a contractor.\n\n"
+        "Iraqi Foreign Minister Fuad Hussein called the attack \"a dangerous escalation\" and "
+        "promised an investigation.\n\n"
+        "Kurdistan Region Prime Minister Masrour Barzani condemned the attack in the strongest "
+        "terms.\n\n"
+        "Colonel Wayne Marotto, a spokesman for the coalition, gave the first figures.\n\n"
+        "\"Initial reports indicate 14 rockets were fired,\" Marotto said.\n\n"
+        "Prime Minister Mustafa al-Kadhimi spoke to Biden by phone. Kadhimi told reporters that "
+        "Baghdad would not tolerate attacks on diplomatic missions.\n\n"
+        "A little-known group called Saraya Awliya al-Dam claimed the attack.\n", encoding="utf-8")
+    _, found = _statements_of(page)
+    by = {s.speaker: s for s in found}
+    assert by["Fuad Hussein"].quote == "\"a dangerous escalation\"", found
+    assert by["Masrour Barzani"].quote.startswith("the attack in the strongest terms")
+    assert by["Wayne Marotto"].quote.startswith("\"Initial reports indicate 14 rockets")
+    assert by["Mustafa al-Kadhimi"].quote.startswith("Baghdad would not tolerate"), found
+    assert "Marotto" not in by and "Kadhimi" not in by
+    assert not any(s.speaker and "little-known" in (s.speaker_as_written or "") for s in found)

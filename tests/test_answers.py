@@ -205,3 +205,19 @@ def test_a_nickname_in_quotation_marks_stays_inside_the_name():
     reading = read_question("Name the VFW national commander who criticized the remarks.")
     assert answer_evidence(reading, sentence.unlabelled)
     assert not answer_evidence(reading, text)  # "by name" wants a full name, not three words
+
+
+@pytest.mark.parametrize("question,answered", [
+    ("How many US soldiers suffered brain injuries?", False),
+    ("how many troops got brain injuries in the attack", False),
+    ("How many Americans did Soleimani wound?", True),
+])
+def test_a_vague_count_answers_only_what_it_counts(seed_index, question, answered):
+    # "He's wounded thousands of Americans" gives no figure for soldiers with brain injuries
+    # (reported by a new user); it does answer how many Americans he wounded.
+    answer = seed_index.ask(question)
+    assert answer.answered is answered, answer.answer
+    if answered:
+        assert "thousands of Americans" in answer.answer
+    else:
+        assert answer.reason == "no sentence says how many", answer.reason

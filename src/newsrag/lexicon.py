@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
+__all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "VAGUE_COUNTS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
            "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
            "IRREGULAR_PASTS", "SENTENCE_OPENERS", "COUNTRIES", "BODY_NOUNS",
@@ -60,6 +60,9 @@ NUMBER_WORDS = (
     "hundreds", "thousand", "thousands", "million", "millions", "dozen", "dozens", "several",
     "a handful", "a pair",
 )
+# Of those, the ones that give no figure: "He's wounded thousands of Americans" does not say how
+# many soldiers were hurt.
+VAGUE_COUNTS = frozenset(["hundreds", "thousands", "millions", "dozens", "several", "a handful"])
 # Nouns naming people or organisations: "which official" asks who; a sentence naming "a civilian
 # contractor" answers "who was killed?" though it names no one.
 PERSON_NOUNS = frozenset(

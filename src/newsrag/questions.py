@@ -24,7 +24,7 @@ from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES,
                       COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS,
                       IRREGULAR_PASTS, MODEL_WORDS, MONEY_WORDS, NAME_CONNECTORS, NAME_TITLES,
-                      NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS,
+                      NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, VAGUE_COUNTS,
                       PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
                       SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
                       US_NAMES, WEEKDAYS)
@@ -486,7 +486,7 @@ def _counts(sentence: str, question: str) -> list[str]:
     masked = MONTH_DAY.sub(lambda m: " " * len(m.group()), masked)
     masked = MODEL_NUMBER.sub(lambda m: m.group(1) + " " * (len(m.group()) - len(m.group(1))), masked)
     matches = [m for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
-    matches += list(WORD_NUMBER.finditer(masked))
+    matches += [m for m in WORD_NUMBER.finditer(masked) if m.group().lower() not in VAGUE_COUNTS]
     asked = question.lower()
     matches = [m for m in matches if m.group().lower() not in asked]
     if not DURATION_ASK.search(question):  # "two days after the strike" counts no lawmakers
@@ -508,7 +508,15 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     if kind == "count":
         if reading.unit == "money":
             return any(m.group() not in reading.question for m in CURRENCY.finditer(sentence))
-        return bool(_counts(sentence, reading.question))
+        if _counts(sentence, reading.question):
+            return True
+        # "thousands of Americans" gives no figure: it answers only beside what is counted and
+        # what is done to it ("How many Americans did he wound?"), not "How many soldiers
+        # suffered brain injuries?".
+        done = reading.terms - set(reading.counted) - _generic_count_terms() \
+            - {t for n in reading.names for t in tokenize(n)}
+        return any(m.group().lower() in VAGUE_COUNTS for m in WORD_NUMBER.finditer(sentence)) \
+            and bool(done & set(tokenize(sentence))) and focused_evidence(reading, sentence)
     if kind == "when" and reading.unit == "clock":
         return bool(CLOCK.search(sentence) or TIME_OF_DAY.search(sentence))
     if kind == "when" and reading.unit == "weekday":

@@ -418,8 +418,8 @@ def test_arabic_names_inverted_attributions_and_appositive_roles(tmp_path):
 
 def test_naming_verbs_condemnations_and_surnames_read_as_their_speakers(tmp_path):
     # Reported by a user's own articles: 'called the attack "..."' was no statement, a
-    # condemnation was none, and "Marotto said" was not joined to the "Col. Wayne Marotto"
-    # named (though not quoted) a paragraph before.
+    # condemnation was none, "Marotto said" was not joined to the "Col. Wayne Marotto" named
+    # (though not quoted) a paragraph before, and "he wrote" went to the last person quoted.
     (tmp_path / "corpus").mkdir()
     page = tmp_path / "corpus" / "erbil.md"
     page.write_text(
@@ -431,14 +431,21 @@ def test_naming_verbs_condemnations_and_surnames_read_as_their_speakers(tmp_path
         "terms.\n\n"
         "Colonel Wayne Marotto, a spokesman for the coalition, gave the first figures.\n\n"
         "\"Initial reports indicate 14 rockets were fired,\" Marotto said.\n\n"
+        "Barzani said on Tuesday that the perpetrators would be found.\n\n"
+        "Marotto described the rockets as 107mm rockets. \"Two hit the base,\" he wrote.\n\n"
         "Prime Minister Mustafa al-Kadhimi spoke to Biden by phone. Kadhimi told reporters that "
         "Baghdad would not tolerate attacks on diplomatic missions.\n\n"
         "A little-known group called Saraya Awliya al-Dam claimed the attack.\n", encoding="utf-8")
     _, found = _statements_of(page)
-    by = {s.speaker: s for s in found}
+    by: dict = {}
+    for s in found:
+        by.setdefault(s.speaker, s)  # each speaker's first statement
     assert by["Fuad Hussein"].quote == "\"a dangerous escalation\"", found
     assert by["Masrour Barzani"].quote.startswith("the attack in the strongest terms")
     assert by["Wayne Marotto"].quote.startswith("\"Initial reports indicate 14 rockets")
     assert by["Mustafa al-Kadhimi"].quote.startswith("Baghdad would not tolerate"), found
     assert "Marotto" not in by and "Kadhimi" not in by
+    # "he" is the person the sentence before names, though it quotes no one; not Barzani.
+    two = next(s for s in found if "Two hit the base" in s.quote)
+    assert two.speaker == "Wayne Marotto" and two.speaker_as_written == "he", found
     assert not any(s.speaker and "little-known" in (s.speaker_as_written or "") for s in found)

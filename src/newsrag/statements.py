@@ -61,6 +61,11 @@ SAID_NAME = re.compile(rf"\s+(?P<name>{NAME_PHRASE.pattern})"
 ATTRIBUTED_AFTER = re.compile(rf"[ \t]*(?:(?:[A-Z][\w.’'-]*|[a-z]{{1,3}}-[A-Z][\w’'-]*|he|she|they)"
                               rf"(?:\s+[A-Z][\w.’'-]*){{0,3}}\s+({SPEECH_VERBS})\b"
                               rf"|[ \t]*({SPEECH_VERBS})\s+[A-Z])")
+# A sentence's subject when it is a name: '"Col. Wayne Marotto, a spokesman for ..., gave"',
+# '"Marotto described ..."' (then a role after a comma, or a verb in lower case).
+SUBJECT_NAME = re.compile(rf"(?P<name>{NAME_PHRASE.pattern})(?:,\s+(?P<role>(?:a|an|the)\s+"
+                          rf"(?:[a-z][\w’'-]*\s+){{0,3}}?(?:{'|'.join(sorted(PERSON_NOUNS))})\b)|"
+                          r"\s+[a-z])")
 # Words that may stand between a speaker and the verb ("Esper also took", "have revealed").
 BETWEEN = re.compile(r"(?:\s+(?:also|then|later|again|publicly|reportedly|seemingly|has|have|had|"
                      r"was|were|is|had also|has also|have also))*\s*$")
@@ -213,6 +218,7 @@ class _ArticleReader:
         self.out: list[Statement] = []
         self.last_person: _Speaker | None = None
         self.last_any: _Speaker | None = None
+        self.people: set[str] = set()  # full names of the people met so far
         self.position = 0  # where the sentence being read starts: role references look back
         # Who was last quoted in the paragraph being read: a quotation that follows with no
         # attribution of its own continues their words ('"No one was hurt," Kirby said. "It
@@ -244,6 +250,8 @@ class _ArticleReader:
         self.last_any = speaker
         if person:
             self.last_person = speaker
+            if len(speaker.name.split()) > 1:
+                self.people.add(speaker.name)
 
     def _resolve(self, subject: str) -> tuple[_Speaker | None, str | None]:
         """The speaker a subject phrase names: a name, a role or pronoun (resolved), a group."""
@@ -276,6 +284,20 @@ class _ArticleReader:
             self.last_any = speaker
             return speaker, m.group(1)
         return None, None
+
+    def _note_subject(self, sentence: str) -> None:
+        """A person who opens a sentence that quotes no one ("Col. Wayne Marotto, a spokesman
+        for the coalition, gave the first figures.") is whom a "he said" after it means, not
+        the last person quoted."""
+        lead = SUBJECT_NAME.match(sentence)
+        if lead is None:
+            return
+        name, role = _split_speaker(lead.group("name"))
+        if not name or not self._could_be_name(name):
+            return
+        full = self._full_name(name)
+        if role or lead.group("role") or full in self.people:
+            self._remember(_Speaker(full, role), person=True)
 
     def _full_name(self, name: str) -> str:
         """A surname said alone ("Marotto said") is the person the article named in full before
@@ -343,6 +365,7 @@ class _ArticleReader:
         verb = VERB.search(sentence)
         if verb is None:
             self._unattributed_quotes(s, e)
+            self._note_subject(sentence)
             return
         before = sentence[: verb.start()]
         subject = BETWEEN.sub("", before)

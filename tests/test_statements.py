@@ -449,3 +449,19 @@ def test_naming_verbs_condemnations_and_surnames_read_as_their_speakers(tmp_path
     two = next(s for s in found if "Two hit the base" in s.quote)
     assert two.speaker == "Wayne Marotto" and two.speaker_as_written == "he", found
     assert not any(s.speaker and "little-known" in (s.speaker_as_written or "") for s in found)
+
+
+def test_an_acronym_typed_in_lower_case_is_a_known_speaker_not_an_unknown_role(tmp_path, settings,
+                                                                                embedder):
+    # "what did the irgc call the missile operation" was refused as "No article mentions the
+    # irgc" where the article names the Islamic Revolutionary Guard Corps.
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "tv.md").write_text(
+        "---\ntitle: Iran state TV on the strikes\ndate: 2020-01-08\n---\n\n"
+        "State television read a statement from the Islamic Revolutionary Guard Corps, which "
+        "said the operation was named Martyr Soleimani.\n", encoding="utf-8")
+    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    assert index.retriever.unknown_role("the irgc") is None
+    assert index.retriever.unknown_role("the pontiff") == "the pontiff"
+    answer = index.ask("what did the irgc call the missile operation")
+    assert "irgc" not in answer.answer.lower(), answer.answer

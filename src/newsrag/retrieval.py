@@ -217,7 +217,16 @@ class Retriever:
         if head in TITLE_WORDS:  # "the Pentagon chief": an office, checked as one elsewhere
             return None
         stems = tokenize(head)
-        return None if not stems or all(map(self.lexical.resembles, stems)) else f"the {head}"
+        if not stems or all(map(self.lexical.resembles, stems)):
+            return None
+        # "what did the irgc say": an acronym typed in lower case, known by another spelling
+        # ("Islamic Revolutionary Guard Corps"), is no unknown role.
+        from .questions import name_found
+
+        group = self.names.group(head.upper()) if self.names is not None else None
+        if any(name_found(n, self.lexical.resembles, frozenset()) for n in group or []):
+            return None
+        return f"the {head}"
 
     def _spelled_out(self, acronym: str, spelled_out: Callable[[str], re.Pattern[str]]) -> bool:
         """Whether some passage spells ``acronym`` out: one scan of every passage text, then

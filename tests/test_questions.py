@@ -187,6 +187,8 @@ def test_roles_and_amounts_read_from_the_verb(question, kind, focus):
     ("What did Iraqi lawmakers decide about US troops?", [("Iraqi", "parliament")]),
     ("What did the US secretary of state say?", [(None, "secretary of state")]),
     ("What did Defense Secretary Esper say?", []),  # the holder is named: the name decides
+    ("How did the Iraqi air defence chief respond?", []),  # no ministry: a military command
+    ("How did the Iraqi defence chief respond?", [("Iraqi", "defense minister")]),
 ])
 def test_offices_asked_of(question, offices):
     from newsrag.lexicon import OFFICE_GROUPS

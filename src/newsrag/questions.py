@@ -403,6 +403,8 @@ def offices_in(question: str) -> tuple[tuple[str | None, int], ...]:
             taken.append(m.span())
             if re.match(r"\s+[A-Z]", question[m.end():]):
                 continue  # a title before its holder's name ("Defense Secretary Esper"): the name decides
+            if re.search(r"\b(?:air|missile|civil)\s+$", question[:m.start()], re.I):
+                continue  # "the air defence chief" heads no ministry
             before = re.search(r"([A-Z][\w-]+)(?:['’]s?)?\s+(?:[a-z]+\s+)?$", question[:m.start()])
             after = re.match(r"\s+(?:of|in)\s+(?:the\s+)?([A-Z][\w-]+)", question[m.end():])
             country = (before.group(1) if before and (before.start(1) > 0 or before.group(1).lower()

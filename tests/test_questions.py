@@ -174,6 +174,10 @@ def test_name_coverage_tolerates_spelling_not_absence():
     ("Who leads the militia?", "who", "leader"),
     ("Who claimed the attack?", "who", None),                  # no role: any name answers
     ("What amount did Iran pay in compensation?", "count", None),
+    ("What was the size of Norway's contingent at the base?", "count", None),  # a figure
+    ("By what margin did the Senate pass the resolution?", "count", None),
+    ("what was the vote count on the war powers resolution", "count", None),
+    ("What was the size of the deployment decision's impact on morale?", "count", None),
 ])
 def test_roles_and_amounts_read_from_the_verb(question, kind, focus):
     reading = read_question(question)

@@ -87,7 +87,11 @@ COST_ASK = (r"\bwhat\s+(?:was|is|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,3}?(?:
 COUNT_ASK = re.compile(COST_ASK + r"|\bhow\s+(?:many|much)\b|"
                        r"\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
                        r"\bwhat\s+(?:amount|sum)\s+(?:did|was|were|had|has|have|is|of)\b|"
-                       r"\b(?:death\s+toll|number\s+of)\b", re.I)
+                       r"\b(?:death\s+toll|number\s+of)\b|"
+                       # "What was the size of Norway's contingent?", "By what margin ...?"
+                       r"\bwhat\s+(?:was|is|were|are)\s+the\s+(?:\w+\s+)?(?:size|strength|tally|"
+                       r"headcount|margin)\s+of\b|\bby\s+what\s+margin\b|\bvote\s+(?:count|tally)\b",
+                       re.I)
 WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
                       r"had|has|have|can|should|might)\b|"
                       # "When in the evening did ...", "When, in Eastern time, did ...", and

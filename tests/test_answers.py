@@ -12,6 +12,7 @@ import pytest
 from newsrag import QuestionError
 from newsrag.answering import FRAMING, NOT_IN_ARTICLES
 from newsrag.evaluation import judge_answer
+from newsrag.index import Index
 
 QUESTIONS = json.loads((Path(__file__).parent / "questions.json").read_text())
 CORRECT_FLOOR = 0.90
@@ -221,3 +222,24 @@ def test_a_vague_count_answers_only_what_it_counts(seed_index, question, answere
         assert "thousands of Americans" in answer.answer
     else:
         assert answer.reason == "no sentence says how many", answer.reason
+
+
+def test_an_acronym_the_articles_only_spell_out_finds_their_passage(tmp_path, settings, embedder):
+    # "troops with TBI" found nothing where the article writes only "traumatic brain injuries":
+    # the spelling joins the query.
+    (tmp_path / "corpus").mkdir()
+    for name, text in {
+        "hearing.md": "The Pentagon said on Monday that 109 service members had been diagnosed "
+                      "with traumatic brain injuries after the January 8 attack.",
+        "senate.md": "The Senate voted on the war powers resolution on Thursday after the attack "
+                     "on the base in Iraq.",
+        "base.md": "Troops at the base in Anbar province returned to their duties on Tuesday, "
+                   "officials at the Pentagon said of the attack.",
+    }.items():
+        (tmp_path / "corpus" / name).write_text(f"---\ntitle: {name}\ndate: 2020-02-10\n---\n\n{text}\n",
+                                                encoding="utf-8")
+    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    assert index.retriever.spelling("TBI") == "traumatic brain injuries"
+    assert index.retriever.spelling("TBA") is None  # "the base at"-like runs are no spelling
+    answer = index.ask("How many troops had TBI after the attack?")
+    assert answer.answered and "109 service members" in answer.answer, answer.answer

@@ -232,6 +232,7 @@ def test_name_table_joins_spellings_from_corpus_and_alias_data():
     assert "Irbil" in table.expand("rockets near Erbil")
     assert "Al-Asad" in table.expand("the Ain al-Sada airbase")
     assert not table.same("Donald Trump", "Mark Esper")
+    assert table.same("GOP", "Republicans")  # "What number of GOP senators ...?"
 
 
 def test_name_table_keeps_the_words_written_only_capitalised(tmp_path):

@@ -489,3 +489,11 @@ def test_a_title_heading_the_names_own_run_is_tight():
     assert tightly_focused(reading, "The United States will act, the country's Defense Secretary "
                                     "Lloyd Austin said on March 7.")
     assert not tightly_focused(reading, "Lloyd Austin Jr. visited Baghdad on March 7.")
+
+
+def test_a_name_that_only_says_who_runs_a_thing_is_not_its_name():
+    from newsrag.questions import focused_evidence
+
+    reading = read_question("Which camp in Kuwait did the Norwegian soldiers move to?")
+    assert not focused_evidence(reading, "They would be based at a U.S.-run camp there.")
+    assert focused_evidence(reading, "They were based at Camp Arifjan in Kuwait.")

@@ -733,6 +733,8 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
     if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
         names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}
     for m in CAPITALISED_RUN.finditer(sentence):
+        if re.search(r"[A-Za-z.]-[a-z]+$", m.group()):
+            continue  # "a U.S.-run camp", "Iran-backed militias": who runs it, not its name
         if m.group().strip(".") in names and (
                 _shares_focus(_stems_around(sentence, *m.span()), wanted)
                 or (m.start() == 0 and not reading.role  # "Lufthansa cancelled ...": the doer

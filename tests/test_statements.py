@@ -233,6 +233,10 @@ def test_name_table_joins_spellings_from_corpus_and_alias_data():
     assert "Al-Asad" in table.expand("the Ain al-Sada airbase")
     assert not table.same("Donald Trump", "Mark Esper")
     assert table.same("GOP", "Republicans")  # "What number of GOP senators ...?"
+    # A first name shared is no person shared: a government spokesman was quoted as Khamenei.
+    assert not table.same("Ali Rabiei", "Ali Khamenei") and not table.same("Ali", "Ali Khamenei")
+    assert table.same("Khamenei", "Ayatollah Ali Khamenei")
+    assert table.same("Mohammad Javad Zarif", "Javad Zarif")
 
 
 def test_name_table_keeps_the_words_written_only_capitalised(tmp_path):

@@ -497,3 +497,17 @@ def test_a_name_that_only_says_who_runs_a_thing_is_not_its_name():
     reading = read_question("Which camp in Kuwait did the Norwegian soldiers move to?")
     assert not focused_evidence(reading, "They would be based at a U.S.-run camp there.")
     assert focused_evidence(reading, "They were based at Camp Arifjan in Kuwait.")
+
+
+@pytest.mark.parametrize("question", [
+    "How much warning did the air defence command get before the first missile hit?",
+    "how much notice did iraqi air defence get before the missiles landed",
+    "How long before the first impact was the air defence command alerted?",
+])
+def test_a_warning_is_answered_by_a_time_before_the_event(question):
+    from newsrag.questions import answer_evidence
+
+    reading = read_question(question)
+    told = 'The warning reached the command "about twenty minutes" before the first impact.'
+    assert answer_evidence(reading, told)
+    assert not answer_evidence(reading, "The warning reached the command before the impact.")

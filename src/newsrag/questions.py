@@ -146,7 +146,10 @@ MONTH_DAY = re.compile(r"\b(?:" + "|".join(MONTH_NAMES) + r"|(?:jan|feb|mar|apr|
 # A span of time after a number ("two days after"), and a question that asks for one.
 _DURATIONS = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
 DURATION_UNIT = re.compile(rf"[\s-]+(?:{_DURATIONS})\b", re.I)
-DURATION_ASK = re.compile(rf"\b(?:{_DURATIONS}|how\s+long|time)\b", re.I)
+DURATION_ASK = re.compile(rf"\b(?:{_DURATIONS}|how\s+long|time|warning|notice)\b", re.I)
+# A time told by its distance from another: "about twenty minutes before the first impact".
+RELATIVE_TIME = re.compile(rf"\b(?:\d[\d,.]*|{'|'.join(NUMBER_WORDS)}|an?|a\s+few|several)[\s-]+"
+                           rf"(?:{_DURATIONS})[\s\"”’']+(?:before|after|earlier|later|ahead)\b", re.I)
 # A capitalised word past a sentence's first, then a number: a model or a code, not a count.
 MODEL_NUMBER = re.compile(r"(?<=\w )([A-Z][a-z]+ )\d[\d-]*[A-Za-z]?\b")
 TIME_OF_DAY = re.compile(r"\b(?:" + "|".join(TIMES_OF_DAY) + r")s?\b", re.I)
@@ -532,7 +535,7 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
         text = _without_dates(sentence) if reading.period is not None else sentence
         new_time = [m.group() for m in TIME_EXPRESSION.finditer(text)
                     if m.group().lower() not in reading.question.lower()]
-        return bool(new_time or CLOCK.search(text) or dates_in(text)
+        return bool(new_time or CLOCK.search(text) or dates_in(text) or RELATIVE_TIME.search(text)
                     or [y for y in ANY_YEAR.findall(text) if y not in reading.question])
     if kind == "why":
         low = sentence.lower()

@@ -511,3 +511,21 @@ def test_a_warning_is_answered_by_a_time_before_the_event(question):
     told = 'The warning reached the command "about twenty minutes" before the first impact.'
     assert answer_evidence(reading, told)
     assert not answer_evidence(reading, "The warning reached the command before the impact.")
+
+
+def test_a_month_is_a_whole_word():
+    from newsrag.questions import answer_evidence
+
+    when = read_question("When did Trump veto the war powers resolution?")
+    # "dec" in "declares" was a December: any sentence was a "when" answer.
+    assert not answer_evidence(when, "It applies unless Congress declares war or the mayor agrees.")
+    assert answer_evidence(when, "Trump vetoed it in May.")
+    assert answer_evidence(when, "He vetoed it on Jan. 8 in Washington.")
+
+
+def test_one_of_the_largest_is_no_count():
+    from newsrag.questions import answer_evidence
+
+    reading = read_question("How many troops got brain injuries at Ain al-Asad?")
+    assert not answer_evidence(reading, "Ain al-Asad, one of the largest bases in Iraq, was hit.")
+    assert answer_evidence(reading, "The number of troops with brain injuries rose to 109.")

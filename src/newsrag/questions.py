@@ -147,6 +147,8 @@ MONTH_DAY = re.compile(r"\b(?:" + "|".join(MONTH_NAMES) + r"|(?:jan|feb|mar|apr|
 _DURATIONS = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
 DURATION_UNIT = re.compile(rf"[\s-]+(?:{_DURATIONS})\b", re.I)
 DURATION_ASK = re.compile(rf"\b(?:{_DURATIONS}|how\s+long|time|warning|notice)\b", re.I)
+# "one of the largest bases": a way of speaking, not a count.
+ONE_OF_THE = re.compile(r"one\s+of\s+(?:the|its|his|her|their|our)\b", re.I)
 # A time told by its distance from another: "about twenty minutes before the first impact".
 RELATIVE_TIME = re.compile(rf"\b(?:\d[\d,.]*|{'|'.join(NUMBER_WORDS)}|an?|a\s+few|several)[\s-]+"
                            rf"(?:{_DURATIONS})[\s\"”’']+(?:before|after|earlier|later|ahead)\b", re.I)
@@ -156,9 +158,10 @@ TIME_OF_DAY = re.compile(r"\b(?:" + "|".join(TIMES_OF_DAY) + r")s?\b", re.I)
 CURRENCY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:million|billion|thousand|[mb]n)?\s*(?:dollars|euros|"
                       r"pounds|rials|dinars|rubles|roubles|yuan|yen|francs|USD|EUR|GBP)\b", re.I)
 CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d{2}\b", re.I)
+# Whole words: "dec" is no month in "declares", nor "ago" a time in "agonising".
 TIME_EXPRESSION = re.compile(
-    r"\b(?:" + "|".join(WEEKDAYS + TIME_WORDS) + r"|" + "|".join(MONTH_NAMES) +
-    r"|(?:jan|feb|mar|apr|aug|sept?|oct|nov|dec)\.)", re.I)
+    r"\b(?:(?:" + "|".join(WEEKDAYS + TIME_WORDS) + r"|" + "|".join(MONTH_NAMES) +
+    r")\b|(?:jan|feb|mar|apr|aug|sept?|oct|nov|dec)\.)", re.I)
 CAPITALISED_RUN = re.compile(r"(?<![\w’'])(?:[A-Z][\w’'.-]*|al-[A-Z][\w-]*)"
                              r"(?:\s+(?:of\s+|al-|the\s+)?(?:[A-Z][\w’'.-]*))*")
 PLACE_PREPOSITION = re.compile(r"\b(?i:in|at|near|from|outside|inside|to|into|across|north|south|"
@@ -495,7 +498,8 @@ def _counts(sentence: str, question: str) -> list[str]:
     masked = MONTH_DAY.sub(lambda m: " " * len(m.group()), masked)
     masked = MODEL_NUMBER.sub(lambda m: m.group(1) + " " * (len(m.group()) - len(m.group(1))), masked)
     matches = [m for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
-    matches += [m for m in WORD_NUMBER.finditer(masked) if m.group().lower() not in VAGUE_COUNTS]
+    matches += [m for m in WORD_NUMBER.finditer(masked) if m.group().lower() not in VAGUE_COUNTS
+                and not ONE_OF_THE.match(masked, m.start())]
     asked = question.lower()
     matches = [m for m in matches if m.group().lower() not in asked]
     if not DURATION_ASK.search(question):  # "two days after the strike" counts no lawmakers

@@ -529,3 +529,14 @@ def test_one_of_the_largest_is_no_count():
     reading = read_question("How many troops got brain injuries at Ain al-Asad?")
     assert not answer_evidence(reading, "Ain al-Asad, one of the largest bases in Iraq, was hit.")
     assert answer_evidence(reading, "The number of troops with brain injuries rose to 109.")
+
+
+@pytest.mark.parametrize("question", ["how far away were the erbil rockets fired from",
+                                      "What distance separated the launch site from the airport?"])
+def test_how_far_wants_a_distance(question):
+    from newsrag.questions import answer_evidence
+
+    reading = read_question(question)
+    assert (reading.kind, reading.unit) == ("count", "distance")
+    assert answer_evidence(reading, "The launch point was about eight kilometres from the airport.")
+    assert not answer_evidence(reading, "Three rockets hit the base near the airport.")

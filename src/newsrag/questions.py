@@ -90,8 +90,12 @@ COUNT_ASK = re.compile(COST_ASK + r"|\bhow\s+(?:many|much)\b|"
                        r"\b(?:death\s+toll|number\s+of)\b|"
                        # "What was the size of Norway's contingent?", "By what margin ...?"
                        r"\bwhat\s+(?:was|is|were|are)\s+the\s+(?:\w+\s+)?(?:size|strength|tally|"
-                       r"headcount|margin)\s+of\b|\bby\s+what\s+margin\b|\bvote\s+(?:count|tally)\b",
-                       re.I)
+                       r"headcount|margin)\s+of\b|\bby\s+what\s+margin\b|\bvote\s+(?:count|tally)\b|"
+                       r"\bhow\s+far\b|\bwhat\s+distance\b", re.I)
+# "How far away were the rockets fired from?": a distance, a number with its unit.
+DISTANCE_ASK = re.compile(r"\bhow\s+far\b|\bwhat\s+distance\b", re.I)
+DISTANCE = re.compile(r"\b(?:\d[\d,.]*|" + "|".join(NUMBER_WORDS) + r"|a|one)[\s-]+"
+                      r"(?:km|kms|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|yards?|feet|foot)\b", re.I)
 WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
                       r"had|has|have|can|should|might)\b|"
                       # "When in the evening did ...", "When, in Eastern time, did ...", and
@@ -121,6 +125,7 @@ CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b|
 WEEKDAY_ASK = re.compile(r"\bday\s+of\s+the\s+week\b|\bweekday\b", re.I)
 # The units a question may ask a count or a time in, and what an answer then says.
 UNITS = {"money": "how much money", "clock": "at what time", "weekday": "on which weekday",
+         "distance": "how far",
          "nationality": "which country they are from", "model": "which model"}
 # "What nationality was the contractor?", "Which country was he a citizen of?": a people's word
 # or a country, given for that person.
@@ -372,6 +377,8 @@ def read_question(question: str) -> Reading:
 
 def _unit(question: str, kind: str) -> str | None:
     """What a count or a time must be given in (see UNITS), if the question says."""
+    if kind == "count" and DISTANCE_ASK.search(question):
+        return "distance"
     if kind == "count" and MONEY_ASK.search(question) \
             and set(re.findall(r"[a-z]+", question.lower())) & MONEY_WORDS:
         return "money"
@@ -521,6 +528,8 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     if kind == "count":
         if reading.unit == "money":
             return any(m.group() not in reading.question for m in CURRENCY.finditer(sentence))
+        if reading.unit == "distance":
+            return any(m.group() not in reading.question for m in DISTANCE.finditer(sentence))
         if _counts(sentence, reading.question):
             return True
         # "thousands of Americans" gives no figure: it answers only beside what is counted and

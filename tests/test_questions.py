@@ -540,3 +540,12 @@ def test_how_far_wants_a_distance(question):
     assert (reading.kind, reading.unit) == ("count", "distance")
     assert answer_evidence(reading, "The launch point was about eight kilometres from the airport.")
     assert not answer_evidence(reading, "Three rockets hit the base near the airport.")
+
+
+def test_what_price_wants_money():
+    from newsrag.questions import answer_evidence
+
+    reading = read_question("What price did Iraqi lawmakers put on a Russian air defence system?")
+    assert (reading.kind, reading.unit) == ("count", "money")
+    assert not answer_evidence(reading, "Badr al-Ziyadi said Iraq should buy a Russian system.")
+    assert answer_evidence(reading, "He put the price at $2 billion.")

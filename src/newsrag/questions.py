@@ -91,7 +91,7 @@ COUNT_ASK = re.compile(COST_ASK + r"|\bhow\s+(?:many|much)\b|"
                        # "What was the size of Norway's contingent?", "By what margin ...?"
                        r"\bwhat\s+(?:was|is|were|are)\s+the\s+(?:\w+\s+)?(?:size|strength|tally|"
                        r"headcount|margin)\s+of\b|\bby\s+what\s+margin\b|\bvote\s+(?:count|tally)\b|"
-                       r"\bhow\s+far\b|\bwhat\s+distance\b", re.I)
+                       r"\bhow\s+far\b|\bwhat\s+distance\b|\bwhat\s+price\b", re.I)
 # "How far away were the rockets fired from?": a distance, a number with its unit.
 DISTANCE_ASK = re.compile(r"\bhow\s+far\b|\bwhat\s+distance\b", re.I)
 DISTANCE = re.compile(r"\b(?:\d[\d,.]*|" + "|".join(NUMBER_WORDS) + r"|a|one)[\s-]+"
@@ -379,6 +379,8 @@ def _unit(question: str, kind: str) -> str | None:
     """What a count or a time must be given in (see UNITS), if the question says."""
     if kind == "count" and DISTANCE_ASK.search(question):
         return "distance"
+    if kind == "count" and re.search(r"\bwhat\s+price\b", question, re.I):
+        return "money"  # "What price did lawmakers put on ...?" ("How much did prices rise?" not)
     if kind == "count" and MONEY_ASK.search(question) \
             and set(re.findall(r"[a-z]+", question.lower())) & MONEY_WORDS:
         return "money"

@@ -121,3 +121,25 @@ def test_an_article_saying_it_was_not_made_known_is_a_refusal_citing_it(question
 def test_the_untold_rule_leaves_what_is_told(question, expected):
     answer = _answer(question, ERBIL)
     assert answer.answered and expected in answer.answer, answer.answer
+
+
+def test_a_speakers_words_must_be_on_the_topic_asked():
+    # His words on a message from Tehran, in a passage that never names Balad, do not answer
+    # what he said about Balad.
+    quoted = ("Caretaker Prime Minister Adel Abdul-Mahdi said on Wednesday that he had received a "
+              "verbal message from Tehran shortly after midnight.\n\nAbdul-Mahdi said the rockets "
+              "fired at the Taji camp were a violation of sovereignty.")
+    balad = "On Sunday evening, eight Katyusha rockets struck the Balad air base north of Baghdad."
+    embedder = HashEmbedder()
+    answerer = Answerer(lambda texts: embedder.encode(list(texts)), 0.05, 2)
+    hits = [Hit(i, Passage(f"a{i}", "Iraq", "2020-01-13", 0, len(text), text), 1.0, 1.0)
+            for i, text in enumerate([quoted, balad])]
+
+    def ask(question: str):
+        return answerer.answer(question, np.asarray(embedder.encode([question])[0]), hits, [])
+
+    answer = ask("What did Abdul-Mahdi say about the attack on Balad air base?")
+    assert not answer.answered, answer.answer
+    assert answer.reason == "no article quotes Abdul-Mahdi on Balad"
+    answer = ask("What did Abdul-Mahdi say about the rockets fired at Taji?")
+    assert answer.answered and "violation of sovereignty" in answer.answer, answer.answer

@@ -23,8 +23,9 @@ from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 from .lexicon import (INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS, TITLE_WORDS, UNTOLD_STATES,
                       UNTOLD_VERBS)
-from .questions import (UNITS, Reading, answer_evidence, counted_phrase, focused_evidence,
-                        names_a_day, office_mentioned, read_question, tightly_focused)
+from .questions import (UNITS, NameCoverage, Reading, answer_evidence, counted_phrase,
+                        focused_evidence, names_a_day, office_mentioned, read_question,
+                        tightly_focused)
 from .retrieval import Hit
 from .statements import Statement, StatementBook
 
@@ -141,6 +142,9 @@ UNTOLD = re.compile(
     r"(?:been\s+)?)(?:publicly\s+)?(?:" + "|".join(UNTOLD_VERBS) + r")\b"
     r"|\b(?:is|was|are|were|remains?|remained)\s+(?:still\s+)?(?:"
     + "|".join(s.replace(" ", r"\s+") for s in UNTOLD_STATES) + r")\b", re.I)
+# "What did X say about Y?": the passage quoting X must name Y (its paragraph was too strict:
+# newset -6 points).
+SPEAKER_TOPIC_REQUIRED = True
 UNTOLD_OVERLAP = 0.4
 UNTOLD_SUPPORT = 0.9
 # Kinds of question whose evidence (see newsrag.questions.answer_evidence) earns the bonus.
@@ -539,6 +543,15 @@ class Answerer:
             eligible = [s for s in eligible if s.said]
             if not eligible:
                 return [], f"no article quotes {reading.speaker} on this"
+            if reading.kind == "quote" and reading.names and SPEAKER_TOPIC_REQUIRED:
+                # "What did Abdul-Mahdi say about the Balad attack?" is not answered by his
+                # words on a message from Tehran: the passage quoting him names the topic.
+                eligible = [s for s in eligible if all(NameCoverage(
+                    f"{hits[s.hit_index].passage.title}\n{hits[s.hit_index].passage.text}")
+                    .covers(n) for n in reading.names)]
+                if not eligible:
+                    return [], (f"no article quotes {reading.speaker} on "
+                                f"{' and '.join(reading.names)}")
         if reading.explicit_period and reading.period is not None and in_period is not None:
             eligible = [s for s in eligible if in_period(hits[s.hit_index].row, reading.period)]
             if not eligible and reading.speaker is not None:  # their words exist, not then

@@ -80,8 +80,17 @@ def test_store_gives_the_faiss_answers_and_updates_by_article(store, corpus, tmp
     assert again.build_report.added == [SEED_B]
     b_passages = next(a.passages for a in again.articles() if a.path == SEED_B)
     assert again.build_report.embedded_passages == b_passages
-    assert answer_key(again, "What did Lloyd Austin say on March 7?") == \
-        answer_key(seed_index, "What did Lloyd Austin say on March 7?")
+    if store == "milvus":  # both were upserts into the first build's epoch: only B's rows
+        assert smaller.build_report.store_writes["mode"] == "upsert"
+        assert again.build_report.store_writes == {
+            "mode": "upsert", "revision": 3, "passages": b_passages, "removed": 0,
+            "sentences": again.build_report.store_writes["sentences"], "sentences_removed": 0,
+            "purged": b_passages}  # B's rows the removal marked dead go now
+    # the corpus is the seed corpus again: the same hits and answers as its FAISS index
+    for q in questions:
+        for mode in ("hybrid", "dense"):
+            assert search_key(again, q, mode) == search_key(seed_index, q, mode), (q, mode)
+        assert answer_key(again, q) == answer_key(seed_index, q), q
     # and loads from the store alone
     loaded = Index.load(tmp_path / "index", s, embedder)
     assert loaded.info()["passages"] == seed_index.info()["passages"]
@@ -140,17 +149,19 @@ def answer_key_kw(index: Index, question: str, kw: dict) -> tuple:
             [(c.article_id, c.start, c.end) for c in answer.citations])
 
 
-def legacy_milvus_store() -> type:
-    """The Milvus store as newsrag wrote it before epochs and filter fields (a copy of
-    milvus_store.py at 27961de), loaded as a module of the package; "milvus" stays ours."""
+def legacy_milvus_store(which: str = "legacy") -> type:
+    """An earlier Milvus store, loaded as a module of the package (``newsrag._<which>_milvus_
+    store``); "milvus" stays ours. ``legacy``: as newsrag wrote it before epochs and filter
+    fields (milvus_store.py at 27961de); ``epoch``: one epoch per build, rows without versions
+    (at 8910e5b)."""
     import importlib.util
 
     from newsrag.milvus_store import MilvusStore
     from newsrag.stores import STORES
 
-    name = "newsrag._legacy_milvus_store"
+    name = f"newsrag._{which}_milvus_store"
     spec = importlib.util.spec_from_file_location(
-        name, ROOT / "tests" / "data" / "legacy_milvus_store.py")
+        name, ROOT / "tests" / "data" / f"{which}_milvus_store.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -186,6 +197,53 @@ def test_collections_built_before_epochs_and_filter_fields_still_work(corpus, tm
                   "milvus", "expression")
     Index.build(corpus, tmp_path / "index", s, full=True, embedder=embedder)
     assert "" not in store.epochs() and len(store.epochs()) == 2  # type: ignore
+
+
+@needs_milvus
+def test_epochs_written_before_revisions_still_load_and_the_next_build_converts_them(
+        corpus, tmp_path, settings, embedder, seed_index):
+    """An index written by the store of one epoch per build (pointer ``<epoch>``, rows without
+    ``born``/``died``, Milvus' BM25 function) answers as before; the next incremental build
+    writes a new epoch with revisions (copying its vectors: only the new article is embedded)
+    and keeps the old one for its readers; the build after that upserts and drops it."""
+    legacy_milvus_store("epoch")
+    s = store_settings(settings, "milvus", tmp_path)
+    Index.build(corpus, tmp_path / "index", s.model_copy(
+        update={"store": "newsrag._epoch_milvus_store:MilvusStore"}), embedder=embedder)
+    store = make_store(s, tmp_path / "index")
+    old_epoch, rev = store.current()  # type: ignore[attr-defined]
+    assert old_epoch != "" and rev is None
+    index = Index.load(tmp_path / "index", s, embedder)
+    assert type(index.retriever.backends["hybrid"]).__name__ == "MilvusHybrid"  # BM25 by Milvus
+    for q in [q["q"] for q in QUESTIONS["answerable"]][::4] + QUESTIONS["unanswerable"][:2]:
+        for mode in ("hybrid", "dense"):
+            assert search_key(index, q, mode) == search_key(seed_index, q, mode), (q, mode)
+        assert answer_key(index, q) == answer_key(seed_index, q), q
+    check_filters(index, seed_index, "milvus", "expression")
+
+    shutil.copy(ROOT / "tests" / "data" / "harbour_article.txt", corpus / "harbour.txt")
+    before = embedder.encoded
+    again = Index.build(corpus, tmp_path / "index", s, embedder=embedder)
+    written = again.build_report.store_writes
+    assert written["mode"] == "epoch" and written["reason"] == \
+        "the live collections have no row versions"
+    harbour = next(a for a in again.articles() if a.path == "harbour.txt")
+    assert again.build_report.embedded_passages == harbour.passages
+    assert embedder.encoded - before < 10 * harbour.passages  # the harbour article's only
+    new_epoch, rev = store.current()  # type: ignore[attr-defined]
+    assert new_epoch != old_epoch and rev == 1
+    assert store.epochs() == {old_epoch, new_epoch}  # type: ignore[attr-defined]
+    assert answer_key(index, "What did Zarif say?") == answer_key(seed_index,
+                                                                  "What did Zarif say?")
+    faiss = Index.build(corpus, tmp_path / "faiss", settings, embedder=embedder)
+    for q in ["When did the harbour of Port Verano reopen?", "What did Zarif say?"]:
+        assert search_key(again, q, "hybrid") == search_key(faiss, q, "hybrid"), q
+        assert answer_key(again, q) == answer_key(faiss, q), q
+    shutil.copy(ROOT / "tests" / "data" / "no_quotes_article.txt", corpus / "no_quotes.txt")
+    third = Index.build(corpus, tmp_path / "index", s, embedder=embedder)
+    assert third.build_report.store_writes["mode"] == "upsert"
+    assert store.current() == (new_epoch, 2)  # type: ignore[attr-defined]
+    assert store.epochs() == {new_epoch}  # type: ignore[attr-defined]
 
 
 def test_date_blocks_cover_exactly_the_days_of_a_period():

@@ -445,6 +445,10 @@ def _passage_row(article: "ArticleMeta", passage: Passage, fields: dict[str, Any
 class MilvusStore(PassageStore):
     """An index kept in Milvus (Lite or server); see the module docstring."""
 
+    # Whether the server takes an upsert of some of a row's fields (Milvus 2.6, Milvus Lite);
+    # None: not tried yet. Without it, ``died`` is set by upserting whole rows read back.
+    partial_update: bool | None = None
+
     def __init__(self, index_dir: Path | str, settings: "Settings"):
         super().__init__(index_dir, settings)
         uri = settings.milvus_uri or str(self.index_dir / "milvus.db")
@@ -461,9 +465,6 @@ class MilvusStore(PassageStore):
         # epoch written before revisions (its rows carry no versions).
         self.epoch: str | None = None
         self.rev: int | None = None
-        # Whether the server takes an upsert of some fields (Milvus 2.6, Milvus Lite); None:
-        # not tried yet. Without it, died is set by upserting whole rows.
-        self.partial_update: bool | None = None
 
     @property
     def client(self) -> "MilvusClient":
@@ -660,8 +661,8 @@ class MilvusStore(PassageStore):
         for name in (self.name, self.sent_name):
             c.load_collection(name)
             done = c.delete(name, filter=f"died <= {rev}")
-            if name == self.name:
-                gone = int(done.get("delete_count", 0) if isinstance(done, dict) else 0)
+            if name == self.name:  # Milvus says how many, Milvus Lite which
+                gone = len(done) if isinstance(done, list) else int(done.get("delete_count", 0))
         c.load_collection(self.meta_name)
         c.delete(self.meta_name, filter=f"rev < {rev}")
         return gone

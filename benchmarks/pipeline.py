@@ -418,12 +418,14 @@ for line in sys.stdin:
 """
 
 
-def interleaved(folder: Path, questions: list[str], sources: dict[str, Path]
-                ) -> dict[str, dict[str, list[float]]]:
+def interleaved(folder: Path, questions: list[str], sources: dict[str, Path],
+                pause: float = 0.0) -> dict[str, dict[str, list[float]]]:
     """``search`` and ``ask`` latency of each newsrag source folder (``{"label": src}``), one
     serving process each, loaded first, then the same questions sent to each in turn (the order
     alternating), so both versions run under the same load in the same minutes. Disjoint halves
-    of ``questions`` for search and ask, as in :func:`measure`."""
+    of ``questions`` for search and ask, as in :func:`measure`. ``pause`` seconds before each
+    call: back to back, what one process leaves running after its call (ONNX Runtime's threads
+    spin-waiting for more work, in a version that lets them) lands on the other's call."""
     procs = {}
     for label, src in sources.items():
         env = {**os.environ, "PYTHONPATH": str(src)}
@@ -441,6 +443,8 @@ def interleaved(folder: Path, questions: list[str], sources: dict[str, Path]
         for what, qs in (("search", questions[:half]), ("ask", questions[half:])):
             for n, q in enumerate(qs):
                 for label in (labels if n % 2 == 0 else labels[::-1]):
+                    if pause:
+                        time.sleep(pause)
                     p = procs[label]
                     p.stdin.write(json.dumps([what, q]) + "\n")  # type: ignore[union-attr]
                     p.stdin.flush()  # type: ignore[union-attr]

@@ -573,6 +573,10 @@ def main() -> int:
     parser.add_argument("--compare-src", default=None,
                         help="pipeline: also time search/ask of the newsrag whose src folder this "
                         "is, interleaved question by question with this one's, on the same index")
+    parser.add_argument("--pause-ms", type=float, default=0.0,
+                        help="pipeline, --compare-src: pause before each interleaved call, so "
+                        "one version's leftover work (spinning threads) does not land on the "
+                        "other's call")
     parser.add_argument("--reuse", action="store_true",
                         help="pipeline: measure the index already in --work instead of "
                         "writing it again")
@@ -711,9 +715,13 @@ def pipeline_main(args: argparse.Namespace) -> int:
             here = Path(newsrag.__file__).resolve().parents[1]
             print("timing both versions, interleaved", file=sys.stderr, flush=True)
             lat = pipeline.interleaved(folder, questions,
-                                       {"this": here, "compared": Path(args.compare_src)})
+                                       {"this": here, "compared": Path(args.compare_src)},
+                                       args.pause_ms / 1000)
+            spacing = (f"{args.pause_ms:g} ms pause before each call" if args.pause_ms
+                       else "back to back")
             report.add(f"Interleaved, question by question, on this index: this newsrag "
-                       f"({here}) and the one in {args.compare_src}, one serving process each:")
+                       f"({here}) and the one in {args.compare_src}, one serving process each, "
+                       f"{spacing}:")
             report.add()
             rows = [[label, what, ms(pipeline.pct(v, .5)), ms(pipeline.pct(v, .95)),
                      ms(max(v))] for label, d in lat.items() for what, v in d.items()]

@@ -71,3 +71,29 @@ def test_the_story_opening_under_its_dateline_is_ranked_down(monkeypatch):
     assert lead.startswith("WASHINGTON —") and detail.startswith("Two F-15E jets")
     assert penalty > 0 and penalised[lead] == pytest.approx(plain[lead] - penalty)
     assert penalised[detail] == plain[detail]
+
+
+SYRIA = ("WASHINGTON — The United States carried out airstrikes in eastern Syria on Thursday "
+         "against facilities used by Iran-backed militias, the Pentagon said.\n\nTwo F-15E jets "
+         "dropped seven precision-guided bombs on the border crossing site near Abu Kamal, officials "
+         "said on Friday.\n\nThe strikes destroyed nine facilities and two others were functionally "
+         "destroyed at the border control point, the spokesman said.")
+
+
+def test_scores_do_not_depend_on_the_hash_seed():
+    """Word weights are summed over sets of words; the sums must not depend on the order a
+    process's hash seed visits them in (an answer once differed between two processes; with a
+    plain sum, two of these eight seeds gave other scores in the last bits)."""
+    import os
+    import subprocess
+    import sys
+
+    question = ("Which facilities used by Iran-backed militias at the border control point did "
+                "the United States strikes destroy in eastern Syria?")
+    script = ("import sys; sys.path.insert(0, 'tests'); "
+              "from test_answer_logic import _scores, SYRIA; "
+              f"print(sorted((repr(v), k) for k, v in _scores({question!r}, SYRIA).items()))")
+    outs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}, check=True).stdout
+            for seed in range(1, 9)}
+    assert len(outs) == 1

@@ -148,3 +148,44 @@ def test_a_sentence_that_names_something_said_before_brings_it_along(text, leans
 
     before = (0, 60, "The strike came as Washington sought to revive the nuclear talks.")
     assert _Sentence(0, 61, 140, text, previous=before).leans_back is leans
+
+
+@pytest.mark.parametrize("sentence,off", [
+    ("Ain al-Asad was the main target of Iran's missile strike in January 2020.", True),
+    ("At least 10 rockets hit the base on March 3, 2021.", False),
+    ("Rockets hit the base on Jan. 8, 2020.", True),        # a full date decides
+    ("The base, hit in 2020, was struck again on March 3, 2021.", False),  # one date inside
+    ("At least 10 rockets hit the base.", False),            # undated: no conflict
+])
+def test_off_period_by_dates_or_years(sentence, off):
+    from newsrag.answering import off_period
+    from newsrag.dates import TimeRange
+
+    assert off_period(sentence, "2021-03-04", TimeRange("2021-03-01", "2021-03-31")) is off
+
+
+@pytest.mark.parametrize("question", ["australia reaction to the missile attack",
+                                      "how did australia react to the missile attack"])
+def test_a_lower_case_question_naming_a_country_no_article_mentions_is_refused(seed_index,
+                                                                               question):
+    answer = seed_index.ask(question)
+    assert not answer.answered and "Australia" in answer.answer, answer.answer
+
+
+def test_a_speaker_asked_by_a_role_no_article_uses_is_not_quoted(seed_index):
+    answer = seed_index.ask("How did the pontiff react to the missile attack?")
+    assert not answer.answered and "pontiff" in answer.answer, answer.answer
+    # An office is checked as an office, not as a word ("the Pentagon chief" is Esper).
+    assert seed_index.retriever.unknown_role("the Pentagon chief") is None
+
+
+def test_a_nickname_in_quotation_marks_stays_inside_the_name():
+    from newsrag.answering import _Sentence
+    from newsrag.questions import answer_evidence, read_question
+
+    text = ('"We expect an apology," the group\'s national commander, William "Doc" Schmitz, said.')
+    sentence = _Sentence(0, 0, len(text), text)
+    assert 'William Doc Schmitz' in sentence.unlabelled
+    reading = read_question("Name the VFW national commander who criticized the remarks.")
+    assert answer_evidence(reading, sentence.unlabelled)
+    assert not answer_evidence(reading, text)  # "by name" wants a full name, not three words

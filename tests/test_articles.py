@@ -184,3 +184,25 @@ def test_jsonl_record_left_empty_by_cleaning_skips_only_itself(tmp_path):
     articles = read_article_file(path, warnings=warnings)
     assert [a.title for a in articles] == ["A"]
     assert warnings and warnings[0][0] == "docs.jsonl#2" and "skipped" in warnings[0][1]
+
+
+def test_cms_byline_with_posted_date_and_breadcrumbs_are_page_furniture(tmp_path: Path):
+    f = tmp_path / "markets.md"
+    f.write_text("Oil whipsaws as airlines avoid Gulf skies\n=========================\n\n"
+                 "*By Tomasz Wierzbicki, Markets Desk* | Posted Sat, January 11, 2020, 4:15 PM GMT\n\n"
+                 "[Markets](https://example.com/m) › [Energy](https://example.com/e) › Aviation\n\n"
+                 "Brent crude jumped 4.5 percent before falling back.\n\n"
+                 "Airlines rerouted flights around Iraqi airspace.\n", encoding="utf-8")
+    [art] = read_article_file(f)
+    assert art.date == "2020-01-11" and art.title == "Oil whipsaws as airlines avoid Gulf skies"
+    assert art.text.startswith("Brent crude jumped"), art.text
+    assert "Posted" not in art.text and "›" not in art.text
+
+
+def test_a_paragraph_that_opens_with_published_is_no_date_line(tmp_path: Path):
+    f = tmp_path / "luther.txt"
+    text = ("Published at a time of rising demand for German-language publications on 3 May "
+            "1522, Luther's version quickly became popular.")
+    f.write_text(f"Luther's Bible\n\n{text}\n\nMore text here.\n", encoding="utf-8")
+    [art] = read_article_file(f)
+    assert art.date is None and art.text.startswith("Published at a time")

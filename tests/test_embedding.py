@@ -23,7 +23,7 @@ from newsrag import Index, NewsragError, Settings
 from newsrag.embedding import (EMBEDDERS, CachedEncoder, Embedder, HashEmbedder, ModelInfo,
                                OnnxEmbedder, embedder_class, load_embedder, register_embedder)
 from newsrag.store import IndexStore
-from newsrag.vectors import SentenceVectors, passage_sentences, text_keys
+from newsrag.vectors import NpyOnDisk, SentenceVectors, passage_sentences, text_keys
 
 from conftest import CORPUS, ROOT
 
@@ -74,7 +74,7 @@ def test_hash_embedder_is_deterministic_normalised_and_word_sensitive():
     assert e.encoded == 4 and e.fingerprint == "hash-v1-64"
 
 
-def test_sentence_vectors_find_store_and_reload_memory_mapped(tmp_path):
+def test_sentence_vectors_find_store_and_reload_left_on_disk(tmp_path):
     texts = ["One sentence.", "Another one here.", "A third, longer sentence."]
     vecs = HashEmbedder().encode(texts)
     store = SentenceVectors.build(text_keys(texts), vecs)
@@ -83,9 +83,13 @@ def test_sentence_vectors_find_store_and_reload_memory_mapped(tmp_path):
     assert np.array_equal(found["One sentence."], vecs[0])
     store.save(tmp_path)
     again = SentenceVectors.load(tmp_path)
-    assert isinstance(again.vectors, np.memmap) and again.size == 3
+    # Vectors read row by row as asked for (nothing stays mapped), keys memory-mapped.
+    assert isinstance(again.vectors, NpyOnDisk) and isinstance(again.keys, np.memmap)
+    assert again.size == 3
     assert np.array_equal(again.lookup(["A third, longer sentence."])["A third, longer sentence."],
                           vecs[2])
+    both = again.lookup(texts[::-1] + texts)
+    assert all(np.array_equal(both[t], v) for t, v in zip(texts, vecs))
     assert SentenceVectors.load(tmp_path / "nothing") is None
 
 

@@ -220,6 +220,32 @@ def test_add_a_folder_is_a_clear_error(cli_dir, tmp_path):
     _one_error_line(run_cli("add", str(tmp_path / "nothing.txt"), cwd=cli_dir), "no such file")
 
 
+def test_add_a_link_or_a_copy_is_refused(cli_dir, tmp_path):
+    """A link is not followed by add any more than by a build ("notes.txt -> /etc/passwd" was
+    copied in and indexed); a copy of an article already in the corpus, under another name, is
+    not added beside it (the build would keep one and drop the other)."""
+    secret = tmp_path / "outside.txt"
+    secret.write_text("Outside Headline\n\nA file that lives outside the corpus.\n\nMore.\n")
+    link = tmp_path / "notes.txt"
+    link.symlink_to(secret)
+    _one_error_line(run_cli("add", str(link), cwd=cli_dir), "notes.txt", "symbolic link")
+    assert not (cli_dir / "corpus" / "notes.txt").exists()
+    copy = tmp_path / "copy-of-seed.txt"
+    copy.write_bytes((cli_dir / "corpus" / SEED_A).read_bytes())
+    _one_error_line(run_cli("add", str(copy), cwd=cli_dir), "same content as", SEED_A)
+    assert not (cli_dir / "corpus" / "copy-of-seed.txt").exists()
+
+
+def test_markup_in_a_question_is_no_part_of_it(seed_index):
+    """HTML typed or pasted into the chat: its attributes are not names no article mentions."""
+    plain = seed_index.ask("What did Zarif say?")
+    marked = seed_index.ask('<img src=x onerror="alert(1)"> What did <b>Zarif</b> say?')
+    assert marked.answered and marked.answer == plain.answer
+    assert marked.question == "What did Zarif say?"
+    with pytest.raises(QuestionError, match="empty"):
+        seed_index.ask("<script></script>")
+
+
 def test_add_during_a_build_waits_for_it(tmp_path, settings, embedder):
     """Item 18: ``add`` while a build holds the lock waits for it, then indexes the file."""
     from filelock import FileLock

@@ -21,8 +21,11 @@ from newsrag import Index, Settings
 from newsrag.lexical import LexicalIndex, tokenize
 from newsrag.passages import Passage
 from newsrag.vectors import NpyOnDisk
+from newsrag.filters import PassageFilters
 from newsrag.store import (
     BM25,
+    PASSAGE_DATE_ROWS,
+    PASSAGE_DATES,
     PASSAGE_ROWS,
     PASSAGES,
     IndexStore,
@@ -88,14 +91,16 @@ def test_loading_reads_no_passage_and_a_search_reads_its_hits_only(hash_index, m
     assert hits and sorted(set(read)) == sorted(h.row for h in hits)
 
 
-def _without_rows_file(folder: Path) -> None:
-    """Make the live generation look written by a newsrag from before passages.rows.npy."""
+def _without_rows_file(folder: Path, *names: str) -> None:
+    """Make the live generation look written by a newsrag from before passages.rows.npy (or
+    before the files ``names``)."""
     gen = IndexStore(folder).current()
-    (gen / PASSAGE_ROWS).unlink()
     path = gen / "manifest.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data.pop("checksum")
-    del data["files"][PASSAGE_ROWS]
+    for name in names or (PASSAGE_ROWS,):
+        (gen / name).unlink()
+        del data["files"][name]
     data["checksum"] = _canonical_sha256(data)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -151,6 +156,10 @@ def test_npy_on_disk_reads_as_the_array(tmp_path):
         if len(array):
             rows = np.array([3, 0, -1, 3])
             assert np.array_equal(disk[rows], array[rows]) and np.array_equal(disk[-1], array[-1])
+            # Rows read in runs of consecutive ones: unsorted, repeated, runs and gaps.
+            runs = np.array([4, 5, 1, 2, 3, 5, 0, 2, 2, 3])
+            assert np.array_equal(disk[runs], array[runs])
+            assert np.array_equal(disk[np.arange(len(array))], array)
             with pytest.raises(IndexError):
                 disk[len(array)]
     (tmp_path / "b.npy").write_bytes((tmp_path / "a.npy").read_bytes())
@@ -231,3 +240,45 @@ def test_an_acronym_scan_reads_every_text_once_then_is_remembered(hash_index, mo
     assert index.retriever._spelled_out("QXZ", spelled_out) is False
     assert index.retriever._spelled_out(known, spelled_out) is True
     assert len(scans) == 2  # one per acronym
+
+
+PERIODS = [("2020-01-05", "2020-01-10"), ("2020-01", None), (None, "2020-01-07"), ("2021", "2021"),
+           ("2020-01-08", "2020-01-08")]
+
+
+def test_stored_dates_are_the_dates_the_texts_give(hash_index):
+    """The dates a build stores per passage (passages.dates.npy) are those worked out from the
+    passages' texts, and a period filter over them leaves the same rows, reading no passage."""
+    index = Index.load(hash_index, Settings(embedder="hash"))
+    filters = index.filters
+    assert filters._stored is not None
+    rows = range(len(index.retriever.passages))
+    from_texts = PassageFilters(index.typed_manifest.articles, list(index.retriever.passages),
+                                index.book)
+    assert from_texts._stored is None
+    assert [filters.dates_of(r) for r in rows] == from_texts.row_dates()
+    assert any(from_texts.row_dates())
+    from newsrag.dates import between
+
+    for since, until in PERIODS:
+        period = between(since, until)
+        assert list(filters.allowed(None, period)) == list(from_texts.allowed(None, period))
+    assert filters._row_dates is None  # no passage was dated from its text
+
+
+def test_a_generation_without_stored_dates_loads_and_answers_the_same(hash_index):
+    settings = Settings(embedder="hash")
+    new = Index.load(hash_index, settings)
+    expected = [new.ask(q, since=a, until=b).to_dict() for q in QUESTIONS for a, b in PERIODS]
+    hits = [[(h.row, h.score) for h in new.search(q, since=a, until=b)]
+            for q in QUESTIONS for a, b in PERIODS]
+    plain = [new.ask(q).to_dict() for q in QUESTIONS]
+    assert any(hits) and not all(hits)
+    _without_rows_file(hash_index, PASSAGE_DATES, PASSAGE_DATE_ROWS)
+    old = Index.load(hash_index, settings)
+    assert old.filters._stored is None
+    assert [old.ask(q, since=a, until=b).to_dict() for q in QUESTIONS
+            for a, b in PERIODS] == expected
+    assert [[(h.row, h.score) for h in old.search(q, since=a, until=b)]
+            for q in QUESTIONS for a, b in PERIODS] == hits
+    assert [old.ask(q).to_dict() for q in QUESTIONS] == plain

@@ -76,6 +76,14 @@ def test_sentence_splitter_keeps_abbreviations_and_initials():
                    "U.S. forces were hit at 5:30 p.m.", "Nobody died."]
 
 
+def test_a_clock_time_with_its_time_zone_or_weekday_stays_in_its_sentence():
+    text = ("The strikes came at about 6 p.m. Eastern Standard Time, just after 1 a.m. Friday "
+            "local time. It ended at 7 p.m. Officials said so.")
+    got = [text[s:e] for s, e in split_sentences(text)]
+    assert got == ["The strikes came at about 6 p.m. Eastern Standard Time, just after 1 a.m. "
+                   "Friday local time.", "It ended at 7 p.m.", "Officials said so."]
+
+
 def test_long_unbreakable_sentence_becomes_its_own_passage(settings):
     from newsrag.articles import Article
 

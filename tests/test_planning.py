@@ -87,6 +87,30 @@ def test_period_membership_and_the_undated_benefit_of_doubt(parts):
     assert not filters.not_out_of_period(4, january)
 
 
+def test_an_undated_article_tells_of_a_period_as_a_whole():
+    """A story with no date line, one paragraph of which names the year of some earlier event
+    ("the 2014 invitation"), may still tell of January 2020; one whose latest date is in 2019
+    may not."""
+    texts = {"vote": ["Parliament voted on Sunday to expel foreign troops.",
+                      "Only the government can withdraw the 2014 invitation."],
+             "old": ["The base was hit on December 27, 2019.",
+                     "The 2014 invitation still stands."]}
+    articles, passages = [], []
+    for aid, paras in texts.items():
+        articles.append(ArticleMeta(id=aid, path=f"{aid}.txt", title=aid, content_hash=aid,
+                                    first=len(passages), count=len(paras)))
+        start = 0
+        for text in paras:
+            passages.append(Passage(aid, aid, None, start, start + len(text), text))
+            start += len(text) + 2
+    filters = PassageFilters(articles, passages, StatementBook([], NameTable(), {}))
+    january = parse_range("2020-01")
+    assert not filters.not_out_of_period(1, january)  # the passage alone is placed in 2014
+    assert filters.reports_on(0, january) and filters.reports_on(1, january)
+    assert not filters.reports_on(3, january)  # placed by its latest date, December 2019
+    assert filters.reports_on(3, parse_range("2019"))
+
+
 def test_allowed_rows_for_speaker_and_period(parts):
     filters = PassageFilters(*parts)
     assert filters.allowed(None, None) is None
@@ -102,6 +126,15 @@ def test_article_names_cover_spellings_and_initials(parts):
     assert names.covers("a", "Ain al-Assad") and not names.covers("b", "Ain al-Assad")
     assert names.covers("b", "VOA")  # its source spells it out
     assert "VOA" in names.initials()
+
+
+def test_article_names_cover_an_acronym_spelled_out_in_lower_case():
+    text = "Sixty-four troops were diagnosed with mild traumatic brain injuries."
+    article = ArticleMeta(id="t", path="t.txt", title="Injuries rise", date=None,
+                          content_hash="t", first=0, count=1)
+    names = ArticleNames([article], [Passage("t", "Injuries rise", None, 0, len(text), text)], None)
+    assert names.covers("t", "TBI")      # "traumatic brain injuries"
+    assert not names.covers("t", "PTSD")  # spelled out nowhere
 
 
 def _hit(row: int, score: float = 1.0) -> Hit:
@@ -192,12 +225,62 @@ def test_a_speaker_given_by_role_is_the_one_person_quoted_in_that_office():
     assert book.speaker_in_role("the defense secretary",
                                 TimeRange("2021-02-01", "2021-02-28")) == "Lloyd Austin"
     assert book.speaker_in_role("the prime minister") is None
+    # The office under another of its names.
+    assert book.speaker_in_role("the Pentagon chief",
+                                TimeRange("2021-02-01", "2021-02-28")) == "Lloyd Austin"
+    assert book.speaker_in_role("the top diplomat") == "Antony Blinken"
+    assert book.speaker_in_role("the top US diplomat") == "Antony Blinken"  # the default country
 
 
 def test_a_lower_case_question_is_read_with_the_quoted_people_capitalised(parts):
     planner = QueryPlanner(PassageFilters(*parts), parts[2], FakeSearch(), candidates=5)
     assert planner.cased("esper on the missile attack") == "Esper on the missile attack"
     assert planner.cased("Esper on the missile attack") == "Esper on the missile attack"
+    # Countries and codes are names too; a plain word stays as it is.
+    assert planner.cased("australia reaction to ps752") == "Australia reaction to PS752"
     plan = planner.plan("esper reaction to the missile attack", 5, "hybrid")
     assert plan.reading.speaker == "Esper" and plan.reading.kind == "quote"
     assert plan.speaker_rows is not None and plan.speaker_rows.tolist() == [1]
+
+
+def test_a_lower_case_word_no_article_writes_and_no_dictionary_has_is_a_name(parts):
+    """"lavrov reaction to the missile attack" is read as "Lavrov reaction ...", so that the
+    name no article mentions is found; ordinary words the articles do not use stay as typed."""
+    corpus = {w for text in TEXTS.values() for t in text for w in t.lower().split()}
+    planner = QueryPlanner(PassageFilters(*parts), parts[2], FakeSearch(), candidates=5,
+                           knows=lambda word: word in corpus)
+    assert planner.cased("lavrov reaction to the missile attack") == \
+        "Lavrov reaction to the missile attack"
+    assert planner.cased("barham salih on the rockets") == "Barham Salih on the rockets"
+    assert planner.cased("irgc and tbi figures") == "irgc and tbi figures"  # acronyms
+    for plain in ("were troops evacuated from the airbase",  # a word, two run together
+                  "why was the tally concussed troops wont give"):  # inflections, "won't"
+        assert planner.cased(plain) == plain
+    # Without a way to ask the corpus, nothing is taken for a name for being unknown.
+    blind = QueryPlanner(PassageFilters(*parts), parts[2], FakeSearch(), candidates=5)
+    assert blind.cased("lavrov reaction") == "lavrov reaction"
+
+
+def test_a_name_typed_first_in_lower_case_is_a_name_the_answer_must_cover(parts):
+    articles, passages, book = parts
+    proper = StatementBook(book.statements, NameTable([["Mark Esper", "Esper"]],
+                                                      {"baghdad": "Baghdad", "some": "Some"}),
+                           {})
+    planner = QueryPlanner(PassageFilters(articles, passages, proper), proper, FakeSearch(),
+                           candidates=5)
+    assert planner.plan("baghdad talks 2020", 5, "hybrid").reading.names == ("Baghdad",)
+    # A word every sentence may open with is no name, whatever the corpus does with it.
+    assert planner.plan("some talks in baghdad", 5, "hybrid").reading.names == ("Baghdad",)
+
+
+def test_an_office_of_a_country_is_found_by_its_peoples_word():
+    def said(who: str, written: str) -> Statement:
+        return Statement("a", "reported", who, written, "Defence Minister", None, "2020-01-08",
+                         "text", "q", 0, 1, 0, 1)
+
+    book = StatementBook([said("Trine Bramsen", "Danish Defence Minister Trine Bramsen"),
+                          said("Frank Bakke-Jensen",
+                               "Norway's Defence Minister Frank Bakke-Jensen")], NameTable(), {})
+    assert book.speaker_in_role("Denmark's defense minister") == "Trine Bramsen"
+    assert book.speaker_in_role("the Norwegian defence minister") == "Frank Bakke-Jensen"
+    assert book.speaker_in_role("the defence minister") is None  # two of them

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from newsrag import NewsragError
-from newsrag.lexical import tokenize
+from newsrag.lexical import LexicalIndex, tokenize
 from newsrag.retrieval import reciprocal_rank_fusion
 
 
@@ -69,3 +70,57 @@ def test_peoples_word_and_country_are_related(word, text, related):
 
     vocab = sorted(set(tokenize(text)))
     assert demonym_related(tokenize(word)[0], vocab) is related
+
+
+def _full_selection(lexical: LexicalIndex, query: str, k: int,
+                    allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """BM25's top k as it was chosen before: bm25s' scores, an argpartition over every row."""
+    tokens = [t for t in tokenize(query) if t in lexical._vocab]
+    if not tokens:
+        return []
+    scores = np.asarray(lexical.bm25.get_scores(tokens), dtype=np.float32)
+    if allowed is not None:
+        mask = np.zeros(len(scores), dtype=bool)
+        mask[allowed] = True
+        scores = np.where(mask, scores, 0.0).astype(np.float32)
+    k = min(k, len(scores))
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+@pytest.mark.parametrize("repeats", [True, False])
+def test_bm25_top_k_is_the_full_selections_ties_and_all(repeats):
+    """BM25 selects among the rows that can make its top k, and leaves a tie among the best to
+    the full selection: the same rows, scores and order as before, with and without a filter,
+    on texts that repeat (every score tied with others) and texts that do not."""
+    rng = np.random.default_rng(3)
+    words = ("iran rockets base erbil strike missile troops drone attack statement pentagon "
+             "baghdad embassy convoy airport").split()
+    if repeats:
+        texts = [" ".join(rng.choice(words[:6], int(rng.integers(1, 4)))) for _ in range(300)]
+    else:
+        texts = [" ".join(rng.choice(words, int(rng.integers(3, 12)))) + f" n{i}"
+                 for i in range(300)]
+    lexical = LexicalIndex.build(texts)
+    allowed = np.sort(rng.choice(len(texts), 120, replace=False))
+    for query in ("iran rockets", "erbil strike missile", "the drone attack on the convoy",
+                  "rockets rockets base", "nothing here", "statement"):
+        for k in (1, 3, 10, 50, 400):
+            for rows in (None, allowed):
+                assert lexical.search(query, k, rows) == _full_selection(lexical, query, k, rows)
+
+
+def test_bm25_searches_from_many_threads_score_as_one_at_a_time():
+    """BM25 lends its score arrays to one query at a time: concurrent searches (a server's
+    threads) get what sequential ones get."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    words = "iran rockets base erbil strike missile troops drone attack statement".split()
+    lexical = LexicalIndex.build([" ".join(rng.choice(words, int(rng.integers(2, 9))))
+                                  for _ in range(20000)])
+    queries = [" ".join(rng.choice(words, 3)) for _ in range(60)]
+    expected = [lexical.search(q, 20) for q in queries]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda q: lexical.search(q, 20), queries * 4)) == expected * 4

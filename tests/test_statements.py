@@ -18,7 +18,7 @@ from newsrag.answering import FRAMING
 from newsrag.articles import read_article_file
 from newsrag.dates import TimeRange, dates_in, format_date, time_range_in
 from newsrag.names import NameTable, load_aliases
-from newsrag.statements import extract_statements
+from newsrag.statements import StatementBook, extract_statements
 
 from conftest import CORPUS, run_cli
 
@@ -74,6 +74,26 @@ def test_statements_by_date_range(seed_index):
     assert {s.speaker for s in jan_2020} == {"Mark Esper", "Hassan Rouhani", "Javad Zarif", "Donald Trump"}
     dates = [s.date for s in seed_index.statements()]
     assert dates == sorted(dates)  # oldest first
+
+
+def test_a_speaker_quoted_but_not_in_the_period_asked_is_said_so(seed_index):
+    """Esper is quoted in January 2020, not in 2021: the refusal says that, not that no
+    article covers 2021 (one does: Austin's)."""
+    answer = seed_index.ask("What did Esper say in 2021?")
+    assert not answer.answered
+    assert answer.reason.startswith("no article quotes Esper in the period asked (1 Jan 2021 to 31 Dec"), answer.reason
+
+
+def test_statements_cli_says_which_period_found_nothing(tmp_path):
+    from newsrag import Index
+
+    index = tmp_path / "index"
+    Index.build(CORPUS, index)
+    proc = run_cli("statements", "--speaker", "esper", "--since", "2021", "--corpus", str(CORPUS),
+                   "--index", str(index), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "no statements by esper (from 1 Jan 2021) found" in proc.stderr, proc.stderr
+    assert "speakers (any date):" in proc.stderr
 
 
 # ---- answers that know who spoke and when --------------------------------------------------
@@ -214,6 +234,16 @@ def test_name_table_joins_spellings_from_corpus_and_alias_data():
     assert not table.same("Donald Trump", "Mark Esper")
 
 
+def test_name_table_keeps_the_words_written_only_capitalised(tmp_path):
+    table = NameTable.build(["Rockets hit Erbil. Stoltenberg spoke of the rockets in Erbil."], [])
+    assert table.proper["erbil"] == "Erbil" and table.proper["stoltenberg"] == "Stoltenberg"
+    assert "rockets" not in table.proper  # also written in lower case
+    table.save(tmp_path / "names.json")
+    assert NameTable.load(tmp_path / "names.json").proper == table.proper
+    (tmp_path / "old.json").write_text('{"groups": []}')  # an index built before
+    assert NameTable.load(tmp_path / "old.json").proper == {}
+
+
 # ---- the CLI ------------------------------------------------------------------------------
 @pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_cli_statements_and_filters(tmp_path):
@@ -252,6 +282,13 @@ def test_framing_is_the_only_text_not_from_articles(seed_index):
     assert text in passage
 
 
+def _index_of(tmp_path, settings, embedder, name: str, text: str) -> Index:
+    """An index over one article written for the test (the real model unless -m fast)."""
+    (tmp_path / "corpus").mkdir(exist_ok=True)
+    (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
+    return Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+
+
 def test_a_lead_in_with_a_colon_attributes_the_quotation_below_it(tmp_path, settings, embedder):
     # Web pages set a statement as "X said in a statement:" then a block quotation.
     (tmp_path / "corpus").mkdir()
@@ -275,3 +312,105 @@ def test_a_lead_in_with_a_colon_attributes_the_quotation_below_it(tmp_path, sett
         assert answer.answered and answer.answer.startswith(
             "Secretary of State Antony Blinken said in a statement late on Monday: [1] "
             '"We are outraged'), answer.answer
+
+
+def test_a_person_named_but_never_quoted_is_not_answered_for(tmp_path, settings, embedder):
+    # "Pope Francis was due to arrive" mentions him; it is no word of his, and neither is the
+    # Vatican's statement after it. Their own words are still found.
+    index = _index_of(
+        tmp_path, settings, embedder, "asad.txt",
+        "Rockets hit Ain al-Asad before papal visit\n\ndate: 2021-03-03\n\n"
+        "At least 10 rockets struck Ain al-Asad air base on Wednesday morning.\n\n"
+        "The attack came two days before Pope Francis was due to arrive in Baghdad for the "
+        "first papal visit to Iraq. The Vatican said the schedule was unchanged.\n\n"
+        "Pentagon press secretary John Kirby said: \"We're still assessing the damage.\"\n")
+    for question in ("What did Pope Francis say about the rocket attack on Ain al-Asad?",
+                     "How did Pope Francis react to the rockets?"):
+        answer = index.ask(question)
+        assert not answer.answered and "Francis" in answer.reason, (question, answer.answer)
+    answer = index.ask("What did Kirby say about the rocket attack?")
+    assert answer.answered and "assessing the damage" in answer.answer, answer.answer
+
+
+def test_a_role_question_wants_the_name_of_that_person(tmp_path, settings, embedder):
+    text = ("Contractor dies as rockets hit Ain al-Asad\n\ndate: 2021-03-04\n\n"
+            "A U.S. civilian contractor died of a heart attack while sheltering from rockets that "
+            "struck Ain al-Asad air base on Wednesday.\n\n"
+            "Pentagon press secretary John Kirby said the contractor had been taking cover in a "
+            "bunker when the rockets landed.\n")
+    index = _index_of(tmp_path, settings, embedder, "asad.txt", text)
+    answer = index.ask("Who was the American contractor killed at Ain al-Asad?")
+    assert not answer.answered and "contractor's name" in answer.answer, answer.answer
+    # Named, the answer is found.
+    index = _index_of(tmp_path, settings, embedder, "asad.txt",
+                      text + "\nThe contractor, Samuel Ortiz of Texas, was 57.\n")
+    answer = index.ask("Who was the American contractor killed at Ain al-Asad?")
+    assert answer.answered and "Samuel Ortiz" in answer.answer, answer.answer
+
+
+def test_a_quotation_without_attribution_continues_the_paragraphs_last_speaker(tmp_path):
+    """Wire style: '"...," Kirby told reporters. "We're still assessing. It would be unwise
+    to speculate."' The second quotation, two sentences long, is Kirby's too; one in a new
+    paragraph is nobody's."""
+    story = tmp_path / "kirby.txt"
+    story.write_text(
+        "date: 2021-03-03\n\nRockets hit the base\n\n"
+        '"No service members were injured," Kirby told reporters in Washington. "We are still '
+        'assessing the damage. It would be unwise to speculate on attribution at this stage."\n\n'
+        "Iraq's Security Media Cell said the rockets hit the base at 7:20 a.m.\n\n"  # not his
+        '"Whoever fired these rockets knew they would fall on houses."\n', encoding="utf-8")
+    _, found = _statements_of(story)
+    first = _find(found, "No service members were injured")
+    assert first and first[0].speaker == "Kirby"
+    assert first[0].quote.startswith('"No service members')  # the quotation, not "reporters"
+    rest = _find(found, "It would be unwise")
+    assert rest and rest[0].speaker == "Kirby"
+    assert rest[0].quote.startswith('"We are still assessing')  # both sentences, one statement
+    alone = _find(found, "Whoever fired these rockets")
+    assert alone and alone[0].speaker is None
+
+
+def test_whose_office_it_is_tells_two_ministers_apart(tmp_path):
+    """Two defence ministers quoted in one story: "Denmark's defense minister" is the Danish
+    one, because the office is kept with the word that says whose it is."""
+    story = tmp_path / "ministers.txt"
+    story.write_text(
+        "date: 2020-01-08\n\nAllies count their troops\n\n"
+        '"They were in the bunkers when the missiles hit," Danish Defence Minister Trine Bramsen '
+        "told reporters.\n\nNorway's Defence Minister Frank Bakke-Jensen said in a statement that "
+        "no Norwegian personnel had been injured.\n", encoding="utf-8")
+    articles, found = _statements_of(story)
+    roles = {s.speaker: s.role for s in found}
+    assert roles == {"Trine Bramsen": "Danish Defence Minister",
+                     "Frank Bakke-Jensen": "Norway's Defence Minister"}
+    book = StatementBook(found, NameTable.build([a.text for a in articles], load_aliases()), {})
+    assert book.speaker_in_role("Denmark's defense minister") == "Trine Bramsen"
+    assert book.speaker_in_role("the Norwegian defence minister") == "Frank Bakke-Jensen"
+    assert book.speaker_in_role("the defence minister") is None  # two fit: nobody
+
+
+def test_arabic_names_inverted_attributions_and_appositive_roles(tmp_path):
+    """Wire copy from Iraq: names with "al-", the verb before the speaker, the role set beside
+    the name by commas, and a quotation whose attribution comes sentences after it opened."""
+    story = tmp_path / "anbar.txt"
+    story.write_text(
+        "date: 2021-03-03\n\nRockets hit the base\n\n"
+        "Col. Saad al-Obeidi, a spokesman for the Anbar Operations Command, said troops had found "
+        'a burned-out truck. "The launcher was set on a timer. Whoever placed it was gone long '
+        'before the first rocket flew," al-Obeidi said.\n\n'
+        '"The Americans killed a guest of Iraq," said Hamid al-Mousawi, a Fatah lawmaker from '
+        "Basra.\n\nSpeaking to Radio Dijla, the governor said the roads would reopen.\n",
+        encoding="utf-8")
+    articles, found = _statements_of(story)
+    truck = _find(found, "burned-out truck")
+    assert truck and truck[0].speaker == "Saad al-Obeidi"
+    assert truck[0].role == "spokesman for the Anbar Operations Command"
+    timer = _find(found, "set on a timer")
+    assert timer and timer[0].speaker == "Saad al-Obeidi"  # not an unattributed quotation
+    assert "Whoever placed it" in timer[0].quote  # one statement for both sentences
+    guest = _find(found, "a guest of Iraq")
+    assert guest and guest[0].speaker == "Hamid al-Mousawi"
+    assert guest[0].role == "Fatah lawmaker from Basra"
+    assert all(st.speaker != "Radio Dijla" for st in found)  # "Speaking to ..." is no name
+    book = StatementBook(found, NameTable.build([a.text for a in articles], load_aliases()), {})
+    assert book.speaker_in_role("the Anbar military spokesman") == "Saad al-Obeidi"

@@ -170,6 +170,7 @@ def test_http_api_answers_concurrent_clients_like_one(server):
 
 @pytest.mark.parametrize("body,status,message", [
     ({"question": ""}, 400, "the question is empty"),
+    ({}, 400, "no question given"),
     ({"question": "?! ..."}, 400, "no words"),
     ({"question": "x" * 2001}, 400, "2,001 characters"),
     ({"question": "Who?", "speaker": "Zarif" * 2_000}, 400, "speaker is 10,000 characters"),

@@ -52,9 +52,15 @@ BOILERPLATE_LINE = re.compile(
     r"(?:photo|image|picture)s?\s+(?:by|credit|courtesy)\b|"
     r".{0,200}[.)]\s+\(?(?:photo|image|picture)s?\s*(?:by|credit|courtesy|:)\s*[A-Z][^.]{0,60}\)?$|"
     r"[^.!?]{0,160}\b(?:in this (?:file )?photo|file photo)\b|"
-    r"(?:getty images|ap photo|afp|reuters|associated press)(?:\s*/\s*\S.*)?\s*$)",
+    r"(?:getty images|ap photo|afp|reuters|associated press)(?:\s*/\s*\S.*)?\s*$|"
+    r"(?:[\w&'’ -]{1,30}\s*[›»]\s*){1,6}[\w&'’ -]{1,30}\s*$)",  # breadcrumbs: "Markets › Energy"
     re.IGNORECASE,
 )
+# The page's own date line near the top, alone or after the byline: "Posted Sat, January 11,
+# 2020, 4:15 PM GMT", "By Ann Lee, Markets Desk | Published: 16 Feb 2021".
+POSTED_LINE = re.compile(r"^\s*(?:by\s+[^|]{1,80}\|\s*)?(?:posted|published|updated|first published)"
+                         r"(?:\s+on)?\s*:?\s*(?P<date>.{6,60})$", re.IGNORECASE)
+POSTED_LOOKAHEAD = 4  # non-empty lines below the headline where the page's date line may be
 # A byline: "By Omar Jaber and Karen Lindqvist", "By Dana Whitcombe, Military Affairs Correspondent".
 BYLINE = re.compile(r"^\s*by\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}"
                     r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’ -]{1,60})*\s*$", re.IGNORECASE)
@@ -207,6 +213,24 @@ def _take_date(line: str) -> tuple[str | None, str]:
     return None, line
 
 
+def _take_posted_date(lines: list[str]) -> str | None:
+    """The date of a "Posted ..." line among the first lines (see POSTED_LINE), which is then
+    dropped as page furniture; None when there is none."""
+    seen = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        m = POSTED_LINE.match(line)
+        found = dates_in(m.group("date")) if m else []
+        if found and found[0][0] <= 5:  # the date first, or after a weekday ("Sat, ")
+            lines[i] = ""
+            return found[0][2]
+        seen += 1
+        if seen >= POSTED_LOOKAHEAD:
+            break
+    return None
+
+
 def _parse_plain(name: str, text: str, meta: dict[str, Any], warnings: list) -> dict[str, Any]:
     """Seed shape: optional ``date YYYY-MM-DD`` prefix, headline line, paragraphs."""
     lines = [ln for ln in text.split("\n")]
@@ -230,6 +254,7 @@ def _parse_plain(name: str, text: str, meta: dict[str, Any], warnings: list) -> 
             if found:
                 date = date or found
                 lines[rest_lines[0]] = rest
+    date = date or _take_posted_date(lines)
     paragraphs = _paragraphs([ln.lstrip("#").strip() if ln.startswith("#") else ln for ln in lines])
     body = "\n\n".join(paragraphs)
     if not body:

@@ -238,6 +238,11 @@ def add(
     except OSError as exc:
         _fail(f"cannot create the corpus folder {corpus}/ ({exc.strerror or exc})")
     for f in files:
+        if f.is_symlink():
+            # As a build does not follow a link out of the corpus, add does not copy one in:
+            # "notes.txt -> /etc/passwd" would put a file from elsewhere into the index.
+            _fail(f"{f} is a symbolic link; links are not followed: name the file itself to "
+                  "add it")
         if f.is_dir():
             _fail(f"{f} is a folder: name the article files to add (newsrag add {f}/*)")
         if not f.is_file():
@@ -257,6 +262,10 @@ def add(
         target = corpus / f.name
         if target.exists() and not target.samefile(f) and target.read_bytes() != f.read_bytes():
             _fail(f"{target} already exists with other content; rename the file to add it")
+        if not target.exists() and (copy := _same_content_in(corpus, f)) is not None:
+            # A copy under another name would displace the article it copies (a build keeps
+            # one of two identical files).
+            _fail(f"{f} has the same content as {copy}, already in the corpus: nothing to add")
     # A build in progress would make ours fail after the copy: wait for it first.
     make_store(settings, index).wait_for_lock(_say)
     for f in files:
@@ -268,6 +277,23 @@ def add(
         _say(f"copied {f} -> {target}")
     idx = Index.build(corpus, index, settings, progress=True)
     _say_report(idx)
+
+
+def _same_content_in(corpus: Path, f: Path) -> Path | None:
+    """A file of the corpus with exactly ``f``'s bytes (compared only where the sizes agree;
+    links are not followed), or None."""
+    size = f.stat().st_size
+    data: bytes | None = None
+    for other in corpus.rglob("*"):
+        try:
+            if other.is_symlink() or not other.is_file() or other.stat().st_size != size:
+                continue
+            data = f.read_bytes() if data is None else data
+            if other.read_bytes() == data:
+                return other
+        except OSError:
+            continue
+    return None
 
 
 @app.command()
@@ -404,7 +430,14 @@ def statements(
         return
     if not found:
         known = ", ".join(name for name, _ in idx.speakers())
-        _say(f"no statements{' by ' + speaker if speaker else ''} found; speakers: {known}")
+        from .dates import between
+
+        period = between(since, until)
+        when = f" ({period.describe()})" if period is not None else ""
+        # Without the period, "no statements by esper; speakers: ..., Mark Esper" reads as a
+        # contradiction when Esper is quoted in another year.
+        _say(f"no statements{' by ' + speaker if speaker else ''}{when} found; speakers "
+             f"(any date): {known}")
         return
     for st in found:
         kind = "quoted" if st.kind == "quotation" else "reported"

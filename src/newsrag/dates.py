@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Sequence
 
 from .errors import NewsragError
 
-__all__ = ["resolve_weekday", "TimeRange", "format_date", "dates_in", "time_range_in", "parse_range",
-           "between", "MONTH_NAMES", "YEAR"]
+__all__ = ["resolve_weekday", "TimeRange", "format_date", "dates_in", "passage_dates",
+           "time_range_in", "parse_range", "between", "MONTH_NAMES", "YEAR"]
 
 MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTH_NAMES.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -124,6 +125,30 @@ def dates_in(text: str, article_date: str | None = None) -> list[tuple[int, int,
             found.append((m.start(), m.end(), iso))
     found.sort()
     return found
+
+
+def reference_date(article_date: str | None, texts: Sequence[str]) -> str | None:
+    """The date an article is placed at: its own, else the latest full date its passages
+    (``texts``) write (a wire story without a date line that captions its photo "Jan. 5,
+    2020")."""
+    if article_date is not None:
+        return article_date
+    full = [d for t in texts for *_, d in dates_in(t)]
+    return max(full) if full else None
+
+
+def passage_dates(article_date: str | None, texts: Sequence[str]) -> list[frozenset[str]]:
+    """Per passage of one article (``texts``, in order), the dates it can be placed at: its
+    article's date and the dates written in it (a date without a year takes the article's
+    date, else the latest full date the article writes). What a period filter and a period
+    named in a question check; a build stores them (``passages.dates.npy``)."""
+    ref = reference_date(article_date, texts)
+    out = []
+    for t in texts:
+        d: set[str] = {article_date} if article_date else set()
+        d.update(d2 for *_, d2 in dates_in(t, ref))
+        out.append(frozenset(d))
+    return out
 
 
 def _month_range(year: int, month: int) -> TimeRange:

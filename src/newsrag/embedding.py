@@ -426,6 +426,12 @@ class OnnxEmbedder(Embedder):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
+        # No spin-waiting between runs: a question is one short run, and its pool's threads
+        # spinning after it took the cores from the rest of the question (BM25, the answerer)
+        # and from other processes; the question's embedding took 0.6x the time without it on
+        # the busy 2-core machine (same vectors, to the bit), a batch of passages no longer.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(folder / ONNX_FILE), options,
                                             providers=["CPUExecutionProvider"])

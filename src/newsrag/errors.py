@@ -16,6 +16,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexCorruptError",
     "BuildLockedError",
+    "NO_QUESTION",
 ]
 
 
@@ -49,3 +50,7 @@ class IndexCorruptError(NewsragError):
 
 class BuildLockedError(NewsragError):
     """Another build holds the index's lock."""
+
+
+# What a request without a question (an API body of {}) is told, wherever it is checked.
+NO_QUESTION = "no question given: send the question as text"

@@ -21,12 +21,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .dates import YEAR, TimeRange, dates_in
+from .dates import YEAR, TimeRange, passage_dates, reference_date
 from .names import NameTable
 from .passages import Passage
 from .questions import NameCoverage, initials_of
 from .statements import StatementBook
-from .store import ArticleMeta, article_fields, article_position, article_rows
+from .store import ArticleMeta, PassageDates, article_fields, article_position, article_rows
 
 __all__ = ["PassageFilters", "ArticleNames", "AllowedRows"]
 
@@ -63,7 +63,13 @@ class PassageFilters:
         self._row_years: list[frozenset[int]] | None = None
         # Row by row, for the few rows a question's candidates hold (no scan of every passage).
         self._article_dates: dict[int, list[frozenset[str]]] = {}
+        # An undated article's reference date by its position, worked out once (every
+        # candidate sentence of its passages asks for it).
+        self._article_refs: dict[int, str | None] = {}
         self._statement_dates: dict[int, set[str]] | None = None
+        # The dates a build stored for every row (a PassageTable's), None for an older
+        # generation or a plain list of passages: then they are worked out from the texts.
+        self._stored: PassageDates | None = getattr(passages, "dates", None)
         firsts, counts = article_rows(articles)
         self._order = np.flatnonzero(counts > 0)[np.argsort(firsts[counts > 0], kind="stable")]
         self._firsts = firsts[self._order]
@@ -77,14 +83,9 @@ class PassageFilters:
             dates: list[set[str]] = [set() for _ in passages]
             for a in self.articles:
                 rows = range(a.first, a.first + a.count)
-                ref = a.date
-                if ref is None:
-                    full = [d for r in rows for *_, d in dates_in(passages[r].text)]
-                    ref = max(full) if full else None
-                for r in rows:
-                    if a.date:
-                        dates[r].add(a.date)
-                    dates[r].update(d for *_, d in dates_in(passages[r].text, ref))
+                found = passage_dates(a.date, [passages[r].text for r in rows])
+                for r, d in zip(rows, found):
+                    dates[r].update(d)
             for i, st in enumerate(self.book.statements):
                 if st.date:
                     for r in self.book.rows_of([i]):
@@ -100,15 +101,18 @@ class PassageFilters:
         return self._row_years
 
     def dates_of(self, row: int) -> frozenset[str]:
-        """``row_dates()[row]``, worked out for that row's article alone when the whole table
-        has not been built (a question's candidates need a few rows, not a million)."""
+        """``row_dates()[row]``: read from the dates the build stored, or worked out for that
+        row's article alone when the generation has none and the whole table has not been built
+        (a question's candidates need a few rows, not a million)."""
         if self._row_dates is not None:
             return self._row_dates[row]
-        i = int(np.searchsorted(self._firsts, row, side="right")) - 1
-        key = int(self._order[i]) if i >= 0 else -1
-        a = self.articles[key] if key >= 0 else None
+        if self._stored is not None:
+            stored = self._stored.of(row)
+            also = self._said_dates().get(row)
+            return stored | also if also else stored
+        key, a = self._article_at(row)
         own: frozenset[str] = frozenset()
-        if a is not None and row < a.first + a.count:
+        if a is not None:
             rows = self._article_dates.get(key)
             if rows is None:
                 if len(self._article_dates) >= ARTICLE_CACHE:
@@ -118,19 +122,26 @@ class PassageFilters:
         said = self._said_dates().get(row)
         return own | said if said else own
 
+    def _article_at(self, row: int) -> tuple[int, ArticleMeta | None]:
+        """The position and metadata of the article holding ``row`` (None for no article)."""
+        i = int(np.searchsorted(self._firsts, row, side="right")) - 1
+        key = int(self._order[i]) if i >= 0 else -1
+        a = self.articles[key] if key >= 0 else None
+        return (key, a) if a is not None and row < a.first + a.count else (-1, None)
+
+    def _reference_date(self, key: int, a: ArticleMeta) -> str | None:
+        """The date an article is placed at (see :func:`newsrag.dates.reference_date`),
+        remembered by the article's position."""
+        if key not in self._article_refs:
+            if len(self._article_refs) >= ARTICLE_CACHE:
+                self._article_refs.clear()
+            texts = [p.text for p in self.passages[a.first:a.first + a.count]]
+            self._article_refs[key] = reference_date(a.date, texts)
+        return self._article_refs[key]
+
     def _dates_of_article(self, a: ArticleMeta) -> list[frozenset[str]]:
         """:meth:`row_dates` for one article's rows, before the statements' dates."""
-        texts = [p.text for p in self.passages[a.first:a.first + a.count]]
-        ref = a.date
-        if ref is None:
-            full = [d for t in texts for *_, d in dates_in(t)]
-            ref = max(full) if full else None
-        out = []
-        for t in texts:
-            d: set[str] = {a.date} if a.date else set()
-            d.update(d2 for *_, d2 in dates_in(t, ref))
-            out.append(frozenset(d))
-        return out
+        return passage_dates(a.date, [p.text for p in self.passages[a.first:a.first + a.count]])
 
     def _said_dates(self) -> dict[int, set[str]]:
         """Per row carrying dated statements, their dates."""
@@ -169,7 +180,18 @@ class PassageFilters:
         if self.not_out_of_period(row, period):
             return True
         date = self.passages[row].date
-        return date is not None and (period.since is None or date >= period.since)
+        if date is None:
+            # An undated article is placed by the latest date it writes; one that writes none
+            # may tell of the period if any of its passages may: "the 2014 invitation" in one
+            # paragraph does not place the story of the vote in 2014.
+            key, a = self._article_at(row)
+            if a is None:
+                return False
+            date = self._reference_date(key, a)
+            if date is None:
+                return any(self.not_out_of_period(r, period)
+                           for r in range(a.first, a.first + a.count))
+        return period.since is None or date >= period.since
 
     def allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
         """Rows a speaker or period filter leaves, or None for no filter."""
@@ -177,7 +199,14 @@ class PassageFilters:
         if speaker:
             rows = self.book.rows_of(self.book.select(speaker, period))
         if period is not None:
-            dated = {r for r, ds in enumerate(self.row_dates()) if any(map(period.contains, ds))}
+            if self._row_dates is None and self._stored is not None:
+                # The build's column, and the statements' dates: no passage is read.
+                dated = set(self._stored.rows_in(period).tolist())
+                dated |= {r for r, ds in self._said_dates().items()
+                          if any(map(period.contains, ds))}
+            else:
+                dated = {r for r, ds in enumerate(self.row_dates())
+                         if any(map(period.contains, ds))}
             rows = dated if rows is None else rows & dated
         if rows is None:
             return None

@@ -71,7 +71,8 @@ class Index:
         self.build_report: BuildReport | None = None
         self.filters = PassageFilters(manifest.articles, retriever.passages, book)
         self.article_names = ArticleNames(manifest.articles, retriever.passages, retriever.names)
-        self.planner = QueryPlanner(self.filters, book, self._search, settings.candidates)
+        self.planner = QueryPlanner(self.filters, book, self._search, settings.candidates,
+                                    knows=retriever.knows_word)
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
@@ -182,7 +183,10 @@ class Index:
         if plan.filtered_out:
             return Answer(question, f"{NOT_IN_ARTICLES} {plan.filter_notice()}", False, [], 0.0,
                           "filter left no passages", plan.query)
-        unknown = self.retriever.unknown_terms(question, self.article_names.initials())
+        unknown = self.retriever.unknown_terms(plan.reading.question, self.article_names.initials())
+        role = self.retriever.unknown_role(plan.reading.speaker_role) \
+            if plan.reading.asked is None and plan.reading.kind == "quote" else None
+        unknown += [role] if role else []
         hits = self.planner.retrieve(plan)
         answer = self.answerer.answer(plan.query, self.retriever.encode(plan.query), hits,
                                       unknown, who=plan.reading.who_said, reading=plan.reading,

@@ -11,6 +11,7 @@ import bisect
 import json
 import os
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
@@ -38,6 +39,11 @@ def _stemmer() -> Any:
 
 # How the people's word for a country ends, after stemming: "norwegian", "iraqi", "swedish".
 DEMONYM_END = re.compile(r"(?:ian|ean|an|ese|ish|i)s?$")
+
+
+def looks_like_demonym(word: str) -> bool:
+    """Whether a lower-case word ends as a people's word does ("iranian", "danish")."""
+    return len(word) > 4 and DEMONYM_END.search(word) is not None
 
 
 @lru_cache(maxsize=1 << 16)
@@ -114,15 +120,33 @@ def _tokens(text: str) -> tuple[str, ...]:
     """:func:`tokenize`'s tokens, remembered for the texts seen last (the same passages'
     sentences come back question after question)."""
     out: list[str] = []
-    for m in TOKEN.finditer(text.lower()):
-        word = m.group().replace("’", "'")
-        if word.endswith("'s"):
-            word = word[:-2]
-        parts = COMPOUND_PARTS.split(word)
-        for w in ([word] if len(parts) == 1 else [word, *parts]):
-            if w and w not in STOPWORDS:
-                out.append(_stem(w))
+    words = _WORD_TOKENS
+    for word in TOKEN.findall(text.lower()):
+        tokens = words.get(word)
+        if tokens is None:
+            tokens = _word_tokens(word)
+            if len(words) >= WORD_CACHE:
+                words.clear()
+            words[word] = tokens
+        out += tokens
     return tuple(out)
+
+
+# A word's tokens by its lower-cased spelling: a question's candidate sentences and an article's
+# names are tokenised anew for every question, and a few thousand words make most of any text.
+WORD_CACHE = 1 << 16
+_WORD_TOKENS: dict[str, tuple[str, ...]] = {}
+
+
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """The tokens of one lower-cased word of :data:`TOKEN`: itself and, for a compound, its
+    parts; stemmed, without stopwords."""
+    word = word.replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    parts = COMPOUND_PARTS.split(word)
+    return tuple(_stem(w) for w in ([word] if len(parts) == 1 else [word, *parts])
+                 if w and w not in STOPWORDS)
 
 
 class LexicalIndex:
@@ -186,16 +210,147 @@ class LexicalIndex:
 
     def search(self, query: str, k: int,
                allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top ``k`` rows with a positive BM25 score, best first; only ``allowed`` rows if given."""
+        """Top ``k`` rows with a positive BM25 score, best first; only ``allowed`` rows if given.
+
+        Selected among the rows that can make the top ``k`` (:meth:`_contenders`), not among
+        every row: at a million passages a full selection was half of BM25's time. Where the
+        best scores hold a tie, the order among the tied rows is the one a full
+        ``argpartition`` gives (:meth:`_ranked`), so hits, and the answers fused from them,
+        stay what they were."""
         tokens = [t for t in tokenize(query) if t in self._vocab]
         if not tokens or self.size == 0:
             return []
-        scores = np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
-        if allowed is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[np.asarray(allowed, dtype=np.int64)] = True
+        scores, columns = self._scores(tokens)
+        try:
+            mask = None
+            if allowed is not None:
+                mask = np.zeros(len(scores), dtype=bool)
+                mask[np.asarray(allowed, dtype=np.int64)] = True
+            rows = self._contenders(scores, columns, k, mask)
+            top = distinct_top(rows, scores[rows], k)
+            if top is None:
+                top = self._ranked(scores, k, mask)
+            return [(int(i), float(scores[i])) for i in top]
+        finally:
+            _SCRATCH.give(scores)
+
+    @staticmethod
+    def _ranked(scores: np.ndarray, k: int, mask: np.ndarray | None) -> np.ndarray:
+        """The top ``k`` positive rows by a selection over every row: the order ties have
+        always had (``argpartition``'s, then a stable sort)."""
+        if mask is not None:
             scores = np.where(mask, scores, 0.0).astype(np.float32)
         k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
+        negated = np.negative(scores, out=_SCRATCH.take(len(scores), scores.dtype, False))
+        top = np.argpartition(negated, k - 1)[:k]
+        _SCRATCH.give(negated)
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        return top[scores[top] > 0]
+
+    def _scores(self, tokens: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Every row's BM25 score for the query ``tokens``, and the rows each distinct token
+        occurs in, rarest first (none when bm25s computed the scores itself).
+
+        The sums are bm25s' own (``_compute_relevance_from_scores``: each token's column added
+        with ``np.add.at`` in query order, in the index's dtype), so the scores are the same to
+        the bit. An index whose scores need more than the columns' sums (a non-occurrence term:
+        BM25L, BM25+) is left to bm25s."""
+        bm25 = self.bm25
+        data, indices = bm25.scores["data"], bm25.scores["indices"]
+        dtype = np.dtype(bm25.dtype)
+        if getattr(bm25, "nonoccurrence_array", None) is not None or data.dtype != dtype:
+            return np.asarray(bm25.get_scores(tokens), dtype=np.float32), []
+        indptr = bm25.scores["indptr"]
+        scores = _SCRATCH.take(int(bm25.scores["num_docs"]), dtype, True)
+        columns: dict[str, np.ndarray] = {}
+        for token in tokens:
+            word = bm25.vocab_dict[token]
+            start, end = int(indptr[word]), int(indptr[word + 1])
+            rows = np.asarray(indices[start:end])
+            np.add.at(scores, rows, data[start:end])
+            columns[token] = rows
+        return (scores.astype(np.float32, copy=False),
+                sorted(columns.values(), key=len))
+
+    @staticmethod
+    def _contenders(scores: np.ndarray, columns: list[np.ndarray], k: int,
+                    mask: np.ndarray | None) -> np.ndarray:
+        """The rows (ascending; only those ``mask`` allows, if given) that may be among the
+        ``k`` best positive ``scores``: those
+        scoring at least the ``k``-th best of the rarest tokens' rows. A lower bound on the
+        ``k``-th best score over all rows, it leaves a few hundred rows to select from instead
+        of every row a common word occurs in (most of a million, for a question's "patients")."""
+        floor = 0.0
+        seen: list[np.ndarray] = []
+        total = 0
+        for rows in columns:
+            seen.append(rows)
+            total += len(rows)
+            if total >= 2 * k:
+                some = np.unique(np.concatenate(seen))
+                if mask is not None:
+                    some = some[mask[some]]
+                if len(some) >= k:
+                    values = scores[some]
+                    floor = float(np.partition(values, len(values) - k)[len(values) - k])
+                    break
+        rows = np.flatnonzero(scores >= floor) if floor > 0.0 else np.flatnonzero(scores > 0)
+        return rows if mask is None else rows[mask[rows]]
+
+
+class _Scratch:
+    """Score-sized arrays lent to one query at a time and given back, a few kept for the next:
+    a fresh million-row array costs its page faults on every query (3 ms of BM25's 10 at a
+    million passages on the busy machine), clearing a kept one a tenth of that. At most
+    :attr:`KEEP` are kept, however many threads search (a server's), so the memory stays
+    bounded (4 bytes a passage each)."""
+
+    KEEP = 4
+
+    def __init__(self) -> None:
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int, dtype: np.dtype, zeroed: bool) -> np.ndarray:
+        """An array of ``size`` and ``dtype``, all zeros if ``zeroed``."""
+        array = None
+        with self._lock:
+            for i, kept in enumerate(self._free):
+                if len(kept) == size and kept.dtype == dtype:
+                    array = self._free.pop(i)
+                    break
+        if array is None:
+            return np.zeros(size, dtype=dtype)
+        if zeroed:
+            array.fill(0)
+        return array
+
+    def give(self, array: np.ndarray) -> None:
+        """``array`` back, no longer used by its query (kept if there is room; arrays of
+        another size, an index loaded before, make way)."""
+        with self._lock:
+            self._free = [a for a in self._free if len(a) == len(array)]
+            if len(self._free) < self.KEEP:
+                self._free.append(array)
+
+
+_SCRATCH = _Scratch()
+
+
+def distinct_top(rows: np.ndarray, values: np.ndarray, k: int) -> np.ndarray | None:
+    """The ``k`` of ``rows`` with the highest ``values``, best first; None where two of them
+    score the same or one ties with the best row left out, since the order of equal scores is
+    then a matter of how the rows are selected."""
+    if len(rows) > k:
+        if k <= 0:
+            return rows[:0]
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        keep = values >= kth
+        if int(np.count_nonzero(keep)) != k:
+            return None
+        rows, values = rows[keep], values[keep]
+    order = np.argsort(-values, kind="stable")
+    ranked = values[order]
+    if len(ranked) > 1 and bool(np.any(ranked[1:] == ranked[:-1])):
+        return None
+    return rows[order]

@@ -6,11 +6,17 @@ English news questions, about people, places, times and counts.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
+
 __all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
            "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
-           "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS",
+           "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
+           "IRREGULAR_PASTS", "SENTENCE_OPENERS", "COUNTRIES", "BODY_NOUNS",
+           "NON_PERSON_NAME_WORDS", "NAME_TITLES",
            "US_NAMES", "NEGATIONS", "NAME_CONNECTORS", "TITLE_WORDS", "INTERVIEWER_LABELS",
-           "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS"]
+           "TITLE_ABBREVIATIONS", "ROLE_SYNONYMS", "FOCUS_SYNONYMS", "ATTACK_NOUNS",
+           "MODEL_WORDS", "common_word"]
 
 # Verbs of a "what did X say/tell/call ...?" question, and of "who threatened ...?".
 SAYING_VERBS = (
@@ -29,9 +35,21 @@ SAYING_VERBS = (
 # Words after "which"/"what" that are not its noun ("what did", "which was").
 AUXILIARIES = frozenset("did does do was were is are has have had will would could can should "
                         "may might must".split())
+# Words that open a sentence without naming anyone: articles, pronouns, conjunctions,
+# prepositions ("It cancelled ...", "After the strike ...").
+SENTENCE_OPENERS = frozenset(
+    "a an the this that these those it its he she they we i you his her their our there here "
+    "but and or so yet nor in on at for from by with after before as when while if although "
+    "though because since during under over about according despite meanwhile also still "
+    "some many most several all both each every no other another one two three such".split())
+# Verbs of news questions whose past tense does not end in "-ed" ("How many rockets hit ...?").
+IRREGULAR_PASTS = frozenset("hit struck fell took led gave made sent held wrote spoke shot brought "
+                            "kept hurt left came went got ran saw flew met won lost fled spent "
+                            "began rose".split())
 # Words that end the noun phrase of "which X ...": prepositions, relatives, common verbs.
 FOCUS_STOPS = frozenset("to of in on at from by for with into near after before during that who "
-                        "which whose where when hit fired struck took take led lead".split())
+                        "which whose where when fired take lead give gives makes".split()
+                        ) | IRREGULAR_PASTS
 # Words skipped on the way to the noun of "what kind of X", "which of the X".
 COUNT_NOUN_SKIP = frozenset("kind kinds type types sort sorts of the a an one two".split())
 # Counts written as words ("ten rockets", "a dozen missiles", "several service members").
@@ -54,6 +72,18 @@ PERSON_NOUNS = frozenset(
     "group groups militia militias organization organisation agency ministry government "
     "department company network administration spokesmen citizen citizens national nationals "
     "child children personnel passenger passengers crew captain captains".split())
+# The person nouns that are bodies, not people: "Which group claimed it?" is answered by a
+# group's name, "Which commander ...?" by a person's.
+BODY_NOUNS = frozenset("group groups militia militias organization organisation agency ministry "
+                       "government department company network administration".split())
+# Words that make a name a body's or a place's, not a person's ("Ukraine International Airlines",
+# "Imam Khomeini International Airport", "Anbar Operations Command").
+NON_PERSON_NAME_WORDS = frozenset(
+    "airlines airline airways airport international university ministry council forces force "
+    "guards corps command operations base province agency news press television department "
+    "republic company group brigade brigades party army navy coalition organization "
+    "organisation nations union state states committee office court bank hospital center "
+    "centre school mosque street square city region".split())
 # Roles that name the same position, for "Name the Pentagon spokesperson" answered by "Pentagon
 # spokesman Jonathan Hoffman".
 ROLE_SYNONYMS = (
@@ -114,6 +144,34 @@ _IRREGULAR = {"french": "franc", "british": "britain", "dutch": "netherland",
               "finnish": "finland", "irish": "ireland", "scottish": "scotland",
               "english": "england", "filipino": "philippin", "thai": "thailand"}
 IRREGULAR_DEMONYMS = {**_IRREGULAR, **{country: people for people, country in _IRREGULAR.items()}}
+# Countries, one word each (the distinctive word of a longer name: "saudi", "emirates"), for
+# questions typed in lower case: "australia reaction to the strikes" names Australia.
+COUNTRIES = frozenset(
+    "afghanistan albania algeria andorra angola argentina armenia australia austria azerbaijan "
+    "bahamas bahrain bangladesh barbados belarus belgium belize benin bhutan bolivia bosnia "
+    "botswana brazil brunei bulgaria burkina burundi cambodia cameroon canada chad chile china "
+    "colombia comoros congo croatia cuba cyprus czechia czech denmark djibouti dominica ecuador "
+    "egypt emirates eritrea estonia eswatini ethiopia fiji finland france gabon gambia georgia "
+    "germany ghana greece grenada guatemala guinea guyana haiti honduras hungary iceland india "
+    "indonesia iran iraq ireland israel italy jamaica japan jordan kazakhstan kenya kiribati "
+    "kosovo kuwait kyrgyzstan laos latvia lebanon lesotho liberia libya liechtenstein lithuania "
+    "luxembourg madagascar malawi malaysia maldives mali malta mauritania mauritius mexico "
+    "micronesia moldova monaco mongolia montenegro morocco mozambique myanmar namibia nauru nepal "
+    "netherlands nicaragua niger nigeria norway oman pakistan palau palestine panama paraguay "
+    "peru philippines poland portugal qatar romania russia rwanda samoa saudi senegal serbia "
+    "seychelles singapore slovakia slovenia somalia spain sudan suriname sweden switzerland "
+    "syria taiwan tajikistan tanzania thailand togo tonga tunisia turkey turkmenistan tuvalu "
+    "uganda ukraine uk uruguay uzbekistan vanuatu vatican venezuela vietnam yemen zambia "
+    "zimbabwe britain england scotland wales".split())
+# Capitals that news uses for their governments ("Tehran fired missiles", "Baghdad protested"),
+# and short forms, stemmed, with their country: a question about Tehran's strike is answered by
+# an article on Iran's. (Washington is among US_NAMES.)
+COUNTRY_METONYMS = {
+    "uk": "britain", "tehran": "iran", "baghdad": "iraq", "damascus": "syria", "moscow": "russia",
+    "beij": "china", "ankara": "turkey", "riyadh": "saudi", "kyiv": "ukrain", "kiev": "ukrain",
+    "ottawa": "canada", "london": "britain", "pari": "franc", "berlin": "germani",
+    "jerusalem": "israel", "beirut": "lebanon", "kabul": "afghanistan", "copenhagen": "denmark",
+    "oslo": "norway", "stockholm": "sweden", "rome": "itali"}
 # Offices and bodies a question may ask about without naming who holds them ("How did Iran's
 # supreme leader react?"): each group's phrases name the same office. An answer must come from
 # an article that mentions the office (of the country the question names), or none.
@@ -122,15 +180,21 @@ OFFICE_GROUPS = (
     ("foreign minister", "foreign secretary", "foreign affairs minister", "top diplomat"),
     ("secretary of state", "top diplomat"),
     ("defense minister", "defence minister", "defense secretary", "defence secretary",
-     "secretary of defense", "pentagon chief"),
+     "secretary of defense", "pentagon chief", "defense chief", "defence chief"),
     ("interior minister",), ("oil minister",), ("finance minister",),
     ("prime minister", "premier"),
-    ("president",),
+    ("president", "head of state"),
     ("parliament", "parliamentary", "lawmakers", "legislators", "legislature", "mps",
      "parliamentarians"),
     ("ambassador", "envoy"),
     ("governor",), ("mayor",),
 )
+# Words for an attack: "Who claimed the rocket attack?" asks who did it, not whose words.
+ATTACK_NOUNS = ("attack", "attacks", "strike", "strikes", "barrage", "bombing", "bombings",
+                "shelling", "raid", "raids", "assault")
+# "What type of plane ...?", "Which airliner model ...?": a model designation is asked for.
+MODEL_WORDS = ("type", "types", "kind", "kinds", "model", "models", "make", "makes", "class",
+               "variant", "variants")
 # Words of a sum of money: "How much compensation ...?" is answered by an amount of money.
 MONEY_WORDS = frozenset(
     "money cost costs costing compensation compensate compensated pay paid paying payment "
@@ -148,13 +212,46 @@ NEGATIONS = frozenset("not no never neither nor without denied denies deny refus
 # Lower-case words inside a name ("Secretary of State", "Ain al-Asad", "Saraya Awliya al-Dam").
 NAME_CONNECTORS = frozenset("of al el bin ibn de du van von la".split())
 # Titles and offices written before names: not what a name is checked by.
-TITLE_WORDS = frozenset(
-    "president vice secretary minister ministry foreign defense defence state prime supreme "
-    "leader general gen commander spokesman spokeswoman spokesperson ambassador chief director "
-    "senator sen governor gov deputy admiral adm colonel col major maj captain capt lieutenant "
-    "lt officer official representative rep chairman envoy senior former acting national "
-    "security advisor adviser ayatollah mayor chancellor premier press mr mrs ms dr the of "
-    "air base airbase airport force forces".split())
+# Titles that stand before a person's name ("pope Francis", "Gen. Milley" typed "gen milley").
+NAME_TITLES = frozenset(
+    "president secretary minister general gen commander spokesman spokeswoman spokesperson "
+    "ambassador chief director senator sen governor gov deputy admiral adm colonel col major maj "
+    "captain capt lieutenant lt officer official representative rep chairman envoy ayatollah "
+    "mayor chancellor premier mr mrs ms dr pope king queen prince sheikh".split())
+TITLE_WORDS = NAME_TITLES | frozenset(
+    "vice ministry foreign defense defence state prime supreme leader senior former acting "
+    "national security advisor adviser press the of air base airbase airport force forces".split())
 # Transcript labels of whoever asks the questions ("QUESTION:", "Q:", "STAFF:").
 INTERVIEWER_LABELS = frozenset(["question", "q", "moderator", "interviewer", "reporter", "staff",
                                 "host", "operator", "audience member"])
+
+
+# Endings of an inflected word whose base may be listed instead ("ousting", "concussed").
+INFLECTIONS = ("ing", "ings", "ed", "es", "s", "er", "ers", "ly", "ness", "ment", "ments")
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """The common English words of ``data/english_words.txt``."""
+    text = resources.files("newsrag").joinpath("data/english_words.txt").read_text("utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#"))
+
+
+def common_word(word: str) -> bool:
+    """Whether a lower-case ``word`` is ordinary English rather than a name: a listed word, an
+    inflection of one ("ousting", "concussed" for "concussion"), two listed words run together
+    ("airbase") or a contraction typed without its apostrophe ("wont"). A name typed in lower
+    case ("lavrov", "salih") is none of these."""
+    words = _english_words()
+    if word in words:
+        return True
+    if word.endswith("nt") and (word[:-1] in words or word[:-2] in words):
+        return True
+    if any(word[:i] in words and word[i:] in words for i in range(3, len(word) - 3)):
+        return True
+    for suffix in INFLECTIONS:
+        base = word[:-len(suffix)]
+        if word.endswith(suffix) and len(base) >= 3 and any(
+                b in words for b in (base, base + "e", base[:-1], base + "ion", base + "ation")):
+            return True
+    return False

@@ -34,6 +34,7 @@ __all__ = ["NameTable", "load_aliases", "name_key"]
 # A capitalised word, possibly hyphenated or with an apostrophe ("Al-Asad", "O'Brien").
 CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:[-'’][A-Za-z]+)*\b")
 MIN_FUZZY_LENGTH = 5
+MIN_PROPER_LENGTH = 3
 
 
 def name_key(text: str) -> str:
@@ -83,6 +84,10 @@ class NameTable:
     """Groups of spellings; the first of each group is the one shown."""
 
     groups: list[list[str]] = field(default_factory=list)
+    # Words the corpus writes only capitalised ("Erbil", "Stoltenberg"), as they are written,
+    # by their lower-case form: a question typed in lower case is read with its names
+    # capitalised (see newsrag.planning). Empty for indexes built before it was kept.
+    proper: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._group_of: dict[str, int] = {}
@@ -103,7 +108,9 @@ class NameTable:
         for text in texts:
             counts.update(re.sub(r"'s$", "", m.group().replace("’", "'"))
                           for m in CAPITALISED.finditer(text))
-            lower.update(re.findall(r"\b[a-z]{5,}\b", text))
+            lower.update(re.findall(r"\b[a-z][a-z'’-]{2,}\b", text))
+        proper = {w.lower(): w for w, _ in counts.most_common()[::-1]
+                  if len(w) >= MIN_PROPER_LENGTH and w.lower() not in lower}
         words = sorted(w for w in counts if len(w) >= MIN_FUZZY_LENGTH and w.lower() not in lower)
         uf = _UnionFind()
         by_initial: dict[str, list[str]] = {}
@@ -136,16 +143,17 @@ class NameTable:
                         group += [w for w in g if w not in group]
             merged.append(group)
         merged += [g for g in groups if id(g) not in used]
-        return cls(merged)
+        return cls(merged, proper)
 
     # ---- persisting ----------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"groups": self.groups}, ensure_ascii=False, indent=0),
-                        encoding="utf-8")
+        path.write_text(json.dumps({"groups": self.groups, "proper": self.proper},
+                                   ensure_ascii=False, indent=0), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> "NameTable":
-        return cls(json.loads(path.read_text(encoding="utf-8"))["groups"])
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data["groups"], data.get("proper") or {})
 
     # ---- using ---------------------------------------------------------------------------
     def group(self, name: str) -> list[str] | None:

@@ -17,6 +17,7 @@ from typing import Any, Sequence, overload
 
 from .articles import Article
 from .errors import NewsragError
+from .lexicon import WEEKDAYS
 
 __all__ = ["Passage", "PassageIds", "passage_id", "Chunker", "split_sentences",
            "is_attribution_line"]
@@ -27,6 +28,10 @@ ABBREVIATIONS = frozenset(
     "no vs etc jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e".split()
 )
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# What follows a clock time without ending its sentence: "6 p.m. Eastern", "1 a.m. Friday".
+TIME_ZONE_NEXT = re.compile(r"\s+(?:Eastern|Pacific|Central|Mountain|Greenwich|Coordinated|GMT|UTC|"
+                            r"EST|EDT|CST|CDT|PST|PDT|BST|CET|CEST|"
+                            + "|".join(day.title() for day in WEEKDAYS) + r")\b")
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December"
           "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
 ATTRIBUTION = re.compile(rf"(\bvia\b|\b(?:{MONTHS})\.? \d{{1,2}},? \d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b)")
@@ -120,6 +125,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             before = word.group(1).lower().strip("\"'“‘(") if word else ""
             if m.group().startswith(".") and (before in ABBREVIATIONS or re.fullmatch(r"[a-z]", before)):
                 continue
+            if before in ("a.m", "p.m") and TIME_ZONE_NEXT.match(p_text, m.end()):
+                continue  # "at 6 p.m. Eastern Standard Time": the time goes on
             spans.append((p_start + cut, p_start + m.end()))
             cut = m.end()
         spans.append((p_start + cut, p_start + len(p_text)))

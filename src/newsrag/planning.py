@@ -22,6 +22,7 @@ import numpy as np
 from .conversation import retrieval_query
 from .dates import TimeRange
 from .filters import PassageFilters
+from .lexicon import COUNTRIES, SENTENCE_OPENERS, common_word
 from .questions import Reading, read_question
 from .retrieval import Hit
 from .statements import StatementBook
@@ -33,6 +34,9 @@ __all__ = ["QueryPlan", "QueryPlanner", "Search", "join_readings", "READING_EXTR
 # how many of the retrieved ones always stay.
 READING_EXTRA = 2
 KEEP_RETRIEVED = 3
+# A code typed in lower case ("ps752", "k1", "f-35"): read as its capitals are.
+CODE = re.compile(r"[a-z]{1,4}-?\d{1,5}[a-z]?")
+FIRST_WORD = re.compile(r"\s*([^\W_][\w'’-]*)")
 
 # A search over the index: (query, k, mode, allowed rows or None) -> hits, best first.
 Search = Callable[[str, int, str, "np.ndarray | None"], list[Hit]]
@@ -81,11 +85,14 @@ class QueryPlanner:
     """Plans and runs the searches for questions over one index."""
 
     def __init__(self, filters: PassageFilters, book: StatementBook, search: Search,
-                 candidates: int):
+                 candidates: int, knows: Callable[[str], bool] | None = None):
         self.filters = filters
         self.book = book
         self.search = search
         self.candidates = candidates
+        # Whether the corpus writes a word; without it no lower-case word is taken for a name
+        # for being unknown.
+        self.knows = knows
 
     def plan(self, question: str, k: int, mode: str, history: Sequence[str] = (),
              speaker: str | None = None, period: TimeRange | None = None) -> QueryPlan:
@@ -95,7 +102,14 @@ class QueryPlanner:
         if speaker and self.book.speaker_named_in(query) is None:
             query = f"{query} ({speaker})"  # "What did he say?" with --speaker Esper
         allowed = self.filters.allowed(speaker, period)
-        reading = read_question(self.cased(question))
+        cased = self.cased(question)
+        reading = read_question(cased)
+        first = FIRST_WORD.match(cased)
+        if first and first.group(1) != question[first.start(1):first.end(1)] \
+                and not (reading.asked and first.group(1) in reading.asked):
+            # A name typed first in lower case ("stoltenberg erbil attack 2021"): a question's
+            # first word is never taken for a name by its capital, but this capital is ours.
+            reading = replace(reading, names=(first.group(1), *reading.names))
         if reading.asked is None and reading.speaker_role:
             # "the defense secretary": the one person the articles quote in that office. Asked
             # for their words ("How did the defense secretary react?"), they are the speaker, as
@@ -118,13 +132,35 @@ class QueryPlanner:
                 if len(w) > 2 and w[:1].isupper()}
 
     def cased(self, question: str) -> str:
-        """A question typed all in lower case, with the names of the people the articles quote
-        capitalised ("blinken on the syria strike" -> "Blinken on the syria strike"), so that it
-        is read as its capitalised phrasing is (a speaker is found by its capital)."""
+        """A question typed all in lower case, with its names capitalised, so that it is read
+        as its capitalised phrasing is (a speaker, a name the answer must cover, a name no
+        article knows are all found by their capitals): the people the articles quote and the
+        words they only ever write capitalised ("blinken on the erbil strike" -> "Blinken on
+        the Erbil strike"), countries ("australia" -> "Australia"), and codes ("ps752")."""
         if question != question.lower():
             return question
-        return re.sub(r"[^\W\d_][\w'’-]*", lambda m: self._speaker_words.get(m.group(), m.group()),
-                      question)
+
+        def name(m: re.Match[str]) -> str:
+            word = m.group()
+            if CODE.fullmatch(word):
+                return word.upper()
+            if word in SENTENCE_OPENERS:  # "some", "after": whatever the corpus capitalises
+                return word
+            known = self._speaker_words.get(word) or self.book.names.proper.get(word)
+            if known is None and (word in COUNTRIES or self._unknown_name(word)):
+                known = word.title()
+            return known or word
+
+        return re.sub(r"[^\W_][\w'’-]*", name, question)
+
+    def _unknown_name(self, word: str) -> bool:
+        """A word no article writes that is no ordinary English word either: a name typed in
+        lower case ("lavrov reaction to the strikes"), capitalised so that it is checked as the
+        capitalised phrasing's "Lavrov" is, and found in no article."""
+        if len(word) <= 4 and sum(c in "aeiouy" for c in word) <= 1:
+            return False  # "tbi", "irgc": an acronym, checked by its capitals and spellings
+        return (self.knows is not None and len(word) >= 4 and word.isalpha()
+                and not self.knows(word) and not common_word(word))
 
     def retrieve(self, plan: QueryPlan) -> list[Hit]:
         """The passages ``plan`` answers from: the ``k`` retrieved ones, re-ranked by the

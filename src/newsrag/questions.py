@@ -21,15 +21,18 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (AUXILIARIES, COUNT_NOUN_SKIP, FOCUS_STOPS, FOCUS_SYNONYMS, MONEY_WORDS,
-                      NAME_CONNECTORS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, PLACE_NOUNS,
-                      QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS, TIME_WORDS, TIMES_OF_DAY,
-                      TITLE_ABBREVIATIONS, TITLE_WORDS, US_NAMES, WEEKDAYS)
-from .lexical import closest_spelling, demonym_related, tokenize
+from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES,
+                      COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS,
+                      IRREGULAR_PASTS, MODEL_WORDS, MONEY_WORDS, NAME_CONNECTORS, NAME_TITLES,
+                      NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS,
+                      PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
+                      SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
+                      US_NAMES, WEEKDAYS)
+from .lexical import closest_spelling, demonym_related, looks_like_demonym, tokenize
 
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
            "answer_evidence", "question_names", "KINDS", "NameCoverage", "name_found", "initials_of",
-           "focused_evidence", "counted_phrase", "spelled_out"]
+           "focused_evidence", "counted_phrase", "spelled_out", "ACRONYM"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
 KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
@@ -40,6 +43,10 @@ _SAYING = "|".join(SAYING_VERBS)
 QUOTE_ASK = re.compile(
     rf"^\s*(?:according to [^,]+,\s*)?(?:what|how)\s+(?:did|does|do|has|have|had|would|will)\s+"
     rf"(?P<who>.+?)\s+(?:{_SAYING})\b", re.I)
+# "Did Kirby confirm the toll?", "Has Zarif denied ...?": a yes or no is in the person's words.
+QUOTE_ASK_YES_NO = re.compile(
+    rf"^\s*(?i:did|does|has|have|had)\s+(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}})\s+"
+    rf"(?:{_SAYING})\b")
 # "In which city did Pompeo say ...", "who did Pompeo say would ...": a speaker inside the question.
 SPEAKER_INSIDE = re.compile(rf"\b(?:did|does|do|has|have|had)\s+(?P<who>(?:[A-Z][\w.'’-]*\s+)"
                             rf"{{0,3}}[A-Z][\w.'’-]*)\s+(?:{_SAYING})\b")
@@ -51,18 +58,42 @@ QUOTE_ASK_POSSESSIVE = re.compile(
 # Casual questions typed like headlines: "Blinken on the Syria strike", "Esper reaction to the
 # headaches remark" ask for the words; "Milley said how many missiles ..." for a fact he told.
 QUOTE_CASUAL = re.compile(
-    r"^\s*(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}?)(?:['’]s)?\s+(?:reaction|response|"
+    r"^\s*(?P<who>(?:(?:" + "|".join(sorted(NAME_TITLES)) + r")\s+)?"  # "pope Francis comment"
+    r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2}?)(?:['’]s)?\s+(?:reaction|response|"
     r"responded|reacted|comments?|commented|remarks?|statement|message|view|views|position|"
     r"stance|warning|on|about)\b")
 TOLD_CASUAL = re.compile(
     rf"^\s*(?P<who>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,2}}?)\s+(?:{_SAYING})\s+(?:that\s+)?"
     r"(?:how|what|when|where|who|which|why)\b")
-WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b", re.I)
-COUNT_ASK = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
+WHO_SAID = re.compile(rf"^\s*who\s+(?:has\s+|have\s+|had\s+|else\s+)?(?:{_SAYING})\b"
+                      # "Who claimed the rocket attack?" asks who did it, not whose words these are
+                      r"(?<!claim)(?<!claimed)(?<!claims)"
+                      r"|^\s*who\s+(?:has\s+|have\s+|had\s+)?claim(?:ed|s)?\b"
+                      r"(?!\s+(?:responsibility|credit|(?:the|an?|this|last)\s+(?:[\w'’-]+\s+){0,3}?"
+                      r"(?:" + "|".join(ATTACK_NOUNS) + r")\b"
+                      r"(?!\s+(?:was|were|had|has|came|did|is)\b)))", re.I)
+# "Who claimed the attack?", "Who piloted ...?": the verb right after "who", whose doer is
+# asked for (by name, or by role: "pilot", "commander").
+WHO_DID = re.compile(r"^\s*who\s+(?P<verb>[a-z][\w'’-]*)\b", re.I)
+# "What type of plane ...?": the answer is a model ("a Boeing 737-800", "F-15E jets").
+_MODEL = "|".join(MODEL_WORDS)
+MODEL_ASK = re.compile(rf"\b(?:which|what)\s+(?:(?:{_MODEL})\s+of|[\w-]+\s+(?:{_MODEL}))\b", re.I)
+MODEL_DESIGNATION = re.compile(r"\b(?:[A-Z][A-Za-z]*-?\d{1,4}[A-Za-z]?(?:-\d{1,4}[A-Z]?)?"
+                               r"|\d{3}-\d{3})\b")
+# "What was the estimated repair bill?", "what did the damage cost": a sum of money asked for.
+COST_ASK = (r"\bwhat\s+(?:was|is|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,3}?(?:cost|costs|bill|"
+            r"price|price\s+tag|damages?\s+bill|compensation|fine|ransom|budget)\b|"
+            r"\b(?:damage|repair|repairs)\s+(?:cost|bill)\b")
+COUNT_ASK = re.compile(COST_ASK + r"|\bhow\s+(?:many|much)\b|"
+                       r"\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
                        r"\bwhat\s+(?:amount|sum)\s+(?:did|was|were|had|has|have|is|of)\b|"
                        r"\b(?:death\s+toll|number\s+of)\b", re.I)
 WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
-                      r"had|has|have|can|should|might)\b|\b(?:what|which)\s+(?:date|day|time|year|month|"
+                      r"had|has|have|can|should|might)\b|"
+                      # "When in the evening did ...", "When, in Eastern time, did ...", and
+                      # "when erbil attack" typed in a search box (not "When X hit, who ...?")
+                      r"^\s*when(?:\s*,|\s+(?:in|on|at|during|exactly|precisely|roughly|"
+                      r"approximately|about)\b|\s+[^,?]*$)|\b(?:what|which)\s+(?:date|day|time|year|month|"
                       r"weekday)\b|\bat\s+what\s+time\b|\bhow\s+long\s+(?:ago|after|before)\b",
                       re.I)
 WHERE_ASK = re.compile(r"^\s*(?:and\s+)?where\b|\bfrom\s+where\b|\bwhere\b", re.I)
@@ -76,17 +107,28 @@ NAME_ASK = re.compile(r"(?:\bnames?\s+of|^\s*(?:name|identify))\s+(?:the\s+|a\s+
 BY_NAME = re.compile(r"\bby\s+name\b|\b(?:his|her|their|its)\s+(?:full\s+)?names?\b|\bfull\s+name\b",
                      re.I)
 # "How much compensation ...", "What amount of money ...": a sum of money.
-MONEY_ASK = re.compile(r"(?<!by )\bhow\s+much\b|\bwhat\s+(?:amount|sum)\b|\bwhat\s+did\s+.+\s+cost\b", re.I)
+MONEY_ASK = re.compile(r"(?<!by )\bhow\s+much\b|\bwhat\s+(?:amount|sum)\b|\bwhat\s+did\s+.+\s+cost\b|"
+                       + COST_ASK, re.I)
 # "At what time ...", "What time of day ...": a clock time or a time of day, not a date.
-CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b", re.I)
+CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b|"
+                       r"^\s*when\s*,?\s+in\s+(?:the\s+)?(?:morning|afternoon|evening|night|"
+                       r"\w+\s+time)\b", re.I)  # "When in the evening ...", "When, in Eastern time"
 # "On which day of the week ...", "What weekday ...": a weekday.
 WEEKDAY_ASK = re.compile(r"\bday\s+of\s+the\s+week\b|\bweekday\b", re.I)
 # The units a question may ask a count or a time in, and what an answer then says.
-UNITS = {"money": "how much money", "clock": "at what time", "weekday": "on which weekday"}
+UNITS = {"money": "how much money", "clock": "at what time", "weekday": "on which weekday",
+         "nationality": "which country they are from", "model": "which model"}
+# "What nationality was the contractor?", "Which country was he a citizen of?": a people's word
+# or a country, given for that person.
+NATIONALITY_ASK = re.compile(r"\bnationality\b|\b(?:what|which)\s+country\b.*\b(?:from|citizens?|"
+                             r"nationals?)\b", re.I)
 HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
 KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
               (WHO_ASK, "who"), (WHERE_ASK, "where"), (HOW_ASK, "how"))
+# A question opening with why/when/where asks that, whatever number it mentions.
+OPENING_ASK = re.compile(r"^\s*(?:and\s+)?(why|when|where)\b", re.I)
+WHICH_OPENING = re.compile(r"^\s*(?:which|what)\b", re.I)
 WHICH_ASK = re.compile(r"\b(?:which|what)\s+(?P<rest>(?:[\w.'’-]+\s+){0,4}[\w.'’-]+)", re.I)
 
 # Any year of history ("in 1521"), for "when" answers; dates.YEAR keeps to 1900-2099 for filters.
@@ -97,6 +139,10 @@ WORD_NUMBER = re.compile(r"\b(?:" + "|".join(sorted(NUMBER_WORDS, key=len, rever
 MONTH_DAY = re.compile(r"\b(?:" + "|".join(MONTH_NAMES) + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|"
                        r"nov|dec)\.?)\s+\d{1,2}(?:st|nd|rd|th)?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:"
                        + "|".join(MONTH_NAMES) + r")\b", re.I)
+# A span of time after a number ("two days after"), and a question that asks for one.
+_DURATIONS = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
+DURATION_UNIT = re.compile(rf"[\s-]+(?:{_DURATIONS})\b", re.I)
+DURATION_ASK = re.compile(rf"\b(?:{_DURATIONS}|how\s+long|time)\b", re.I)
 # A capitalised word past a sentence's first, then a number: a model or a code, not a count.
 MODEL_NUMBER = re.compile(r"(?<=\w )([A-Z][a-z]+ )\d[\d-]*[A-Za-z]?\b")
 TIME_OF_DAY = re.compile(r"\b(?:" + "|".join(TIMES_OF_DAY) + r")s?\b", re.I)
@@ -142,7 +188,7 @@ class Reading:
     @property
     def typed(self) -> bool:
         """Whether the answer must contain a thing of a kind (a name, date, place, number)."""
-        return self.kind in ("who", "when", "where", "count")
+        return self.kind in ("who", "when", "where", "count") or self.unit == "nationality"
 
 
 def question_names(question: str) -> list[str]:
@@ -202,7 +248,7 @@ def _focus(question: str) -> str | None:
 
 
 # "How many American service members were ...": the words up to the verb name what is counted.
-_COUNT_STOP = "|".join(sorted(AUXILIARIES | {"got", "get", "remain", "remained"}))
+_COUNT_STOP = "|".join(sorted(AUXILIARIES | IRREGULAR_PASTS | {"get", "remain"}))
 COUNTED = re.compile(r"\b(?:how\s+many|(?:the\s+)?number\s+of)\s+(?P<what>(?:[\w'’-]+\s+){0,3}?)"
                      rf"(?=(?:{_COUNT_STOP}|\w+ed|of|on|in|at|from|by|to|with|for|that|who|when)\b)",
                      re.I)
@@ -223,10 +269,6 @@ def _counted(question: str) -> tuple[str, ...]:
 # "Who was the civilian contractor ...", "Who is the pilot ...": the person asked for, by role.
 WHO_IS = re.compile(r"^\s*who\s+(?:was|is|were|are)\s+(?:the|a|an)\s+(?P<what>(?:[\w-]+\s+){0,2}[\w-]+)",
                     re.I)
-
-
-# "Who piloted ...", "Who commanded ...": the doer of the verb is asked for by role.
-WHO_DID = re.compile(r"^\s*who\s+(?P<verb>[a-z]+ed)\b", re.I)
 
 
 def _person_focus(question: str, named: str | None) -> str | None:
@@ -250,7 +292,7 @@ def _person_focus(question: str, named: str | None) -> str | None:
 def _speaker(question: str) -> tuple[str | None, bool]:
     """Who a question asks the words of, and whether it asks *what they said* (a quote
     question) rather than a fact they told ("In which city did Pompeo say ...?")."""
-    for pattern in (QUOTE_ASK, QUOTE_ASK_POSSESSIVE, QUOTE_CASUAL):
+    for pattern in (QUOTE_ASK, QUOTE_ASK_POSSESSIVE, QUOTE_ASK_YES_NO, QUOTE_CASUAL):
         m = pattern.match(question)
         if m and m.group("who").lower() not in QUESTION_OPENERS \
                 and not m.group("who").lower().endswith(("ed", "ing")):  # "Based on ...", "Speaking"
@@ -278,6 +320,11 @@ def read_question(question: str) -> Reading:
     speaker, quote = _speaker(q)
     kind = "quote" if quote else next(
         (kind for pattern, kind in KIND_RULES if pattern.search(q)), "what")
+    opening = OPENING_ASK.match(q)
+    if kind == "count" and opening:
+        kind = opening.group(1).lower()  # "Why did the number of injured keep rising?" asks why
+    if kind == "count" and WHICH_OPENING.match(q) and _focus(q) in PERSON_NOUNS:
+        kind = "what"  # "Which spokeswoman gave the number of cases?" asks who: see below
     name_of = NAME_ASK.search(q)
     wants_name = bool(name_of and set(name_of.group("what").lower().split()) & PERSON_NOUNS)
     by_name = BY_NAME.search(q) is not None and kind in ("what", "who")
@@ -300,7 +347,7 @@ def read_question(question: str) -> Reading:
     sources_named = [m.group("who").strip() for m in ACCORDING.finditer(q)]
     sources = " ".join(sources_named).replace(".", "")  # question_names drops the dots of "Col."
     names = tuple(n for n in question_names(q) if n.replace(".", "") not in sources
-                  and not (speaker and n in speaker))
+                  and not (speaker and is_named(speaker) and n in speaker))
     # The person the facts should come from is preferred, not required (see newsrag.answering).
     source = next((w for w in sources_named if is_named(w)), None)
     # A speaker or source given by role is resolved against who the articles quote in it.
@@ -321,7 +368,24 @@ def _unit(question: str, kind: str) -> str | None:
     if kind == "when":
         return next((unit for unit, pattern in (("clock", CLOCK_ASK), ("weekday", WEEKDAY_ASK))
                      if pattern.search(question)), None)
+    if NATIONALITY_ASK.search(question) and _nationality_of(question):
+        return "nationality"
+    if kind == "which" and MODEL_ASK.search(question):
+        return "model"
     return None
+
+
+def _models(sentence: str, question: str) -> list[str]:
+    """Model designations in ``sentence`` that ``question`` does not already name."""
+    return [m.group() for m in MODEL_DESIGNATION.finditer(sentence)
+            if m.group().lower() not in question.lower() and not YEAR.fullmatch(m.group())]
+
+
+def _nationality_of(question: str) -> str | None:
+    """The person whose nationality a question asks ("contractor"), if it names one."""
+    words = [w for w in re.findall(r"[a-z]+", question.lower()) if w in PERSON_NOUNS
+             and w not in ("citizen", "citizens", "national", "nationals")]
+    return words[-1] if words else None
 
 
 def offices_in(question: str) -> tuple[tuple[str | None, int], ...]:
@@ -341,7 +405,8 @@ def offices_in(question: str) -> tuple[tuple[str | None, int], ...]:
                 continue  # a title before its holder's name ("Defense Secretary Esper"): the name decides
             before = re.search(r"([A-Z][\w-]+)(?:['’]s?)?\s+(?:[a-z]+\s+)?$", question[:m.start()])
             after = re.match(r"\s+(?:of|in)\s+(?:the\s+)?([A-Z][\w-]+)", question[m.end():])
-            country = (before.group(1) if before and before.start(1) > 0 else
+            country = (before.group(1) if before and (before.start(1) > 0 or before.group(1).lower()
+                                                      in COUNTRIES) else
                        after.group(1) if after else None)
             if country is not None and (country.lower().strip(".") in US_NAMES
                                         or country.lower() in QUESTION_OPENERS):
@@ -359,10 +424,27 @@ def office_mentioned(text: str, country: str | None, group: int) -> bool:
     if not any(re.search(rf"\b{re.escape(phrase)}\b", text, re.I) for phrase in OFFICE_GROUPS[group]):
         return False
     words = sorted(set(tokenize(text)))
-    return not country or any(t in words or demonym_related(t, words) for t in tokenize(country))
+    stems = [COUNTRY_METONYMS.get(t, t) for t in tokenize(country or "")]  # "London's" -> Britain
+    return not country or any(t in words or demonym_related(t, words) for t in stems)
 
 
-def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False) -> list[str]:
+def _opens_as_doer(word: str, rest: str, reading: Reading) -> bool:
+    """Whether a sentence's capitalised first word is a name doing what the question asks its
+    X to have done: "Lufthansa cancelled its flights" for "Which airline cancelled ...?" (not
+    for "At which university were students dispersed?": the university did not disperse them).
+    A plain first word ("Officials", "The", "It", "After") is no name."""
+    low = word.lower()
+    if not reading.focus or low in SENTENCE_OPENERS or low in PERSON_NOUNS \
+            or not word[1:].islower() or set(tokenize(word)) & reading.terms:
+        return False
+    following = re.match(r"\s+([a-z][\w'’-]*)", rest)
+    asked = re.search(rf"\b{re.escape(reading.focus)}\s+([a-z][\w'’-]*)", reading.question, re.I)
+    return following is not None and asked is not None \
+        and bool(set(tokenize(following.group(1))) & set(tokenize(asked.group(1))))
+
+
+def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False,
+               reading: Reading | None = None) -> list[str]:
     """Capitalised runs of the sentence that the question does not contain (past a sentence's
     first word, unless that word starts a longer run); ``people``: not after a preposition of
     place ("in Al Asad" names a place, not who)."""
@@ -372,7 +454,8 @@ def _new_names(sentence: str, question_terms: frozenset[str], people: bool = Fal
         if m.start() == 0:
             # "An American contractor": the article is no part of a name.
             run = re.sub(r"^(?:A|An|The)\s+", "", run)
-            if " " not in run and m.group().strip(".") == run:
+            if " " not in run and m.group().strip(".") == run and not (
+                    reading is not None and _opens_as_doer(run, sentence[m.end():], reading)):
                 continue
         if run in ("I", "I'm", "I’m", "I've", "I’ve", "I'll", "I’ll", "I'd", "I’d"):
             continue
@@ -406,6 +489,8 @@ def _counts(sentence: str, question: str) -> list[str]:
     matches += list(WORD_NUMBER.finditer(masked))
     asked = question.lower()
     matches = [m for m in matches if m.group().lower() not in asked]
+    if not DURATION_ASK.search(question):  # "two days after the strike" counts no lawmakers
+        matches = [m for m in matches if not DURATION_UNIT.match(masked, m.end())]
     return [m.group() for m in matches]
 
 
@@ -438,10 +523,17 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     if kind == "why":
         low = sentence.lower()
         return any(marker in low for marker in REASON_MARKERS)
+    if reading.unit == "nationality":
+        return _nationality_given(reading, sentence)
+    if reading.unit == "model" and _models(sentence, reading.question):
+        return True
     if kind in ("who", "where", "which"):
-        found = _new_names(sentence, reading.terms, people=kind == "who")
+        found = _new_names(sentence, reading.terms, people=kind == "who", reading=reading)
         if reading.wants_name:  # a person's name has at least two capitalised words
             return any(len(n.split()) >= 2 and not n.isupper() for n in found)
+        if kind == "who" and reading.focus in PERSON_NOUNS and reading.focus not in BODY_NOUNS:
+            # "Which commander ...?" wants a person: not "Ukraine International Airlines".
+            return any(_person_like(n) for n in found)
         if found:
             return True
         words = set(re.findall(r"[a-z]+", sentence.lower()))
@@ -451,6 +543,33 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
             return bool(PLACE_PREPOSITION.search(sentence))
         return reading.focus is not None and reading.focus.rstrip("s") in sentence.lower()
     return True
+
+
+def _nationality_given(reading: Reading, sentence: str) -> bool:
+    """Whether the sentence gives the nationality of the person asked about: a people's word or
+    a country the question does not name, within FOCUS_SPAN words of that person ("a Filipino
+    contractor", "the contractor, a citizen of the Philippines"); "an American service member"
+    two clauses on is someone else's."""
+    person = _nationality_of(reading.question)
+    if person is None:
+        return False
+    wanted = set(tokenize(person))
+    for m in re.finditer(r"\b[A-Z][a-z]+\b", sentence):
+        word = m.group().lower()
+        if set(tokenize(word)) & reading.terms:
+            continue
+        if looks_like_demonym(word) or word in COUNTRIES or word in IRREGULAR_DEMONYMS \
+                or word in US_NAMES:
+            if _stems_around(sentence, m.start(), m.end()) & wanted:
+                return True
+    return False
+
+
+def _person_like(name: str) -> bool:
+    """Whether a name could be a person's: not in capitals, none of its words a word of bodies
+    or places ("Airlines", "Airport", "Command"). One word may be one ("Charlemagne")."""
+    return not name.isupper() and not any(
+        w.lower().strip(".,") in NON_PERSON_NAME_WORDS for w in name.split())
 
 
 # How many words may stand between the thing asked for and the word saying what it is: "14
@@ -497,6 +616,18 @@ def _focus_words(words: tuple[str, ...] | list[str]) -> set[str]:
     return stems
 
 
+def _counted_nationality(question: str) -> set[str]:
+    """Stems of the people a count question counts by nationality ("Iranian" in "How many
+    Iranian nationals died?"); every spelling of the US for "American", "U.S.". Empty when the
+    question counts no nationality."""
+    for word in counted_phrase(question).split():
+        if word[:1].isupper() and word.lower() in US_NAMES:
+            return set(tokenize(" ".join(US_NAMES)))
+        if word[:1].isupper() and looks_like_demonym(word.lower()):
+            return set(tokenize(word))
+    return set()
+
+
 def focused_evidence(reading: Reading, sentence: str) -> bool:
     """Whether the thing asked for stands right beside the word for what it is: a count
     next to what the question counts ("14 rockets" for "How many rockets ...?"), a new name
@@ -508,21 +639,65 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         masked = _without_dates(sentence)
         spans = [m.span() for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
         spans += [m.span() for m in WORD_NUMBER.finditer(masked)]
+        nationality = _counted_nationality(reading.question)
+        if nationality:
+            # "How many Iranian nationals died?" counts Iranians: "82 Iranians", not "all 176
+            # people on board".
+            return any(_stems_around(sentence, a, b) & nationality for a, b in spans)
         nationals = {m.span(): m.group() for m in re.finditer(r"\b[A-Z][a-z]+(?:ans|is|ese|s)\b",
                                                               sentence)}
         return any(_shares_focus(_stems_around(sentence, a, b), wanted)
                    or any(0 <= s0 - b <= 2 for s0, _ in nationals)  # "82 Iranians"
                    for a, b in spans)
+    if reading.unit == "model":
+        # A model designation is what it is ("a Boeing 737-800 bound for Kyiv"); a name beside
+        # "plane" is its airline.
+        return bool(_models(sentence, reading.question))
+    if reading.kind == "who" and reading.focus is None and not reading.who_said:
+        return _names_the_doer(reading, sentence)
     return any(True for _ in _focused_names(reading, sentence))
+
+
+def _names_the_doer(reading: Reading, sentence: str) -> bool:
+    """Whether a new name comes before the verb a "Who <verb> ...?" question asks about, in
+    the same sentence: "A group calling itself Saraya Awliya al-Dam ... claimed responsibility"
+    for "Who claimed the rocket attack?", where "the last time the airport was targeted" only
+    repeats the question."""
+    m = WHO_DID.match(reading.question)
+    if not m or m.group("verb").lower() in AUXILIARIES:
+        return False  # "Who was killed?", "Who is the pilot?": no deed to find its doer by
+    verb = set(tokenize(m.group("verb")))
+    if not verb:
+        return False
+    at = next((w.start() for w in re.finditer(r"[A-Za-z][\w'’-]*", sentence)
+               if set(tokenize(w.group())) & verb), None)
+    if at is None:
+        return False
+    return any(0 <= sentence.find(n) < at
+               for n in _new_names(sentence, reading.terms, people=True, reading=reading))
 
 
 def tightly_focused(reading: Reading, sentence: str) -> bool:
     """Whether a new name *is* the thing asked for, not merely near its word: joined to it
     by nothing but names, articles, "and" and a preposition ("the Al-Asad and Irbil
     airbases", "bases at Al-Asad", "spokeswoman Alyssa Farah", "Alyssa Farah, a Pentagon
-    spokeswoman"), where "... of UN Charter targeting base" names something else."""
+    spokeswoman"), where "... of UN Charter targeting base" names something else. For a count:
+    the number does what the question asks about ("168 attended" for "How many lawmakers
+    attended ...?")."""
+    if reading.kind == "count":
+        verbs = reading.terms - set(reading.counted) - _generic_count_terms()
+        masked = _without_dates(sentence)
+        for m in list(NUMBER.finditer(masked)) + list(WORD_NUMBER.finditer(masked)):
+            following = re.findall(r"[A-Za-z][\w'’-]*", masked[m.end():])[:2]
+            if set(tokenize(" ".join(following))) & verbs:
+                return True
+        return False
     for a, b, wanted in _focused_names(reading, sentence):
-        before, _, after = _words_around(sentence, a, b)
+        if a == 0 and _opens_as_doer(sentence[:b], sentence[b:], reading):
+            return True  # the doer of the verb asked about: "Lufthansa cancelled ..."
+        before, inside, after = _words_around(sentence, a, b)
+        if len(inside) > 2 and any(_shares_focus(set(tokenize(w)), wanted) for w in inside[:-2]):
+            return True  # the title heads the name's own run: "Defense Secretary Lloyd Austin"
         for words in (before[::-1], after):  # nearest first
             for w in words:
                 if _shares_focus(set(tokenize(TITLE_ABBREVIATIONS.get(w.lower(), w))), wanted):
@@ -539,13 +714,24 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
         return
     roles = [group for group in FOCUS_SYNONYMS if reading.focus in group]
     wanted = set(tokenize(" ".join([reading.focus, *roles[0]] if roles else [reading.focus])))
-    names = set(_new_names(sentence, reading.terms, people=reading.kind == "who"))
+    names = set(_new_names(sentence, reading.terms, people=reading.kind == "who",
+                         reading=reading))
     if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
         names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}
     for m in CAPITALISED_RUN.finditer(sentence):
-        if m.group().strip(".") in names and _shares_focus(_stems_around(sentence, *m.span()),
-                                                           wanted):
+        if m.group().strip(".") in names and (
+                _shares_focus(_stems_around(sentence, *m.span()), wanted)
+                or (m.start() == 0 and not reading.role  # "Lufthansa cancelled ...": the doer
+                    and _opens_as_doer(m.group(), sentence[m.end():], reading))):
             yield m.start(), m.end(), wanted
+
+
+@lru_cache(maxsize=1)
+def _generic_count_terms() -> frozenset[str]:
+    """Stems of a count question's own words that say nothing of what is done: "how many",
+    "were", "the number of"."""
+    return frozenset(tokenize(" ".join([*AUXILIARIES, "how", "many", "much", "number", "total",
+                                        "what"])))
 
 
 @lru_cache(maxsize=1)
@@ -553,6 +739,10 @@ def _generic_tokens() -> tuple[frozenset[str], frozenset[str]]:
     """Stemmed title words (never what a name is checked by) and the spellings of the US."""
     return (frozenset(tokenize(" ".join(TITLE_WORDS | NAME_CONNECTORS))),
             frozenset(tokenize(" ".join(US_NAMES))))
+
+
+# A name written as an acronym ("VOA", "TBI").
+ACRONYM = re.compile(r"[A-Z]{2,6}")
 
 
 def initials_of(text: str) -> set[str]:
@@ -589,6 +779,7 @@ class NameCoverage:
         self.tokens = frozenset(tokenize(text))
         self._list = sorted(self.tokens)
         self.initials = initials_of(text)
+        self._text = text
 
     def _has(self, token: str) -> bool:
         if token in self.tokens:
@@ -598,10 +789,19 @@ class NameCoverage:
             return True
         match = closest_spelling(token, self._list)
         # "Which French king ...?" is answered by an article about the king of France.
-        return (match is not None and match[:1] == token[:1]) or demonym_related(token, self._list)
+        if (match is not None and match[:1] == token[:1]) or demonym_related(token, self._list):
+            return True
+        # "Tehran's strike" by an article on Iran's (or the Iranian) strike.
+        country = COUNTRY_METONYMS.get(token)
+        return country is not None and (country in self.tokens
+                                        or demonym_related(country, self._list))
 
     def covers(self, name: str) -> bool:
-        return name_found(name, self._has, self.initials)
+        if name_found(name, self._has, self.initials):
+            return True
+        # An acronym spelled out in lower case ("traumatic brain injuries" for TBI), as
+        # Retriever.unknown_terms accepts it corpus-wide.
+        return ACRONYM.fullmatch(name) is not None and spelled_out(name).search(self._text) is not None
 
 
 def distinctive_tokens(name: str) -> list[str] | None:
@@ -612,14 +812,15 @@ def distinctive_tokens(name: str) -> list[str] | None:
     tokens = list(dict.fromkeys(tokenize(name)))
     if not tokens or any(t in us for t in tokens):
         return None
-    distinctive = [t for t in tokens if t not in titles and len(t) > 2 and "-" not in t]
+    distinctive = [t for t in tokens if t not in titles and "-" not in t
+                   and (len(t) > 2 or (re.search(r"\d", t) and re.search(r"[a-z]", t)))]  # "K1"
     return distinctive or None
 
 
 def name_found(name: str, has: Callable[[str], bool], initials: Set[str]) -> bool:
     """Whether a text with word test ``has`` and spelled-out acronyms ``initials`` contains
     ``name``: at least half of its distinctive words, or the acronym spelled out."""
-    if re.fullmatch(r"[A-Z]{2,6}", name) and name in initials:
+    if ACRONYM.fullmatch(name) and name in initials:
         return True
     distinctive = distinctive_tokens(name)
     if distinctive is None:

@@ -27,7 +27,8 @@ from typing import Iterable, Sequence
 
 from .articles import Article
 from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
-from .lexicon import INTERVIEWER_LABELS, WEEKDAYS
+from .lexicon import INTERVIEWER_LABELS, PERSON_NOUNS, WEEKDAYS
+from .lexical import demonym_related, looks_like_demonym
 from .names import NameTable
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
 
@@ -42,11 +43,25 @@ SPEECH_VERBS = (
     "pledges|reiterated|remarked|replied|asserted|asserts|called for|took the position|continued"
 )
 VERB = re.compile(rf"\b({SPEECH_VERBS})\b")
+# "a spokesman for the Anbar Operations Command": a role set beside a name by commas.
+APPOSITIVE = re.compile(r"(?:a|an|the)\s+((?:[a-z][\w’'-]*\s+){0,3}?(?:"
+                        + "|".join(sorted(PERSON_NOUNS, key=len, reverse=True)) + r")\b.{0,80})")
+# A name with its title: capitalised words, an Arabic name's "al-", "of" ("Col. Saad al-Obeidi").
+NAME_PHRASE = re.compile(r"(?:[A-Z][\w.’'-]*|[a-z]{1,3}-[A-Z][\w’'-]*)"
+                         r"(?:\s+(?:[A-Z][\w.’'-]*|[a-z]{1,3}-[A-Z][\w’'-]*|of))*")
+# The speaker after the verb: '"...," said Hamid al-Mousawi, a Fatah lawmaker from Basra.'
+SAID_NAME = re.compile(rf"\s+(?P<name>{NAME_PHRASE.pattern})"
+                       r"(?:,\s+(?:a|an|the)\s+(?P<role>[^,.;]{3,80}))?")
+# A quotation's attribution right after its closing mark: '," al-Obeidi said', '," said Kirby'.
+ATTRIBUTED_AFTER = re.compile(rf"[ \t]*(?:(?:[A-Z][\w.’'-]*|[a-z]{{1,3}}-[A-Z][\w’'-]*|he|she|they)"
+                              rf"(?:\s+[A-Z][\w.’'-]*){{0,3}}\s+({SPEECH_VERBS})\b"
+                              rf"|[ \t]*({SPEECH_VERBS})\s+[A-Z])")
 # Words that may stand between a speaker and the verb ("Esper also took", "have revealed").
 BETWEEN = re.compile(r"(?:\s+(?:also|then|later|again|publicly|reportedly|seemingly|has|have|had|"
                      r"was|were|is|had also|has also|have also))*\s*$")
 # Words of a role as a question writes it that say nothing of the office ("the U.S. secretary").
-ROLE_FILLER = frozenset(["the", "of", "us", "and", "for", "then", "former", "american"])
+ROLE_FILLER = frozenset(["the", "of", "us", "and", "for", "then", "former", "american", "military",
+                         "senior"])
 # Titles and offices: part of a speaker's role, never of the name.
 ROLE_WORDS = frozenset(
     "president vice secretary minister ministry foreign defense defence state prime supreme "
@@ -81,7 +96,9 @@ SOCIAL = frozenset("twitter facebook instagram telegram x youtube".split())
 BROADCAST = frozenset(["television", "tv", "radio", "state television", "state tv"])
 FORMATS = frozenset("statement briefing conference interview speech address".split())
 QUOTED = re.compile(r"(?<!\w)(?:“([^”]+)”|\"([^\"]+)\"|‘([^’]+)’(?!\w)|'([^']+)'(?!\w))")
-NAME_TOKEN = re.compile(r"^(?:[A-Z][\w’'-]*|[A-Z]\.)$")
+QUOTE_CHARS = re.compile(r"[\"“”]")
+# A name's word: capitalised, an initial, or an Arabic name's article joined to it ("al-Obeidi").
+NAME_TOKEN = re.compile(r"^(?:[A-Z][\w’'-]*|[A-Z]\.|[a-z]{1,3}-[A-Z][\w’'-]*)$")
 
 
 @dataclass(frozen=True)
@@ -140,10 +157,21 @@ def _split_speaker(phrase: str) -> tuple[str | None, str | None]:
             role_words.insert(0, word)
     while role_words and role_words[0].lower() in ("of", "the"):
         role_words.pop(0)
+    if role_words and tokens and _qualifies_office(tokens[-1]):
+        # "Danish Defence Minister Trine Bramsen", "Norway's Defence Minister ...": whose
+        # office it is tells two defence ministers apart.
+        role_words.insert(0, tokens.pop().rstrip(","))
     name = [w for w in name if not w.endswith(("’s", "'s"))]
     if not name or all(re.fullmatch(r"[A-Z]\.", w) for w in name):
         return None, None
     return " ".join(name).strip(",") or None, " ".join(role_words) or None
+
+
+def _qualifies_office(word: str) -> bool:
+    """Whether a capitalised word before an office says whose it is: a country's possessive
+    ("Norway's") or its people's word ("Danish", "Iraqi")."""
+    return word[:1].isupper() and (word.endswith(("'s", "’s"))
+                                   or looks_like_demonym(word.lower().rstrip(",")))
 
 
 def _channel(text: str) -> str | None:
@@ -181,6 +209,13 @@ class _ArticleReader:
         self.last_person: _Speaker | None = None
         self.last_any: _Speaker | None = None
         self.position = 0  # where the sentence being read starts: role references look back
+        # Who was last quoted in the paragraph being read: a quotation that follows with no
+        # attribution of its own continues their words ('"No one was hurt," Kirby said. "It
+        # would be unwise to speculate."').
+        self.quoter: _Speaker | None = None
+        self.quoted_until = 0  # the end of the last quotation read in the paragraph
+        self.paragraph_end = len(self.text)
+        self.paragraph_start = 0
 
     def _add(self, kind: str, speaker: _Speaker | None, written: str | None, channel: str | None,
              date: str | None, dated_by: str | None, span: tuple[int, int],
@@ -194,6 +229,8 @@ class _ArticleReader:
             e -= 1
         if e - s < 2:
             return
+        if speaker is not None and QUOTE_CHARS.search(self.text, s, e):
+            self.quoter = speaker
         self.out.append(Statement(self.article.id, kind, speaker.name if speaker else None, written,
                                   speaker.role if speaker else None, channel, date, dated_by,
                                   self.text[s:e], s, e, context[0], context[1]))
@@ -291,12 +328,33 @@ class _ArticleReader:
         before = sentence[: verb.start()]
         subject = BETWEEN.sub("", before)
         # The subject is what stands right before the verb, after the last comma or "and".
-        clause = re.split(r",\s+|\s+and\s+|\s+[—–]\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+",
-                          subject)[-1]
-        speaker, written = self._resolve(clause)
-        from_lead = False
+        parts = re.split(r",[\"”’]?\s+|\s+and\s+|\s+[—–]\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+",
+                         subject)
+        clause = parts[-1]
+        appositive = APPOSITIVE.fullmatch(clause.rstrip(","))
+        speaker, written = None, None
+        if appositive and len(parts) > 1 and NAME_PHRASE.fullmatch(parts[-2].strip()):
+            # "Col. Saad al-Obeidi, a spokesman for the Anbar Operations Command, said": the
+            # name before the comma speaks, in the role the appositive gives.
+            speaker, written = self._resolve(parts[-2])
+            if speaker is not None and speaker.role is None:
+                speaker = _Speaker(speaker.name, appositive.group(1))
         if speaker is None:
-            lead = re.match(r"^((?:[A-Z][\w.’'-]*|of|the)(?:\s+(?:[A-Z][\w.’'-]*|of))*)", before)
+            speaker, written = self._resolve(clause)
+        from_lead = False
+        if speaker is None and (after_name := SAID_NAME.match(sentence, verb.end())) \
+                and QUOTE_CHARS.search(before) and before.rstrip()[-1:] in ",\"”’":
+            # '"The Americans killed a guest of Iraq," said Hamid al-Mousawi, a Fatah lawmaker.'
+            speaker, written = self._resolve(after_name.group("name"))
+            if speaker is not None:
+                if speaker.role is None and after_name.group("role"):
+                    speaker = _Speaker(speaker.name, after_name.group("role"))
+                self._add("reported", speaker, written, channel, date, dated_by,
+                          (s, s + len(before.rstrip())), (s, e))
+                return
+        if speaker is None:
+            lead = re.match(r"^((?:[A-Z][\w.’'-]*|of|the)(?:\s+(?:[A-Z][\w.’'-]*|of"
+                            r"|[a-z]{1,3}-[A-Z][\w’'-]*))*)", before)
             # Only a real name opens the sentence ("US President Donald Trump, meanwhile, ...
             # said"), not a participle or an adverb ("Speaking to ...", "Meanwhile ...").
             if lead and not re.match(r"\w+(?:ing|ed|ly)\b", lead.group(1)):
@@ -313,10 +371,18 @@ class _ArticleReader:
         head = sentence[:max(0, len(subject) - len(clause))].rstrip()
         after = sentence[verb.end():]
         skip = re.match(r"\s*(?:on\s+(?:[A-Z]\w+\s+\d{1,2}|\w+day)\s*)?(that\s+)?", after)
-        inverted = (not from_lead and head.endswith(",") and len(head.split()) >= 4
+        inverted = (not from_lead and head.rstrip("\"”’").endswith(",") and len(head.split()) >= 4
                     and not (skip and skip.group(1)))
         if inverted:  # "X will do Y, Austin said on March 7 ..."
             span = (s, s + len(head) - 1)
+            opened = max(self.text.rfind("\"", self.paragraph_start, s),
+                         self.text.rfind("“", self.paragraph_start, s))
+            if len(QUOTE_CHARS.findall(head)) % 2 == 1 and opened >= 0 and (
+                    self.text[opened] == "“"
+                    or self.text.count("\"", self.paragraph_start, opened) % 2 == 0):
+                # The quotation opened sentences earlier: '"It was set on a timer. Whoever
+                # placed it was gone," al-Obeidi said.' is all his.
+                span = (opened, span[1])
         else:
             span = (s + verb.end() + (skip.end() if skip else 0), e)
         if quotation is not None:
@@ -326,10 +392,21 @@ class _ArticleReader:
         self._add("reported", speaker, written, channel, date, dated_by, span, (s, e))
 
     def _unattributed_quotes(self, s: int, e: int) -> None:
-        for m in QUOTED.finditer(self.text, s, e):
+        """The quotations that open in sentence ``s:e``, each to its closing mark, which may lie
+        sentences later in the paragraph ('"We're still assessing. It would be unwise to
+        speculate."'); they continue the words of whoever the paragraph last quoted."""
+        speaker = self.quoter
+        for m in QUOTED.finditer(self.text, max(s, self.quoted_until), self.paragraph_end):
+            if m.start() >= e:
+                break
+            if m.end() > e and self.text[m.end() - 2] == "," \
+                    and ATTRIBUTED_AFTER.match(self.text, m.end()):
+                break  # '"... flew," al-Obeidi said': the sentence that names him reads it
             inner = next(g for g in m.groups() if g is not None)
             if len(inner.split()) >= 1 and len(inner) > 3:
-                self._add("quotation", None, None, None, None, None, (m.start(), m.end()), (s, e))
+                self.quoted_until = m.end()
+                self._add("quotation", speaker, speaker.name if speaker else None, None, None,
+                          None, (m.start(), m.end()), (s, max(e, m.end())))
 
     def read(self) -> list[Statement]:
         paras = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", self.text)]
@@ -351,6 +428,7 @@ class _ArticleReader:
             if is_attr[i] or (self.text[b - 1] in ",:" and i + 1 in blocks):
                 continue  # a stray attribution-like line, or the lead-in of the next quotation
             sentences = split_sentences(self.text, a, b)
+            self.quoter, self.quoted_until, self.paragraph_start, self.paragraph_end = None, a, a, b
             # A lead-in ending in a colon, then a paragraph that is all quotation.
             quoted = (i + 1 < len(paras) and i + 1 not in blocks and self.text[b - 1] == ":"
                       and self.text[paras[i + 1][0]] in "\"“")
@@ -460,11 +538,28 @@ class StatementBook:
         """The one person quoted in ``role`` ("the defense secretary" -> Lloyd Austin, whom an
         article quotes as "Defense Secretary Lloyd Austin"), within ``period`` when that tells
         two holders of the office apart; None when no one or several fit."""
-        wanted = set(re.findall(r"[a-z]{2,}", role.lower())) - ROLE_FILLER
-        if not wanted:
+        from .lexicon import OFFICE_GROUPS
+
+        # "the top US diplomat" is the top diplomat: the US's offices are the default ones.
+        low = re.sub(r"\b(?:u\.?s\.?|american|america['’]s)\s+", "", role.lower())
+        # The office under any of its names: "the Pentagon chief" is quoted as "Defense
+        # Secretary Lloyd Austin".
+        spellings = [low] + [re.sub(rf"\b{re.escape(phrase)}\b", other, low)
+                             for group in OFFICE_GROUPS for phrase in group
+                             if re.search(rf"\b{re.escape(phrase)}\b", low)
+                             for other in group if other != phrase]
+        wanted = [set(re.findall(r"[a-z]{2,}", s)) - ROLE_FILLER for s in spellings]
+        if not wanted[0]:
             return None
-        fits = [st for st in self.statements if st.speaker and st.role
-                and wanted <= set(re.findall(r"[a-z]{2,}", st.role.lower()))]
+
+        def holds(st: Statement) -> bool:
+            # The office as the article wrote it with the name ("Danish Defence Minister Trine
+            # Bramsen"): a country asked for by its name is found by its people's word.
+            have = sorted(set(re.findall(r"[a-z]{2,}", f"{st.role} {st.speaker_as_written or ''}"
+                                                       .lower())))
+            return any(w and all(x in have or demonym_related(x, have) for x in w) for w in wanted)
+
+        fits = [st for st in self.statements if st.speaker and st.role and holds(st)]
         if period is not None and any(period.contains(st.date) for st in fits):
             fits = [st for st in fits if period.contains(st.date)]
         people = {st.speaker for st in fits}

@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any
 
-from .errors import ArgumentError, QuestionError
+from .errors import NO_QUESTION, ArgumentError, QuestionError
 
 __all__ = ["check_arguments", "check_text", "MAX_FIELD_CHARS"]
 
@@ -27,6 +27,8 @@ SURROGATE = re.compile(r"[\ud800-\udfff]")
 def check_text(name: str, value: Any, max_chars: int) -> str:
     """``value`` if it is text Python can encode as UTF-8 and at most ``max_chars`` long."""
     error = QuestionError if name == "the question" else ArgumentError
+    if value is None and name == "the question":  # POST {} to the API
+        raise error(NO_QUESTION)
     if not isinstance(value, str):
         raise error(f"{name} must be text, not {type(value).__name__}")
     bad = SURROGATE.search(value)

@@ -180,14 +180,17 @@ class SentenceVectors:
     """Vectors of the passages' sentences, made at build time so a question embeds only itself.
 
     Two arrays, rows sorted by key: ``keys`` (uint64 text keys) and ``vectors`` (float32, the
-    same encoder as the passages). Loaded memory-mapped: a million passages' sentences stay on
-    disk and only the rows a question touches are read. Lookup is a binary search.
+    same encoder as the passages). Loaded, the keys are memory-mapped (8 bytes a sentence, and a
+    binary search touches the same few pages question after question) and the vectors left on
+    disk (:class:`NpyOnDisk`): a question reads its candidate sentences' rows, and what it read
+    does not stay in the process, as it did in a memory map (1.5 KB a sentence; a news-sized
+    index has several sentences a passage). Lookup is a binary search.
     """
 
     KEYS = "sentences.keys.npy"
     VECTORS = "sentences.vectors.npy"
 
-    def __init__(self, keys: np.ndarray, vectors: np.ndarray):
+    def __init__(self, keys: np.ndarray, vectors: "np.ndarray | NpyOnDisk"):
         self.keys, self.vectors = keys, vectors
 
     @property
@@ -225,11 +228,12 @@ class SentenceVectors:
 
     @classmethod
     def load(cls, folder: Path) -> "SentenceVectors | None":
-        """The stored sentence vectors, memory-mapped; None for an index built without them."""
+        """The stored sentence vectors (keys memory-mapped, vectors read as asked for); None
+        for an index built without them."""
         if not (folder / cls.KEYS).is_file():
             return None
         return cls(np.load(folder / cls.KEYS, mmap_mode="r"),
-                   np.load(folder / cls.VECTORS, mmap_mode="r"))
+                   NpyOnDisk.open(folder / cls.VECTORS))
 
 
 class NpyOnDisk:
@@ -301,8 +305,15 @@ class NpyOnDisk:
         if len(rows) and (rows.min() < 0 or rows.max() >= n):
             raise IndexError(f"rows out of range ({n} rows)")
         out = np.empty((len(rows), *self._row_shape), dtype=self.dtype)
-        for j, i in enumerate(rows.tolist()):
-            out[j] = self._read(i, 1)[0]
+        if not len(rows):
+            return out
+        # One read per run of consecutive rows (in row order), not one per row: a build reusing
+        # most of a generation's sentence vectors reads them in a few long runs.
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        cuts = np.flatnonzero(np.diff(ordered) != 1) + 1
+        for first, last in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)]):
+            out[order[first:last]] = self._read(int(ordered[first]), last - first)
         return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:

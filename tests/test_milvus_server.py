@@ -68,7 +68,9 @@ def where(folder: Path, uri: str) -> list[str]:
 
 
 def milvus_env() -> dict[str, str]:
-    return {"NEWSRAG_MILVUS_LEASE_SECONDS": LEASE}
+    # Upsert as on a Milvus server: milvus-lite's server, being Milvus Lite, would write a new
+    # epoch per build by default (its BM25 statistics are per segment; milvus_store.upsert_mode)
+    return {"NEWSRAG_MILVUS_LEASE_SECONDS": LEASE, "NEWSRAG_MILVUS_UPSERT": "always"}
 
 
 def milvus(uri: str):  # type: ignore[no-untyped-def]

@@ -740,6 +740,12 @@ class MilvusStore(PassageStore):
         if not kept or not c.has_collection(self.name):
             return old
         c.load_collection(self.name)
+        if len(kept) > ID_BATCH:  # most of the corpus: one pass over the revision's rows
+            wanted = set(kept)
+            for r in self._iterate(self.name, ["id", "article_id", "dense"], self.visible()):
+                if r["article_id"] in wanted:
+                    old[r["id"]] = r["dense"]
+            return old
         for i in range(0, len(kept), ID_BATCH):
             expr = _and(_id_filter("article_id", kept[i:i + ID_BATCH]), self.visible())
             for r in self._iterate(self.name, ["id", "dense"], expr):

@@ -97,3 +97,27 @@ def test_scores_do_not_depend_on_the_hash_seed():
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}, check=True).stdout
             for seed in range(1, 9)}
     assert len(outs) == 1
+
+
+ERBIL = ("Rockets struck the airport in Erbil on Monday night, killing a contractor.\n\n"
+         "A pickup truck carrying the launcher was found near the Erbil-Gwer road.\n\n"
+         "Officials have not said who drove the truck into the region.\n\n"
+         "A previously unknown group calling itself Saraya Awliya al-Dam claimed the attack.")
+
+
+@pytest.mark.parametrize("question", ["Who drove the truck into the region?",
+                                      "who drove the pickup truck with the launcher"])
+def test_an_article_saying_it_was_not_made_known_is_a_refusal_citing_it(question):
+    answer = _answer(question, ERBIL)
+    assert not answer.answered, answer.answer
+    assert answer.reason == "an article says it was not made known"
+    assert "Officials have not said who drove the truck into the region. [1]" in answer.answer
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("Where was the pickup truck found?", "Erbil-Gwer road"),
+    ("Who claimed the attack?", "Saraya Awliya al-Dam"),  # "previously unknown" tells nothing untold
+])
+def test_the_untold_rule_leaves_what_is_told(question, expected):
+    answer = _answer(question, ERBIL)
+    assert answer.answered and expected in answer.answer, answer.answer

@@ -12,6 +12,7 @@ import pytest
 from newsrag import QuestionError
 from newsrag.answering import FRAMING, NOT_IN_ARTICLES
 from newsrag.evaluation import judge_answer
+from newsrag.index import Index
 
 QUESTIONS = json.loads((Path(__file__).parent / "questions.json").read_text())
 CORRECT_FLOOR = 0.90
@@ -123,6 +124,22 @@ def test_quotation_answer_names_its_speaker(seed_index):
     assert "(Javad Zarif via Twitter, January 7, 2020) [1]" in answer.answer
 
 
+@pytest.mark.parametrize("question,opener", [
+    ("What did Trump say about the attack?", True),
+    ("How did Trump respond in his own words?", True),
+    ("what did donald trump say about the missile strikes", False),  # the tweet answers best
+])
+def test_a_reported_remark_brings_the_quotation_set_below_it(seed_index, question, opener):
+    # "Trump ... said that he would make a statement." announces the tweet below it; the tweet
+    # is what he said, so it is shown and signed, from its first line when the remark leads.
+    answer = seed_index.ask(question)
+    assert answer.answered, answer.answer
+    assert "said that he would make a statement" in answer.answer, answer.answer
+    assert "Missiles launched from Iran" in answer.answer, answer.answer
+    assert "(US President Donald Trump via Twitter, January 7, 2020) [1]" in answer.answer
+    assert ("statement. [1] All is well! [1] Missiles" in answer.answer) == opener, answer.answer
+
+
 @pytest.mark.parametrize("question,message", [
     ("", "empty"), ("   \n\t", "empty"), ("x" * 2001, "2,001 characters"), (None, "text"),
 ])
@@ -189,3 +206,40 @@ def test_a_nickname_in_quotation_marks_stays_inside_the_name():
     reading = read_question("Name the VFW national commander who criticized the remarks.")
     assert answer_evidence(reading, sentence.unlabelled)
     assert not answer_evidence(reading, text)  # "by name" wants a full name, not three words
+
+
+@pytest.mark.parametrize("question,answered", [
+    ("How many US soldiers suffered brain injuries?", False),
+    ("how many troops got brain injuries in the attack", False),
+    ("How many Americans did Soleimani wound?", True),
+])
+def test_a_vague_count_answers_only_what_it_counts(seed_index, question, answered):
+    # "He's wounded thousands of Americans" gives no figure for soldiers with brain injuries
+    # (reported by a new user); it does answer how many Americans he wounded.
+    answer = seed_index.ask(question)
+    assert answer.answered is answered, answer.answer
+    if answered:
+        assert "thousands of Americans" in answer.answer
+    else:
+        assert answer.reason == "no sentence says how many", answer.reason
+
+
+def test_an_acronym_the_articles_only_spell_out_finds_their_passage(tmp_path, settings, embedder):
+    # "troops with TBI" found nothing where the article writes only "traumatic brain injuries":
+    # the spelling joins the query.
+    (tmp_path / "corpus").mkdir()
+    for name, text in {
+        "hearing.md": "The Pentagon said on Monday that 109 service members had been diagnosed "
+                      "with traumatic brain injuries after the January 8 attack.",
+        "senate.md": "The Senate voted on the war powers resolution on Thursday after the attack "
+                     "on the base in Iraq.",
+        "base.md": "Troops at the base in Anbar province returned to their duties on Tuesday, "
+                   "officials at the Pentagon said of the attack.",
+    }.items():
+        (tmp_path / "corpus" / name).write_text(f"---\ntitle: {name}\ndate: 2020-02-10\n---\n\n{text}\n",
+                                                encoding="utf-8")
+    index = Index.build(tmp_path / "corpus", tmp_path / "index", settings, embedder=embedder)
+    assert index.retriever.spelling("TBI") == "traumatic brain injuries"
+    assert index.retriever.spelling("TBA") is None  # "the base at"-like runs are no spelling
+    answer = index.ask("How many troops had TBI after the attack?")
+    assert answer.answered and "109 service members" in answer.answer, answer.answer

@@ -76,6 +76,26 @@ def test_info(workdir):
     assert "built_at" in data and data["passages"] >= 6
     human = run_cli("info", cwd=workdir).stdout
     assert "all-MiniLM-L6-v2" in human and "(undated;" in human
+    assert data["corpus"] == "corpus" and data["stale"] is None and "corpus/, up to date" in human
+
+
+def test_info_says_when_the_index_lags_its_corpus(workdir, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(workdir / "corpus", other)
+    (other / "000_57c284030dba6432.txt").unlink()
+    proc = run_cli("info", "--json", "--corpus", str(other), cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["stale"] == "the corpus changed since the last build"
+    assert "stale: the corpus changed" in run_cli("info", "--corpus", str(other), cwd=workdir).stdout
+
+
+@pytest.mark.parametrize("command", [["ask", "Who fired the missiles?"], ["search", "missiles"],
+                                     ["statements"], ["info"]])
+def test_a_corpus_folder_that_is_not_there_is_an_error_not_ignored(workdir, command):
+    # Before, an index already built answered past a mistyped --corpus as if nothing was wrong.
+    proc = run_cli(*command, "--corpus", "corpsu", cwd=workdir)
+    assert proc.returncode == 1 and proc.stdout == "", proc.stdout
+    assert "error: no corpus folder corpsu/" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.model  # the CLI in a subprocess loads the real model

@@ -174,6 +174,10 @@ def test_name_coverage_tolerates_spelling_not_absence():
     ("Who leads the militia?", "who", "leader"),
     ("Who claimed the attack?", "who", None),                  # no role: any name answers
     ("What amount did Iran pay in compensation?", "count", None),
+    ("What was the size of Norway's contingent at the base?", "count", None),  # a figure
+    ("By what margin did the Senate pass the resolution?", "count", None),
+    ("what was the vote count on the war powers resolution", "count", None),
+    ("What was the size of the deployment decision's impact on morale?", "count", None),
 ])
 def test_roles_and_amounts_read_from_the_verb(question, kind, focus):
     reading = read_question(question)
@@ -187,6 +191,8 @@ def test_roles_and_amounts_read_from_the_verb(question, kind, focus):
     ("What did Iraqi lawmakers decide about US troops?", [("Iraqi", "parliament")]),
     ("What did the US secretary of state say?", [(None, "secretary of state")]),
     ("What did Defense Secretary Esper say?", []),  # the holder is named: the name decides
+    ("How did the Iraqi air defence chief respond?", []),  # no ministry: a military command
+    ("How did the Iraqi defence chief respond?", [("Iraqi", "defense minister")]),
 ])
 def test_offices_asked_of(question, offices):
     from newsrag.lexicon import OFFICE_GROUPS
@@ -483,3 +489,25 @@ def test_a_title_heading_the_names_own_run_is_tight():
     assert tightly_focused(reading, "The United States will act, the country's Defense Secretary "
                                     "Lloyd Austin said on March 7.")
     assert not tightly_focused(reading, "Lloyd Austin Jr. visited Baghdad on March 7.")
+
+
+def test_a_name_that_only_says_who_runs_a_thing_is_not_its_name():
+    from newsrag.questions import focused_evidence
+
+    reading = read_question("Which camp in Kuwait did the Norwegian soldiers move to?")
+    assert not focused_evidence(reading, "They would be based at a U.S.-run camp there.")
+    assert focused_evidence(reading, "They were based at Camp Arifjan in Kuwait.")
+
+
+@pytest.mark.parametrize("question", [
+    "How much warning did the air defence command get before the first missile hit?",
+    "how much notice did iraqi air defence get before the missiles landed",
+    "How long before the first impact was the air defence command alerted?",
+])
+def test_a_warning_is_answered_by_a_time_before_the_event(question):
+    from newsrag.questions import answer_evidence
+
+    reading = read_question(question)
+    told = 'The warning reached the command "about twenty minutes" before the first impact.'
+    assert answer_evidence(reading, told)
+    assert not answer_evidence(reading, "The warning reached the command before the impact.")

@@ -21,7 +21,8 @@ from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, format_date, resolve_
 from .errors import NO_QUESTION, QuestionError
 from .lexical import tokenize
 from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
-from .lexicon import INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS, TITLE_WORDS
+from .lexicon import (INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS, TITLE_WORDS, UNTOLD_STATES,
+                      UNTOLD_VERBS)
 from .questions import (UNITS, Reading, answer_evidence, counted_phrase, focused_evidence,
                         names_a_day, office_mentioned, read_question, tightly_focused)
 from .retrieval import Hit
@@ -131,6 +132,17 @@ RANK_OVERLAP = 0.2
 RELATIVE_SUPPORT = 0.8
 # Relevance at which a "who"/"where" question is answered even without a name or place found.
 STRONG_SUPPORT = 0.75
+# A sentence saying the thing asked was not made known ("Officials have not said who drove the
+# truck") is the articles' answer: the question is refused, citing it, when it shares this much
+# of the question's words and is nearly as relevant as the best sentence.
+UNTOLD = re.compile(
+    r"\b(?:(?:ha(?:ve|s|d)|did|do|does|would|will|could)(?:\s+not|n[’']t)\s+(?:yet\s+)?"
+    r"(?:been\s+)?|declined\s+to\s+|refused\s+to\s+|(?:was|were|is|are)\s+not\s+(?:yet\s+)?"
+    r"(?:been\s+)?)(?:publicly\s+)?(?:" + "|".join(UNTOLD_VERBS) + r")\b"
+    r"|\b(?:is|was|are|were|remains?|remained)\s+(?:still\s+)?(?:"
+    + "|".join(s.replace(" ", r"\s+") for s in UNTOLD_STATES) + r")\b", re.I)
+UNTOLD_OVERLAP = 0.4
+UNTOLD_SUPPORT = 0.9
 # Kinds of question whose evidence (see newsrag.questions.answer_evidence) earns the bonus.
 EVIDENCE_KINDS = frozenset(["who", "when", "where", "count", "which", "why"])
 # What a typed question lacked, for the refusal's reason.
@@ -253,6 +265,7 @@ class _Sentence:
     in_period: bool = False  # its passage belongs to the period the question names
     said: bool = False  # words of the speaker the question asks about
     asks: bool = False  # a question itself ("Q: Will they get the Purple Heart?"): context only
+    opens_quote: bool = False  # the speaker's quotation set below their reported remark
 
     @property
     def surroundings(self) -> str:
@@ -374,6 +387,7 @@ class Answerer:
         # to speculate on attribution," for "What did Kirby say about attribution?".
         eligible = [s for s in sentences if not s.asks
                     and s.relevance + (SAID_RELIEF if s.said else 0.0) >= self.threshold]
+        untold = None if unknown_terms else self._untold(eligible)
         if unknown_terms:
             reason = f"not in any article: {', '.join(unknown_terms)}"
         elif not eligible:
@@ -385,6 +399,11 @@ class Answerer:
             asked = max((x.relevance for x in sentences if x.asks), default=0.0)
             eligible, reason = self._covering(eligible, hits, reading, coverage,
                                               reports_on or in_period, asked)
+        if untold is not None:
+            return Answer(question, f"{NOT_IN_ARTICLES} An article says it was not made known: "
+                          f"{untold.text} [{untold.hit_index + 1}]", False,
+                          self._citations(hits, [], [untold]), best_relevance,
+                          "an article says it was not made known")
         if reason:
             # Say what is missing ("no article quotes Milley on this"), not only that it is.
             missing = (f"No article mentions {', '.join(unknown_terms)}. " if unknown_terms
@@ -402,6 +421,12 @@ class Answerer:
             # Another article's account, if it answers nearly as well, joins (never displaces).
             chosen += [s for s in ranked if s.score >= best.score * CROSS_ARTICLE_RATIO
                        and hits[s.hit_index].passage.article_id != best_article][:1]
+        if best.said and not best.attribution and not QUOTE_MARK.search(best.text):
+            below = self._quotation_below(best, [s for s in sentences if not s.asks], hits)
+            if below:
+                below[0].opens_quote = True
+            room = max(0, self.max_sentences - len(chosen))
+            chosen += [s for s in below if all(s is not c for c in chosen)][:room]
         speaker = self._speaker_of(hits, best) if who else None
         return self._compose(question, hits, chosen, support, speaker,
                              when=reading.kind == "when")
@@ -558,6 +583,36 @@ class Answerer:
             eligible = focused or eligible
         return eligible, ""
 
+    def _untold(self, eligible: list[_Sentence]) -> _Sentence | None:
+        """A sentence telling that what the question asks was not made known, close enough to
+        the question to be about it, and not saying it after all ("..., but a hospital said
+        12 were treated")."""
+        if not eligible:
+            return None
+        top = max(s.relevance for s in eligible)
+        told = [s for s in eligible if s.overlap >= UNTOLD_OVERLAP
+                and s.relevance >= UNTOLD_SUPPORT * top and (m := UNTOLD.search(s.text))
+                and not re.search(r"\bbut\b|;", s.text[m.end():])]
+        return max(told, key=lambda s: s.relevance, default=None)
+
+    def _quotation_below(self, best: _Sentence, sentences: list[_Sentence],
+                         hits: list[Hit]) -> list[_Sentence]:
+        """The asked speaker's quotation in the paragraph right below their reported remark
+        ("Trump ... said that he would make a statement." over his tweet, signed below it):
+        the words themselves answer "What did Trump say?", the remark only announces them."""
+        text = hits[best.hit_index].passage.text
+        offset = hits[best.hit_index].passage.start
+        gap = re.match(r"[^\n]*\n\s*", text[best.end - offset:])
+        if gap is None:
+            return []
+        below = best.end + gap.end()  # where the next paragraph starts
+        quoted = sorted((s for s in sentences if s.hit_index == best.hit_index and s.said
+                         and s.attribution is not None and s.start >= below), key=lambda s: s.start)
+        if not quoted or quoted[0].previous is None and quoted[0].start != below \
+                or quoted[0].previous is not None and quoted[0].previous[0] != below:
+            return []
+        return [s for s in quoted if s.attribution == quoted[0].attribution]
+
     def _same_person(self, st: Statement, wanted: list[str]) -> bool:
         """Whether a statement's speaker is the person whose name words are ``wanted``: the
         surnames agree in some spelling (a shared first name, "Mark" Esper and "Mark" Milley,
@@ -656,7 +711,7 @@ class Answerer:
             if speaker is not None and idx == 0:
                 role = f" ({speaker.role})" if speaker.role else ""
                 parts.append(f"{speaker.speaker}{role} said:")
-            if (s.leans_back or s.inherits) and s.previous \
+            if (s.leans_back or s.inherits or s.opens_quote) and s.previous \
                     and (s.hit_index, s.previous[0]) not in shown:
                 shown.add((s.hit_index, s.previous[0]))
                 s.lead = s.previous

@@ -45,8 +45,9 @@ Examples:
     pretty_exceptions_enable=False,
 )
 
-CorpusOpt = typer.Option(Path("corpus"), "--corpus", help="Folder of article files.")
-IndexOpt = typer.Option(Path("index"), "--index", help="Folder of the index.")
+DEFAULT_CORPUS, DEFAULT_INDEX = Path("corpus"), Path("index")
+CorpusOpt = typer.Option(DEFAULT_CORPUS, "--corpus", help="Folder of article files.")
+IndexOpt = typer.Option(DEFAULT_INDEX, "--index", help="Folder of the index.")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object to stdout, nothing else.")
 ModeOpt = typer.Option("hybrid", "--mode", help="Retrieval: hybrid, dense or bm25.")
 SpeakerOpt = typer.Option(None, "--speaker", help="Only passages quoting this person (any spelling).")
@@ -128,6 +129,16 @@ def _check_args(**values: Optional[str]) -> None:
             check_text(label, value, MAX_FIELD_CHARS.get(name, sys.maxsize))
 
 
+def _check_corpus(corpus: Path) -> None:
+    """A ``--corpus`` given that is no folder is a mistake to report, not to answer past from
+    whatever index exists; the default corpus/ may be missing (a replica with only the index)."""
+    if corpus == DEFAULT_CORPUS or corpus.is_dir():
+        return
+    _fail(f"--corpus {corpus} is not a folder" if corpus.exists()
+          else f"no corpus folder {corpus}/ (check the path; the index is {DEFAULT_INDEX}/ "
+               "unless --index says otherwise)")
+
+
 def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) -> Index:
     """Load the index, building or updating it first if it is missing or stale.
 
@@ -140,6 +151,7 @@ def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) ->
     from .stores import make_store
 
     settings = settings or _settings()
+    _check_corpus(corpus)
     stale = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
     if stale is None:
         return Index.load(index, settings)
@@ -450,17 +462,25 @@ def statements(
 @app.command()
 def info(
     index: Path = IndexOpt,
+    corpus: Path = CorpusOpt,
     as_json: bool = JsonOpt,
     store: Optional[str] = StoreOpt,
     milvus_uri: Optional[str] = MilvusUriOpt,
 ) -> None:
-    """Describe the index: articles, passages, model, index type, when it was built."""
+    """Describe the index: articles, passages, model, index type, when it was built, and
+    whether it is up to date with the corpus folder."""
     _use_store(store, milvus_uri)
+    from .build import index_is_stale
     from .index import Index
 
-    idx = Index.load(index, _settings())
+    _check_corpus(corpus)
+    settings = _settings()
+    idx = Index.load(index, settings)
     data = idx.info()
     data["article_list"] = [a.__dict__ for a in idx.articles()]
+    # None: up to date; else why a build is due; no corpus folder here: unknown.
+    data["corpus"] = str(corpus) if corpus.is_dir() else None
+    data["stale"] = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
         return
@@ -468,6 +488,10 @@ def info(
                 "built_at", "format_version"):
         typer.echo(f"{key:>14}: {data[key]}")
     typer.echo(f"{'chunking':>14}: {data['chunking']}")
+    if data["corpus"] is not None:
+        state = (f"stale: {data['stale']} (`newsrag build` updates it)" if data["stale"]
+                 else "up to date")
+        typer.echo(f"{'corpus':>14}: {corpus}/, {state}")
     for a in idx.articles():
         typer.echo(f"  - {a.title} ({a.date or 'undated'}; {a.passages} passages; {a.path})")
     for name, why in data["skipped"]:
@@ -557,6 +581,7 @@ def serve(
       newsrag serve --generator openai --llm-url http://127.0.0.1:11434/v1 --llm-model llama3.2
     """
     _use_store(store, milvus_uri)
+    _check_corpus(corpus)
     from .web import serve as run_server
 
     run_server(corpus, index, host, port, _llm(generator, llm_url, llm_model))

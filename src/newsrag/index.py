@@ -72,7 +72,7 @@ class Index:
         self.filters = PassageFilters(manifest.articles, retriever.passages, book)
         self.article_names = ArticleNames(manifest.articles, retriever.passages, retriever.names)
         self.planner = QueryPlanner(self.filters, book, self._search, settings.candidates,
-                                    knows=retriever.knows_word)
+                                    knows=retriever.knows_word, spelling=retriever.spelling)
 
     @cached_property
     def manifest(self) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "PERSON_NOUNS", "PLACE_NOUNS",
-           "QUESTION_OPENERS", "REASON_MARKERS", "SAYING_VERBS", "TIME_WORDS", "WEEKDAYS",
+__all__ = ["AUXILIARIES", "COUNT_NOUN_SKIP", "NUMBER_WORDS", "VAGUE_COUNTS", "PERSON_NOUNS", "PLACE_NOUNS",
+           "QUESTION_OPENERS", "REASON_MARKERS", "UNTOLD_STATES", "UNTOLD_VERBS", "SAYING_VERBS",
+           "TIME_WORDS", "WEEKDAYS",
            "OFFICE_GROUPS", "MONEY_WORDS", "TIMES_OF_DAY", "IRREGULAR_DEMONYMS", "COUNTRY_METONYMS",
            "IRREGULAR_PASTS", "SENTENCE_OPENERS", "COUNTRIES", "BODY_NOUNS",
            "NON_PERSON_NAME_WORDS", "NAME_TITLES",
@@ -60,6 +61,9 @@ NUMBER_WORDS = (
     "hundreds", "thousand", "thousands", "million", "millions", "dozen", "dozens", "several",
     "a handful", "a pair",
 )
+# Of those, the ones that give no figure: "He's wounded thousands of Americans" does not say how
+# many soldiers were hurt.
+VAGUE_COUNTS = frozenset(["hundreds", "thousands", "millions", "dozens", "several", "a handful"])
 # Nouns naming people or organisations: "which official" asks who; a sentence naming "a civilian
 # contractor" answers "who was killed?" though it names no one.
 PERSON_NOUNS = frozenset(
@@ -122,6 +126,15 @@ QUESTION_OPENERS = frozenset(
     "before for of the a an and or to from by with i tell please give list name describe "
     "explain".split())
 # Phrases that give a reason: the evidence a "why" question needs.
+# What an article writes when the thing asked was not made known ("Officials have not said who
+# drove the truck", "... is a question the command has declined to answer"): verbs of telling,
+# and the states of a fact nobody told ("it was unclear", after a verb "to be").
+UNTOLD_VERBS = ("say", "said", "answer", "answered", "disclose", "disclosed", "reveal", "revealed",
+                "release", "released", "identify", "identified", "specify", "specified", "confirm",
+                "confirmed", "name", "named", "give", "given", "comment", "commented", "elaborate",
+                "discuss", "provide", "provided", "publish", "published", "explain", "explained")
+UNTOLD_STATES = ("not known", "unknown", "unclear", "not clear", "not made public",
+                 "not been made public", "not immediately clear", "not immediately known")
 REASON_MARKERS = (
     "because", "in response", "in retaliation", "retaliat", "revenge", "avenge", "due to",
     "so that", "in order to", "as a result", "following", "for security", "reason", "after ",

@@ -79,6 +79,12 @@ class _UnionFind:
         self.parent[self.find(a)] = self.find(b)
 
 
+def _later_words(key: str) -> list[str]:
+    """The words of a name that tell one person from another: all but the first of several."""
+    words = key.split()
+    return words[1:] if len(words) > 1 else words
+
+
 @dataclass
 class NameTable:
     """Groups of spellings; the first of each group is the one shown."""
@@ -183,8 +189,10 @@ class NameTable:
         ga, gb = self.group(a), self.group(b)
         if ga is not None and ga is gb:
             return True
-        words_a = [w for w in name_key(a).split() if len(w) > 2]
-        words_b = [w for w in name_key(b).split() if len(w) > 2]
+        # A first name shared is no person shared ("Ali Rabiei" is not "Ali Khamenei"): a name
+        # of several words is known by its later words.
+        words_a = [w for w in _later_words(name_key(a)) if len(w) > 2]
+        words_b = [w for w in _later_words(name_key(b)) if len(w) > 2]
         for wa in words_a:
             for wb in words_b:
                 if wa == wb:

@@ -23,7 +23,7 @@ from .conversation import retrieval_query
 from .dates import TimeRange
 from .filters import PassageFilters
 from .lexicon import COUNTRIES, SENTENCE_OPENERS, common_word
-from .questions import Reading, read_question
+from .questions import ACRONYM, Reading, read_question
 from .retrieval import Hit
 from .statements import StatementBook
 
@@ -85,7 +85,8 @@ class QueryPlanner:
     """Plans and runs the searches for questions over one index."""
 
     def __init__(self, filters: PassageFilters, book: StatementBook, search: Search,
-                 candidates: int, knows: Callable[[str], bool] | None = None):
+                 candidates: int, knows: Callable[[str], bool] | None = None,
+                 spelling: Callable[[str], str | None] | None = None):
         self.filters = filters
         self.book = book
         self.search = search
@@ -93,6 +94,8 @@ class QueryPlanner:
         # Whether the corpus writes a word; without it no lower-case word is taken for a name
         # for being unknown.
         self.knows = knows
+        # How the corpus spells an acronym out ("traumatic brain injuries" for TBI), if it does.
+        self.spelling = spelling
 
     def plan(self, question: str, k: int, mode: str, history: Sequence[str] = (),
              speaker: str | None = None, period: TimeRange | None = None) -> QueryPlan:
@@ -117,6 +120,12 @@ class QueryPlanner:
             holder = self.book.speaker_in_role(reading.speaker_role, reading.period)
             reading = (replace(reading, speaker=holder) if reading.kind == "quote"
                        else replace(reading, source=holder))
+        if self.spelling is not None:
+            # "troops with TBI" finds the passages that only write "traumatic brain injuries".
+            spelled = [s for n in reading.names if ACRONYM.fullmatch(n) and len(n) >= 3
+                       and self.knows is not None and not self.knows(n)
+                       and (s := self.spelling(n)) is not None and s.lower() not in query.lower()]
+            query = f"{query} ({'; '.join(spelled)})" if spelled else query
         # The person asked about or named as the source ("..., according to General Milley?"),
         # read from the reading, not the whole question ("Iran" there is no speaker).
         named = (self.book.speaker_named_in(reading.asked)

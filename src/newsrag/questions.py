@@ -24,7 +24,7 @@ from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES,
                       COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS,
                       IRREGULAR_PASTS, MODEL_WORDS, MONEY_WORDS, NAME_CONNECTORS, NAME_TITLES,
-                      NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS,
+                      NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, VAGUE_COUNTS,
                       PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
                       SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
                       US_NAMES, WEEKDAYS)
@@ -87,7 +87,11 @@ COST_ASK = (r"\bwhat\s+(?:was|is|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,3}?(?:
 COUNT_ASK = re.compile(COST_ASK + r"|\bhow\s+(?:many|much)\b|"
                        r"\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
                        r"\bwhat\s+(?:amount|sum)\s+(?:did|was|were|had|has|have|is|of)\b|"
-                       r"\b(?:death\s+toll|number\s+of)\b", re.I)
+                       r"\b(?:death\s+toll|number\s+of)\b|"
+                       # "What was the size of Norway's contingent?", "By what margin ...?"
+                       r"\bwhat\s+(?:was|is|were|are)\s+the\s+(?:\w+\s+)?(?:size|strength|tally|"
+                       r"headcount|margin)\s+of\b|\bby\s+what\s+margin\b|\bvote\s+(?:count|tally)\b",
+                       re.I)
 WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
                       r"had|has|have|can|should|might)\b|"
                       # "When in the evening did ...", "When, in Eastern time, did ...", and
@@ -142,7 +146,10 @@ MONTH_DAY = re.compile(r"\b(?:" + "|".join(MONTH_NAMES) + r"|(?:jan|feb|mar|apr|
 # A span of time after a number ("two days after"), and a question that asks for one.
 _DURATIONS = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
 DURATION_UNIT = re.compile(rf"[\s-]+(?:{_DURATIONS})\b", re.I)
-DURATION_ASK = re.compile(rf"\b(?:{_DURATIONS}|how\s+long|time)\b", re.I)
+DURATION_ASK = re.compile(rf"\b(?:{_DURATIONS}|how\s+long|time|warning|notice)\b", re.I)
+# A time told by its distance from another: "about twenty minutes before the first impact".
+RELATIVE_TIME = re.compile(rf"\b(?:\d[\d,.]*|{'|'.join(NUMBER_WORDS)}|an?|a\s+few|several)[\s-]+"
+                           rf"(?:{_DURATIONS})[\s\"”’']+(?:before|after|earlier|later|ahead)\b", re.I)
 # A capitalised word past a sentence's first, then a number: a model or a code, not a count.
 MODEL_NUMBER = re.compile(r"(?<=\w )([A-Z][a-z]+ )\d[\d-]*[A-Za-z]?\b")
 TIME_OF_DAY = re.compile(r"\b(?:" + "|".join(TIMES_OF_DAY) + r")s?\b", re.I)
@@ -403,6 +410,8 @@ def offices_in(question: str) -> tuple[tuple[str | None, int], ...]:
             taken.append(m.span())
             if re.match(r"\s+[A-Z]", question[m.end():]):
                 continue  # a title before its holder's name ("Defense Secretary Esper"): the name decides
+            if re.search(r"\b(?:air|missile|civil)\s+$", question[:m.start()], re.I):
+                continue  # "the air defence chief" heads no ministry
             before = re.search(r"([A-Z][\w-]+)(?:['’]s?)?\s+(?:[a-z]+\s+)?$", question[:m.start()])
             after = re.match(r"\s+(?:of|in)\s+(?:the\s+)?([A-Z][\w-]+)", question[m.end():])
             country = (before.group(1) if before and (before.start(1) > 0 or before.group(1).lower()
@@ -486,7 +495,7 @@ def _counts(sentence: str, question: str) -> list[str]:
     masked = MONTH_DAY.sub(lambda m: " " * len(m.group()), masked)
     masked = MODEL_NUMBER.sub(lambda m: m.group(1) + " " * (len(m.group()) - len(m.group(1))), masked)
     matches = [m for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
-    matches += list(WORD_NUMBER.finditer(masked))
+    matches += [m for m in WORD_NUMBER.finditer(masked) if m.group().lower() not in VAGUE_COUNTS]
     asked = question.lower()
     matches = [m for m in matches if m.group().lower() not in asked]
     if not DURATION_ASK.search(question):  # "two days after the strike" counts no lawmakers
@@ -508,7 +517,15 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     if kind == "count":
         if reading.unit == "money":
             return any(m.group() not in reading.question for m in CURRENCY.finditer(sentence))
-        return bool(_counts(sentence, reading.question))
+        if _counts(sentence, reading.question):
+            return True
+        # "thousands of Americans" gives no figure: it answers only beside what is counted and
+        # what is done to it ("How many Americans did he wound?"), not "How many soldiers
+        # suffered brain injuries?".
+        done = reading.terms - set(reading.counted) - _generic_count_terms() \
+            - {t for n in reading.names for t in tokenize(n)}
+        return any(m.group().lower() in VAGUE_COUNTS for m in WORD_NUMBER.finditer(sentence)) \
+            and bool(done & set(tokenize(sentence))) and focused_evidence(reading, sentence)
     if kind == "when" and reading.unit == "clock":
         return bool(CLOCK.search(sentence) or TIME_OF_DAY.search(sentence))
     if kind == "when" and reading.unit == "weekday":
@@ -518,7 +535,7 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
         text = _without_dates(sentence) if reading.period is not None else sentence
         new_time = [m.group() for m in TIME_EXPRESSION.finditer(text)
                     if m.group().lower() not in reading.question.lower()]
-        return bool(new_time or CLOCK.search(text) or dates_in(text)
+        return bool(new_time or CLOCK.search(text) or dates_in(text) or RELATIVE_TIME.search(text)
                     or [y for y in ANY_YEAR.findall(text) if y not in reading.question])
     if kind == "why":
         low = sentence.lower()
@@ -719,6 +736,8 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
     if reading.role:  # a person's name: "Capt. Volodymyr Gaponenko", not "U.S.-led"
         names = {n for n in names if len(n.split()) >= 2 and not n.isupper()}
     for m in CAPITALISED_RUN.finditer(sentence):
+        if re.search(r"[A-Za-z.]-[a-z]+$", m.group()):
+            continue  # "a U.S.-run camp", "Iran-backed militias": who runs it, not its name
         if m.group().strip(".") in names and (
                 _shares_focus(_stems_around(sentence, *m.span()), wanted)
                 or (m.start() == 0 and not reading.role  # "Lufthansa cancelled ...": the doer

@@ -15,7 +15,7 @@ import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import AbstractSet, Callable, Sequence
+from typing import AbstractSet, Sequence
 
 import numpy as np
 
@@ -136,6 +136,25 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_side_pool)
 
 
+def _spelling_kind(phrase: str) -> bool | None:
+    """Whether a run of words spelling an acronym is a name in capitals (True: "Federal Aviation
+    Administration", "Syrian Observatory for Human Rights"), words of substance in lower case
+    (False: "traumatic brain injuries"), or neither (None: "from the al-Bayader area", "the
+    base in")."""
+    from .lexical import STOPWORDS
+
+    links = ("of", "the", "for", "and", "on", "in")
+    ends = (phrase.split()[0].lower(), phrase.split()[-1].lower())
+    if any(w in links or w in STOPWORDS for w in ends):  # these bear the first and last letters
+        return None
+    words = [w for w in phrase.split() if w.lower() not in links]
+    if words and all(w[:1].isupper() for w in words) and phrase.split()[0][:1].isupper():
+        return True
+    if all(w.islower() and len(w) >= 4 and w not in STOPWORDS and w.isalpha() for w in words):
+        return False
+    return None
+
+
 class Retriever:
     """Search over one index's passages in any of :data:`MODES`."""
 
@@ -155,7 +174,7 @@ class Retriever:
             "hybrid": HybridBackend(dense_backend, bm25_backend, rrf_k, candidates),
         }
         self.backends.update(backends or {})  # a store's own search (Milvus' hybrid search)
-        self._acronyms: dict[str, bool] = {}  # acronym -> whether a passage spells it out
+        self._acronyms: dict[str, str] = {}  # acronym -> a passage's spelling of it, or ""
 
     def search(self, query: str, k: int, mode: str = "hybrid",
                allowed: np.ndarray | None = None) -> list[Hit]:
@@ -179,7 +198,7 @@ class Retriever:
         corpus spells out (``initials``: "VOA"). Plain numbers do not count: years and counts
         are often asked about in words the articles do not use.
         """
-        from .questions import ACRONYM, name_found, question_names, spelled_out
+        from .questions import ACRONYM, name_found, question_names
 
         def has(token: str) -> bool:
             return self.lexical.resembles(token)
@@ -192,7 +211,7 @@ class Retriever:
             # An acronym the passages spell out in lower case or mid-text ("traumatic brain
             # injuries" for TBI): a scan, but only for the rare acronym not found otherwise.
             if ACRONYM.fullmatch(name):
-                if self._spelled_out(name, spelled_out):
+                if self.spelling(name):
                     continue
             unknown.append(name)
         return unknown
@@ -217,18 +236,39 @@ class Retriever:
         if head in TITLE_WORDS:  # "the Pentagon chief": an office, checked as one elsewhere
             return None
         stems = tokenize(head)
-        return None if not stems or all(map(self.lexical.resembles, stems)) else f"the {head}"
+        if not stems or all(map(self.lexical.resembles, stems)):
+            return None
+        # "what did the irgc say": an acronym typed in lower case, known by another spelling
+        # ("Islamic Revolutionary Guard Corps"), is no unknown role.
+        from .questions import name_found
 
-    def _spelled_out(self, acronym: str, spelled_out: Callable[[str], re.Pattern[str]]) -> bool:
-        """Whether some passage spells ``acronym`` out: one scan of every passage text, then
-        remembered (the index does not change; at a million passages a scan takes seconds)."""
+        group = self.names.group(head.upper()) if self.names is not None else None
+        if any(name_found(n, self.lexical.resembles, frozenset()) for n in group or []):
+            return None
+        return f"the {head}"
+
+    def spelling(self, acronym: str) -> str | None:
+        """How some passage spells ``acronym`` out ("traumatic brain injuries" for TBI), or
+        None: one scan of every passage text, then remembered (the index does not change; at a
+        million passages a scan takes seconds)."""
+        from .questions import spelled_out
+
         known = self._acronyms.get(acronym)
         if known is None:
             pattern = spelled_out(acronym)
             texts = getattr(self.passages, "texts", None)  # a PassageTable reads the file once
-            known = any(pattern.search(t) for t in (texts() if texts is not None
-                                                    else (p.text for p in self.passages)))
+            # A name spelled in capitals ("Federal Aviation Administration") before words in
+            # lower case ("traumatic brain injuries").
+            found: dict[bool, str] = {}
+            for text in (texts() if texts is not None else (p.text for p in self.passages)):
+                for m in pattern.finditer(text):
+                    kind = _spelling_kind(m.group())
+                    if kind is not None:
+                        found.setdefault(kind, m.group())
+                if True in found:
+                    break
+            known = found.get(True) or found.get(False) or ""
             if len(self._acronyms) >= 1024:
                 self._acronyms.clear()
             self._acronyms[acronym] = known
-        return known
+        return known or None

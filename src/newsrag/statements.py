@@ -40,9 +40,14 @@ SPEECH_VERBS = (
     "alleged|alleges|responded|responds|insisted|insists|noted|notes|argued|argues|declared|"
     "declares|tweeted|tweets|wrote|writes|confirmed|confirms|denied|denies|urged|urges|"
     "explained|explains|acknowledged|admitted|suggested|suggests|hinted|accused|blamed|pledged|"
-    "pledges|reiterated|remarked|replied|asserted|asserts|called for|took the position|continued"
+    "pledges|reiterated|remarked|replied|asserted|asserts|called for|took the position|continued|"
+    "condemned|condemns|denounced|denounces"
 )
-VERB = re.compile(rf"\b({SPEECH_VERBS})\b")
+# Verbs that name what something is ("called the attack \"a dangerous escalation\""): a remark
+# only when a quotation follows; the quotation is then the remark ("a group called Saraya ..."
+# is no speech).
+NAMING_VERBS = "called|calls|described|describes|termed|terms|branded|brands|dubbed|labell?ed"
+VERB = re.compile(rf"\b(?:({SPEECH_VERBS})|(?P<naming>{NAMING_VERBS})(?=[^\"“.]{{0,60}}[\"“]))\b")
 # "a spokesman for the Anbar Operations Command": a role set beside a name by commas.
 APPOSITIVE = re.compile(r"(?:a|an|the)\s+((?:[a-z][\w’'-]*\s+){0,3}?(?:"
                         + "|".join(sorted(PERSON_NOUNS, key=len, reverse=True)) + r")\b.{0,80})")
@@ -56,6 +61,11 @@ SAID_NAME = re.compile(rf"\s+(?P<name>{NAME_PHRASE.pattern})"
 ATTRIBUTED_AFTER = re.compile(rf"[ \t]*(?:(?:[A-Z][\w.’'-]*|[a-z]{{1,3}}-[A-Z][\w’'-]*|he|she|they)"
                               rf"(?:\s+[A-Z][\w.’'-]*){{0,3}}\s+({SPEECH_VERBS})\b"
                               rf"|[ \t]*({SPEECH_VERBS})\s+[A-Z])")
+# A sentence's subject when it is a name: '"Col. Wayne Marotto, a spokesman for ..., gave"',
+# '"Marotto described ..."' (then a role after a comma, or a verb in lower case).
+SUBJECT_NAME = re.compile(rf"(?P<name>{NAME_PHRASE.pattern})(?:,\s+(?P<role>(?:a|an|the)\s+"
+                          rf"(?:[a-z][\w’'-]*\s+){{0,3}}?(?:{'|'.join(sorted(PERSON_NOUNS))})\b)|"
+                          r"\s+[a-z])")
 # Words that may stand between a speaker and the verb ("Esper also took", "have revealed").
 BETWEEN = re.compile(r"(?:\s+(?:also|then|later|again|publicly|reportedly|seemingly|has|have|had|"
                      r"was|were|is|had also|has also|have also))*\s*$")
@@ -208,6 +218,7 @@ class _ArticleReader:
         self.out: list[Statement] = []
         self.last_person: _Speaker | None = None
         self.last_any: _Speaker | None = None
+        self.people: set[str] = set()  # full names of the people met so far
         self.position = 0  # where the sentence being read starts: role references look back
         # Who was last quoted in the paragraph being read: a quotation that follows with no
         # attribution of its own continues their words ('"No one was hurt," Kirby said. "It
@@ -239,6 +250,8 @@ class _ArticleReader:
         self.last_any = speaker
         if person:
             self.last_person = speaker
+            if len(speaker.name.split()) > 1:
+                self.people.add(speaker.name)
 
     def _resolve(self, subject: str) -> tuple[_Speaker | None, str | None]:
         """The speaker a subject phrase names: a name, a role or pronoun (resolved), a group."""
@@ -263,7 +276,7 @@ class _ArticleReader:
             name = None
         if name:
             written = f"{role} {name}" if role else name
-            speaker = _Speaker(name, role)
+            speaker = _Speaker(self._full_name(name), role)
             self._remember(speaker, person=len(name.split()) >= 1 and not GROUP_SUBJECT.search(name))
             return speaker, written
         if m := GROUP_SUBJECT.search(subject):
@@ -271,6 +284,34 @@ class _ArticleReader:
             self.last_any = speaker
             return speaker, m.group(1)
         return None, None
+
+    def _note_subject(self, sentence: str) -> None:
+        """A person who opens a sentence that quotes no one ("Col. Wayne Marotto, a spokesman
+        for the coalition, gave the first figures.") is whom a "he said" after it means, not
+        the last person quoted."""
+        lead = SUBJECT_NAME.match(sentence)
+        if lead is None:
+            return
+        name, role = _split_speaker(lead.group("name"))
+        if not name or not self._could_be_name(name):
+            return
+        full = self._full_name(name)
+        if role or lead.group("role") or full in self.people:
+            self._remember(_Speaker(full, role), person=True)
+
+    def _full_name(self, name: str) -> str:
+        """A surname said alone ("Marotto said") is the person the article named in full before
+        ("Col. Wayne Marotto, a spokesman ..."), though not as a speaker; kept as it is when
+        two people of that name came before, or none."""
+        if len(name.split()) != 1:
+            return name
+        fuller = {m.group(1) for m in re.finditer(
+            rf"((?:[A-Z][\w’'-]+\s+){{1,2}}(?:[a-z]{{1,3}}-)?{re.escape(name)})\b",
+            self.text[:self.position])}
+        people = {" ".join(w for w in f.split() if w.lower().strip(".") not in ROLE_WORDS)
+                  for f in fuller}
+        people = {p for p in people if len(p.split()) > 1 and self._could_be_name(p)}
+        return people.pop() if len(people) == 1 else name
 
     def _could_be_name(self, name: str) -> bool:
         """Not a weekday or month, not a dateline in capitals ("BAGHDAD"), not a common word
@@ -324,6 +365,7 @@ class _ArticleReader:
         verb = VERB.search(sentence)
         if verb is None:
             self._unattributed_quotes(s, e)
+            self._note_subject(sentence)
             return
         before = sentence[: verb.start()]
         subject = BETWEEN.sub("", before)
@@ -370,7 +412,10 @@ class _ArticleReader:
                 date, dated_by = next_block[2], "attribution"
         head = sentence[:max(0, len(subject) - len(clause))].rstrip()
         after = sentence[verb.end():]
-        skip = re.match(r"\s*(?:on\s+(?:[A-Z]\w+\s+\d{1,2}|\w+day)\s*)?(that\s+)?", after)
+        # "said on Tuesday that", "told reporters that": what follows is the remark.
+        skip = (verb.group() in ("told", "tells")
+                and re.match(r"\s*(?:[\w’'-]+\s+){1,4}?(that\s+)", after)
+                or re.match(r"\s*(?:on\s+(?:[A-Z]\w+\s+\d{1,2}|\w+day)\s*)?(that\s+)?", after))
         inverted = (not from_lead and head.rstrip("\"”’").endswith(",") and len(head.split()) >= 4
                     and not (skip and skip.group(1)))
         if inverted:  # "X will do Y, Austin said on March 7 ..."
@@ -385,6 +430,9 @@ class _ArticleReader:
                 span = (opened, span[1])
         else:
             span = (s + verb.end() + (skip.end() if skip else 0), e)
+            named = QUOTED.search(self.text, s + verb.end(), e) if verb.group("naming") else None
+            if named is not None:  # 'called the attack "a dangerous escalation"': the quotation
+                span = (named.start(), named.end())
         if quotation is not None:
             self._add("quotation", speaker, written, channel, date, dated_by, quotation,
                       (s, quotation[1]))

@@ -244,6 +244,34 @@ def test_a_build_killed_before_its_pointer_moves_leaves_the_previous_revision(
         assert set(keys(done, q, "bm25")) == set(keys(faiss, q, "bm25")), q
 
 
+def test_a_build_killed_before_its_pointer_moves_on_milvus_lite_by_default(corpus, tmp_path,
+                                                                           monkeypatch):
+    """Milvus Lite's default (a new epoch per build): a build SIGKILLed with its epoch written
+    but the pointer not moved leaves the previous epoch answering; the next build drops the
+    killed one's collections and writes its own."""
+    monkeypatch.setenv("NEWSRAG_MILVUS_UPSERT", "auto")
+    s = hash_settings(tmp_path)
+    Index.build(corpus, tmp_path / "index", s)
+    store = store_of(s, tmp_path)
+    live = store.current()
+    release(s.milvus_uri)  # type: ignore[arg-type]
+    (corpus / SEED_B).unlink()
+    shutil.copy(HARBOUR, corpus / "harbour.txt")
+    killed = subprocess.run([sys.executable, "-c", KILLER, str(corpus), str(tmp_path / "index"),
+                             str(s.milvus_uri), "_point_to"], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert store.current() == live and len(store.epochs()) == 2  # its epoch, not live
+    loaded = Index.load(tmp_path / "index", s)
+    assert {a.path for a in loaded.articles()} == {SEED_A, SEED_B}
+    assert not any(h.passage.article_id not in {a.id for a in loaded.articles()}
+                   for h in loaded.search("harbour ships", k=10))
+    done = Index.build(corpus, tmp_path / "index", s)
+    assert done.build_report.store_writes["mode"] == "epoch"
+    assert store.epochs() == {live[0], store.current()[0]}  # the killed one's dropped
+    assert {a.path for a in done.articles()} == {SEED_A, "harbour.txt"}
+
+
 def test_servers_without_partial_upserts_mark_rows_dead_by_upserting_them_whole(
         corpus, tmp_path, monkeypatch):
     """Milvus before 2.6 has no upsert of some fields: ``died`` is set by upserting the whole

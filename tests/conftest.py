@@ -29,6 +29,14 @@ import pytest  # noqa: E402
 from newsrag import Index, Settings  # noqa: E402
 from newsrag.embedding import Embedder, load_embedder  # noqa: E402
 
+# Subprocesses (the CLI, `newsrag serve`, scripts run by sys.executable) import the newsrag this
+# suite imported, by an absolute path: a relative PYTHONPATH=src (a worktree's checkout) no longer
+# resolves once their cwd is a tmp folder, and they silently ran the code that the venv's editable
+# install points at instead (another checkout).
+_SRC = str(Path(sys.modules["newsrag"].__file__ or "").resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_SRC, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != _SRC)])
+
 # Fixtures (here or in a test module) that load a real model or start something that does.
 REAL_MODEL_FIXTURES = frozenset({"embedder", "seed_index", "llm", "onnx_index", "hostile", "server"})
 

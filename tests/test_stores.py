@@ -80,8 +80,17 @@ def test_store_gives_the_faiss_answers_and_updates_by_article(store, corpus, tmp
     assert again.build_report.added == [SEED_B]
     b_passages = next(a.passages for a in again.articles() if a.path == SEED_B)
     assert again.build_report.embedded_passages == b_passages
-    assert answer_key(again, "What did Lloyd Austin say on March 7?") == \
-        answer_key(seed_index, "What did Lloyd Austin say on March 7?")
+    if store == "milvus":  # Milvus Lite: a new epoch per build (BM25 statistics per segment;
+        # the upserts a Milvus server gets are tested in test_milvus_upsert.py)
+        for report in (smaller.build_report, again.build_report):
+            assert report.store_writes["mode"] == "epoch"
+            assert report.store_writes["reason"] == \
+                "Milvus Lite keeps BM25 statistics per segment"
+    # the corpus is the seed corpus again: the same hits and answers as its FAISS index
+    for q in questions:
+        for mode in ("hybrid", "dense"):
+            assert search_key(again, q, mode) == search_key(seed_index, q, mode), (q, mode)
+        assert answer_key(again, q) == answer_key(seed_index, q), q
     # and loads from the store alone
     loaded = Index.load(tmp_path / "index", s, embedder)
     assert loaded.info()["passages"] == seed_index.info()["passages"]
@@ -140,17 +149,18 @@ def answer_key_kw(index: Index, question: str, kw: dict) -> tuple:
             [(c.article_id, c.start, c.end) for c in answer.citations])
 
 
-def legacy_milvus_store() -> type:
-    """The Milvus store as newsrag wrote it before epochs and filter fields (a copy of
-    milvus_store.py at 27961de), loaded as a module of the package; "milvus" stays ours."""
+def legacy_milvus_store(which: str = "legacy") -> type:
+    """An earlier Milvus store, loaded as a module of the package (``newsrag._<which>_milvus_
+    store``); "milvus" stays ours. ``legacy``: as newsrag wrote it before epochs and filter
+    fields (milvus_store.py at 27961de)."""
     import importlib.util
 
     from newsrag.milvus_store import MilvusStore
     from newsrag.stores import STORES
 
-    name = "newsrag._legacy_milvus_store"
+    name = f"newsrag._{which}_milvus_store"
     spec = importlib.util.spec_from_file_location(
-        name, ROOT / "tests" / "data" / "legacy_milvus_store.py")
+        name, ROOT / "tests" / "data" / f"{which}_milvus_store.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -186,6 +196,125 @@ def test_collections_built_before_epochs_and_filter_fields_still_work(corpus, tm
                   "milvus", "expression")
     Index.build(corpus, tmp_path / "index", s, full=True, embedder=embedder)
     assert "" not in store.epochs() and len(store.epochs()) == 2  # type: ignore
+
+
+OLD_EPOCH = "e19990101T000000000000old0"  # sorts before any epoch a build names
+
+
+def write_epoch_without_revisions(store) -> str:  # type: ignore[no-untyped-def]
+    """Rewrite the live revision in the layout of the store that wrote one epoch per build and
+    no row versions (main at 86cca14): pointer ``"<epoch>"``, passages keyed by their id
+    with no ``pk``/``born``/``died``, blobs without ``rev`` (``vocab`` a list), sentence vectors
+    keyed by their key; then drop the epoch it came from. Returns the old-layout epoch."""
+    import base64
+
+    from pymilvus import DataType, Function, FunctionType
+
+    from newsrag.milvus_store import BM25_B, BM25_K1
+
+    live, c = store.pinned(), store.client
+    name, meta, sent = store.collections(OLD_EPOCH)
+    schema = c.create_schema(auto_id=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
+    for f in ("article_id", "title", "source", "url", "date"):
+        schema.add_field(f, DataType.VARCHAR, max_length=4096)
+    schema.add_field("start", DataType.INT64)
+    schema.add_field("end", DataType.INT64)
+    schema.add_field("text", DataType.VARCHAR, max_length=65_535)
+    schema.add_field("terms", DataType.VARCHAR, max_length=65_535, enable_analyzer=True,
+                     analyzer_params={"tokenizer": "standard"})
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=live.read_manifest().model.dim)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("dates", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4096)
+    schema.add_field("said", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=4096,
+                     max_length=32)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
+                                 input_field_names=["terms"], output_field_names=["sparse"]))
+    ip = c.prepare_index_params()
+    ip.add_index("dense", index_type="FLAT", metric_type="IP")
+    ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                 params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+    c.create_collection(name, schema=schema, index_params=ip, consistency_level="Strong")
+    fields = sorted(live._fields(live.name) - {"pk", "born", "died", "sparse"})
+    c.insert(name, [{f: r[f] for f in fields}  # (a query returns the primary key too)
+                    for r in live._iterate(live.name, fields, live.visible())])
+    ms = c.create_schema(auto_id=False)
+    ms.add_field("key", DataType.VARCHAR, is_primary=True, max_length=128)
+    ms.add_field("blob", DataType.VARCHAR, max_length=128)
+    ms.add_field("part", DataType.INT64)
+    ms.add_field("data", DataType.VARCHAR, max_length=65_535)
+    ms.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    ss = c.create_schema(auto_id=False)
+    ss.add_field("key", DataType.INT64, is_primary=True)
+    ss.add_field("vector", DataType.FLOAT_VECTOR, dim=live.read_manifest().model.dim)
+    for collection, sch, vec in ((meta, ms, "v"), (sent, ss, "vector")):
+        params = c.prepare_index_params()
+        params.add_index(vec, index_type="FLAT", metric_type="L2")
+        c.create_collection(collection, schema=sch, index_params=params,
+                            consistency_level="Strong")
+    for blob in ("names", "statements", "vocab", "manifest"):
+        text = live._read_text(blob)
+        if blob == "vocab":
+            text = json.dumps(sorted(json.loads(text)))
+        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        parts = [data[i:i + 60_000] for i in range(0, len(data), 60_000)] or [""]
+        c.insert(meta, [{"key": f"{blob}/{i:06d}", "blob": blob, "part": i, "data": part,
+                         "v": [0.0, 0.0]} for i, part in enumerate(parts)])
+    c.insert(sent, [{"key": r["key"], "vector": r["vector"]} for r in
+                    live._iterate(live.sent_name, ["key", "vector"], live.visible())])
+    for collection in (name, meta, sent):
+        c.flush(collection)
+    c.upsert(store.pointer_name, [{"key": "current", "epoch": OLD_EPOCH, "v": [0.0, 0.0]}])
+    c.flush(store.pointer_name)
+    store._drop_epochs({OLD_EPOCH})
+    return OLD_EPOCH
+
+
+@needs_milvus
+def test_epochs_written_before_revisions_still_load_and_the_next_build_converts_them(
+        corpus, tmp_path, settings, embedder, seed_index, monkeypatch):
+    """An index in the layout of the store of one epoch per build (pointer ``<epoch>``, rows
+    without ``born``/``died``, Milvus' BM25 function; written here by a few lines of pymilvus)
+    answers as before; the next incremental build writes a new epoch with revisions (copying
+    its vectors: only the new article is embedded) and keeps the old one for its readers; the
+    build after that (set to upsert on Milvus Lite) upserts and drops it."""
+    s = store_settings(settings, "milvus", tmp_path)
+    Index.build(corpus, tmp_path / "index", s, embedder=embedder)
+    store = make_store(s, tmp_path / "index")
+    old_epoch = write_epoch_without_revisions(store)
+    assert store.current() == (old_epoch, None) and store.epochs() == {old_epoch}  # type: ignore
+    index = Index.load(tmp_path / "index", s, embedder)
+    assert type(index.retriever.backends["hybrid"]).__name__ == "MilvusHybrid"  # BM25 by Milvus
+    for q in [q["q"] for q in QUESTIONS["answerable"]][::4] + QUESTIONS["unanswerable"][:2]:
+        for mode in ("hybrid", "dense"):
+            assert search_key(index, q, mode) == search_key(seed_index, q, mode), (q, mode)
+        assert answer_key(index, q) == answer_key(seed_index, q), q
+    check_filters(index, seed_index, "milvus", "expression")
+
+    shutil.copy(ROOT / "tests" / "data" / "harbour_article.txt", corpus / "harbour.txt")
+    before = embedder.encoded
+    again = Index.build(corpus, tmp_path / "index", s, embedder=embedder)
+    written = again.build_report.store_writes
+    assert written["mode"] == "epoch" and written["reason"] == \
+        "the live collections have no row versions"
+    harbour = next(a for a in again.articles() if a.path == "harbour.txt")
+    assert again.build_report.embedded_passages == harbour.passages
+    assert embedder.encoded - before < 10 * harbour.passages  # the harbour article's only
+    new_epoch, rev = store.current()  # type: ignore[attr-defined]
+    assert new_epoch != old_epoch and rev == 1
+    assert store.epochs() == {old_epoch, new_epoch}  # type: ignore[attr-defined]
+    assert answer_key(index, "What did Zarif say?") == answer_key(seed_index,
+                                                                  "What did Zarif say?")
+    faiss = Index.build(corpus, tmp_path / "faiss", settings, embedder=embedder)
+    for q in ["When did the harbour of Port Verano reopen?", "What did Zarif say?"]:
+        assert search_key(again, q, "hybrid") == search_key(faiss, q, "hybrid"), q
+        assert answer_key(again, q) == answer_key(faiss, q), q
+    monkeypatch.setenv("NEWSRAG_MILVUS_UPSERT", "always")
+    shutil.copy(ROOT / "tests" / "data" / "no_quotes_article.txt", corpus / "no_quotes.txt")
+    third = Index.build(corpus, tmp_path / "index", s, embedder=embedder)
+    assert third.build_report.store_writes["mode"] == "upsert"
+    assert store.current() == (new_epoch, 2)  # type: ignore[attr-defined]
+    assert store.epochs() == {new_epoch}  # type: ignore[attr-defined]
 
 
 def test_date_blocks_cover_exactly_the_days_of_a_period():
@@ -276,6 +405,8 @@ def test_a_speaker_renamed_by_a_new_article_is_still_found(store, tmp_path, monk
         import newsrag.milvus_store as milvus_store
 
         monkeypatch.setattr(milvus_store, "LITE_ID_LIST_MAX", -1)
+        # an upsert: the unchanged article's rows are written again with their new `said`
+        monkeypatch.setenv("NEWSRAG_MILVUS_UPSERT", "always")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text(MARLOW_A)
@@ -291,6 +422,7 @@ def test_a_speaker_renamed_by_a_new_article_is_still_found(store, tmp_path, monk
     assert a_id in found and len(found) == 2
     if store == "milvus":
         assert "ARRAY_CONTAINS_ANY(said" in second.retriever.dense.last_filter  # type: ignore
+        assert second.build_report.store_writes["mode"] == "upsert"
 
 
 @needs_milvus

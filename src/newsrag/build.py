@@ -83,6 +83,9 @@ class BuildReport:
     up_to_date: bool = False
     reason_full: str | None = None
     seconds: float = 0.0
+    # What the store wrote (PassageStore.written): on Milvus whether an upsert or a new epoch,
+    # and how many passage and sentence rows it wrote and marked removed.
+    store_writes: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
         if self.up_to_date:
@@ -240,6 +243,7 @@ def build_index(
         output = assemble(plan, embedded, reading, previous, settings)
         report.statements = len(output.statements)
         write_output(store, output)
+        report.store_writes = dict(store.written)
         report.articles, report.passages = len(output.articles), len(output.passages)
     report.seconds = time.perf_counter() - started
     return report

@@ -72,6 +72,9 @@ class PassageStore(ABC):
     def __init__(self, index_dir: Path | str, settings: "Settings"):
         self.index_dir = Path(index_dir)
         self.settings = settings
+        # What the last write() wrote, as the store counts it (``passages``: passage rows
+        # written; a store may add its own keys); empty when it does not say.
+        self.written: dict[str, Any] = {}
 
     @abstractmethod
     def exists(self) -> bool:
@@ -208,3 +211,4 @@ class FaissStore(PassageStore):
         write_generation(self.disk, dense, lexical, output.passages, output.articles,
                          output.model, s, output.corpus_files, output.skipped, output.names,
                          output.statements, output.sentences, output.encoder_dir)
+        self.written = {"mode": "generation", "passages": len(output.passages)}

@@ -676,6 +676,16 @@ class MilvusStore(PassageStore):
         data = json.loads(self._read_text("vocab"))
         return data if isinstance(data, dict) else {t: 1 for t in data}
 
+    def _vector_of(self, row: dict[str, Any], n: int, vecs: Any,
+                   old: dict[str, list[float]]) -> list[float]:
+        """A passage row's vector: embedded by this build, else kept from the live index."""
+        if vecs is not None:
+            return np.asarray(vecs[n], dtype=np.float32).tolist()
+        if row["id"] in old:
+            return old[row["id"]]
+        raise IndexCorruptError(f"the index in {self.describe()} lacks passage {row['id']} of "
+                                "an unchanged article; " + REBUILD_HINT)
+
     def _write_epoch(self, output: BuildOutput, live: "MilvusStore") -> dict[str, Any]:
         """Write the build into a new epoch's collections (revision 1), then move the pointer
         to it: readers see the previous epoch until that one upsert, and a build killed before
@@ -701,14 +711,7 @@ class MilvusStore(PassageStore):
             signatures[art.id] = _row_signature(base)
             vecs = output.fresh.get(art.id)
             for n, row in enumerate(base):
-                if vecs is not None:
-                    vector = np.asarray(vecs[n], dtype=np.float32).tolist()
-                elif row["id"] in old:
-                    vector = old[row["id"]]
-                else:
-                    raise IndexCorruptError(f"the index in {self.describe()} lacks passage "
-                                            f"{row['id']} of an unchanged article; "
-                                            + REBUILD_HINT)
+                vector = self._vector_of(row, n, vecs, old)
                 rows.append(_versioned(row, art, vector, 1))
                 for token in _tokens_of_terms(rows[-1]["terms"]):
                     df[token] = df.get(token, 0) + 1
@@ -798,14 +801,7 @@ class MilvusStore(PassageStore):
             art = by_id[article_id]
             vecs = output.fresh.get(article_id)
             for n, row in enumerate(base):
-                if vecs is not None:
-                    vector = np.asarray(vecs[n], dtype=np.float32).tolist()
-                elif row["id"] in old:
-                    vector = old[row["id"]]
-                else:
-                    raise IndexCorruptError(f"the index in {self.describe()} lacks passage "
-                                            f"{row['id']} of an unchanged article; "
-                                            + REBUILD_HINT)
+                vector = self._vector_of(row, n, vecs, old)
                 rows.append(_versioned(row, art, vector, new))
                 for token in _tokens_of_terms(rows[-1]["terms"]):
                     df[token] = df.get(token, 0) + 1

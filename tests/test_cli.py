@@ -140,3 +140,8 @@ def test_missing_index_without_corpus_is_a_clear_error(tmp_path):
 def test_help_shows_examples(tmp_path):
     out = run_cli("--help", cwd=tmp_path).stdout
     assert "newsrag ask" in out and "Examples" in out
+
+
+def test_an_empty_option_value_is_an_error(workdir):
+    proc = run_cli("ask", "Who fired the missiles?", "--speaker", "", cwd=workdir)
+    assert proc.returncode == 1 and "error: --speaker is empty" in proc.stderr, proc.stderr

@@ -244,6 +244,18 @@ def test_markup_in_a_question_is_no_part_of_it(seed_index):
     assert marked.question == "What did Zarif say?"
     with pytest.raises(QuestionError, match="empty"):
         seed_index.ask("<script></script>")
+    # No space is left where a tag stood before punctuation, nor a NUL pasted in.
+    assert seed_index.ask("Who fired rockets at <i>Al-Asad</i>?").question == \
+        "Who fired rockets at Al-Asad?"
+    assert seed_index.ask("What did Zarif say?\x00").question == "What did Zarif say?"
+
+
+def test_refusal_reasons_read_as_sentences(seed_index):
+    assert seed_index.ask("what is the best recipe for banana bread").reason.startswith(
+        "no passage is close enough to the question")
+    # "How much ...?" is told "how much", not "how many".
+    reason = seed_index.ask("How much did oil prices rise after the attack?").reason
+    assert "how many" not in reason, reason
 
 
 def test_add_during_a_build_waits_for_it(tmp_path, settings, embedder):

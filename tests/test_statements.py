@@ -446,7 +446,7 @@ def test_naming_verbs_condemnations_and_surnames_read_as_their_speakers(tmp_path
     for s in found:
         by.setdefault(s.speaker, s)  # each speaker's first statement
     assert by["Fuad Hussein"].quote == "\"a dangerous escalation\"", found
-    assert by["Masrour Barzani"].quote.startswith("the attack in the strongest terms")
+    assert by["Masrour Barzani"].quote.startswith("condemned the attack in the strongest terms")
     assert by["Wayne Marotto"].quote.startswith("\"Initial reports indicate 14 rockets")
     assert by["Mustafa al-Kadhimi"].quote.startswith("Baghdad would not tolerate"), found
     assert "Marotto" not in by and "Kadhimi" not in by
@@ -470,3 +470,21 @@ def test_an_acronym_typed_in_lower_case_is_a_known_speaker_not_an_unknown_role(t
     assert index.retriever.unknown_role("the pontiff") == "the pontiff"
     answer = index.ask("what did the irgc call the missile operation")
     assert "irgc" not in answer.answer.lower(), answer.answer
+
+
+def test_remarks_keep_their_sense_and_lose_the_dateline(tmp_path):
+    # Reported by a new user: "No" was a speaker, a denial lost its verb (reading as the
+    # opposite) and a wire dateline opened a remark.
+    page = tmp_path / "embassy.txt"
+    page.write_text(
+        "Rockets land near US embassy\n\n"
+        "BAGHDAD (Tigris Newswire) - At least three rockets landed near the US embassy late on "
+        "Monday, security officials said.\n\n"
+        "No group has claimed responsibility.\n\n"
+        "Kataib Hezbollah denied any role in the attack.\n", encoding="utf-8")
+    _, found = _statements_of(page)
+    assert not any(s.speaker == "No" for s in found), found
+    denial = next(s for s in found if s.speaker == "Kataib Hezbollah")
+    assert denial.quote.startswith("denied any role"), denial
+    wire = next(s for s in found if s.speaker == "security officials")
+    assert wire.quote.startswith("At least three rockets"), wire

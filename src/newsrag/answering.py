@@ -20,7 +20,7 @@ import numpy as np
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, format_date, resolve_weekday
 from .errors import NO_QUESTION, QuestionError
 from .lexical import tokenize
-from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
+from .passages import DATELINE, SPEAKER_LABEL, is_attribution_line, split_sentences
 from .lexicon import (INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS, TITLE_WORDS, UNTOLD_STATES,
                       UNTOLD_VERBS)
 from .questions import (UNITS, NameCoverage, Reading, answer_evidence, counted_phrase,
@@ -102,7 +102,6 @@ TIGHT_BONUS = 0.05
 # The story's opening sentence ("WASHINGTON — The United States carried out airstrikes ...")
 # sums the story up, so it is close to every question about it; a detail is asked of the
 # sentences after it.
-DATELINE = re.compile(r"^[A-Z][A-Z'’.-]+(?:[ ,]+[A-Z][\w'’.-]*)*\s*(?:\([^)]{1,40}\))?\s*[—–-]{1,2}\s")
 DATELINE_PENALTY = 0.19
 # "When ...?" is best answered to the day: "on January 3" over "in January 2020".
 DAY_BONUS = 0.1
@@ -138,7 +137,8 @@ STRONG_SUPPORT = 0.75
 # of the question's words and is nearly as relevant as the best sentence.
 UNTOLD = re.compile(
     r"\b(?:(?:ha(?:ve|s|d)|did|do|does|would|will|could)(?:\s+not|n[’']t)\s+(?:yet\s+)?"
-    r"(?:been\s+)?|declined\s+to\s+|refused\s+to\s+|(?:was|were|is|are)\s+not\s+(?:yet\s+)?"
+    r"(?:been\s+)?|declin(?:ed|es|ing)\s+to\s+|refus(?:ed|es|ing)\s+to\s+|"
+    r"(?:was|were|is|are)\s+not\s+(?:yet\s+)?"
     r"(?:been\s+)?)(?:publicly\s+)?(?:" + "|".join(UNTOLD_VERBS) + r")\b"
     r"|\b(?:is|was|are|were|remains?|remained)\s+(?:still\s+)?(?:"
     + "|".join(s.replace(" ", r"\s+") for s in UNTOLD_STATES) + r")\b", re.I)
@@ -212,6 +212,7 @@ class Answer:
 
 
 MARKUP_TAG = re.compile(r"</?[A-Za-z][^<>]{0,2000}>")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def check_question(question: Any, max_chars: int) -> str:
@@ -222,9 +223,11 @@ def check_question(question: Any, max_chars: int) -> str:
         raise QuestionError("the question must be text")
     # Markup typed or pasted into the chat ("<img src=x onerror=...> what did zarif say") is
     # no part of the question: its attributes would be read as names no article mentions.
-    text = question.strip()
+    # Control characters (a NUL pasted in) are no part of it either.
+    text = CONTROL.sub("", question).strip()
     if len(text) <= max_chars:
         text = " ".join(MARKUP_TAG.sub(" ", text).split())
+        text = re.sub(r"\s+([?.!,;:])", r"\1", text)  # "<i>Al-Asad</i>?" is "Al-Asad?"
     if not text:
         raise QuestionError("the question is empty: type a question about the articles")
     if len(text) > max_chars:
@@ -395,7 +398,8 @@ class Answerer:
         if unknown_terms:
             reason = f"not in any article: {', '.join(unknown_terms)}"
         elif not eligible:
-            reason = f"support {best_relevance:.2f} below threshold {self.threshold:.2f}"
+            reason = (f"no passage is close enough to the question (support "
+                      f"{best_relevance:.2f}, below {self.threshold:.2f})")
         else:
             # A question line as relevant as any answer sets the bar: what follows it must hold
             # the thing asked for ("Q: How much will the repairs cost?" is not answered by
@@ -558,7 +562,10 @@ class Answerer:
                 return [], (f"no article quotes {reading.speaker} in the period asked "
                             f"({reading.period.describe()})")
             if not eligible:
-                return [], f"no article covers {reading.period.describe()}"
+                period = reading.period
+                found_then = any(in_period(h.row, period) for h in hits)
+                return [], (f"no article of {period.describe()} answers it" if found_then
+                            else f"no article covers {period.describe()}")
         if reading.typed:
             pool = eligible
             top = max(max(s.relevance for s in eligible), asked)
@@ -575,7 +582,9 @@ class Answerer:
                 typed = [s for s in eligible if s.relevance >= RELATIVE_SUPPORT * top]
             eligible = typed
             if not eligible:
-                wanted = UNITS[reading.unit] if reading.unit else KIND_WANTED[reading.kind]
+                wanted = (UNITS[reading.unit] if reading.unit
+                          else "how much" if re.search(r"\bhow\s+much\b", reading.question, re.I)
+                          else KIND_WANTED[reading.kind])
                 return [], f"no sentence says {wanted}"
             if (COUNT_FOCUS_REQUIRED and reading.counted) or (ROLE_FOCUS_REQUIRED and reading.role):
                 # "Who was the contractor?" is not answered by "killing a civilian contractor";
@@ -673,8 +682,11 @@ class Answerer:
         return self.book.said_in(article_id, spans) if self.book is not None else []
 
     def _speaker_of(self, hits: list[Hit], s: _Sentence) -> Statement | None:
-        said = self._said(hits[s.hit_index].passage.article_id, [(s.start, s.end)])
-        return next((st for st in said if st.speaker), None)
+        said = [st for st in self._said(hits[s.hit_index].passage.article_id, [(s.start, s.end)])
+                if st.speaker]
+        # The statement most within the sentence: a quotation's context may reach into the
+        # next sentence, which another person speaks.
+        return max(said, key=lambda st: min(st.end, s.end) - max(st.start, s.start), default=None)
 
     def _compose(self, question: str, hits: list[Hit], chosen: list[_Sentence],
                  support: float, speaker: Statement | None = None, when: bool = False) -> Answer:

@@ -93,6 +93,8 @@ class PassageIds:
 
 
 # A transcript paragraph opens with its speaker in capitals: "SECRETARY POMPEO: ...", "Q: ...".
+# A wire story's dateline opening its first paragraph: "BAGHDAD (Reuters) — ", "ERBIL, Iraq - ".
+DATELINE = re.compile(r"^[A-Z][A-Z'’.-]+(?:[ ,]+[A-Z][\w'’.-]*)*\s*(?:\([^)]{1,40}\))?\s*[—–-]{1,2}\s")
 SPEAKER_LABEL = re.compile(r"([A-Z](?:[A-Z.'’ -]{0,80}[A-Z.])?):\s")
 
 

@@ -30,7 +30,7 @@ from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekda
 from .lexicon import INTERVIEWER_LABELS, PERSON_NOUNS, WEEKDAYS
 from .lexical import demonym_related, looks_like_demonym
 from .names import NameTable
-from .passages import SPEAKER_LABEL, is_attribution_line, split_sentences
+from .passages import DATELINE, SPEAKER_LABEL, is_attribution_line, split_sentences
 
 __all__ = ["Statement", "StatementBook", "extract_statements"]
 
@@ -81,6 +81,15 @@ ROLE_WORDS = frozenset(
     "former acting us u.s. iranian iraqi american british national security advisor "
     "adviser ayatollah mayor manager chancellor premier of the".split()
 )
+# Speech verbs that carry the remark's sense, kept in it: "denied any role in the attack" (without
+# the verb, the opposite), "claimed responsibility", "vowed revenge".
+KEEP_VERB = frozenset("denied denies condemned condemns denounced denounces responded responds "
+                      "accused blamed admitted acknowledged confirmed confirms threatened "
+                      "threatens vowed vows promised promises pledged pledges urged urges claimed "
+                      "claims".split())
+# Words that open a sentence's subject and are never a name: "No group has claimed ...".
+NOT_A_NAME = frozenset("no none nobody neither nor each every some many most several all both "
+                       "any another other such this these those".split())
 HONORIFICS = frozenset("dr dr. mr mr. mrs mrs. ms ms. prof prof. sir".split())
 PRONOUN_SUBJECT = re.compile(r"\b(he|she|it|they)$", re.I)
 ROLE_REFERENCE = re.compile(
@@ -234,6 +243,8 @@ class _ArticleReader:
         if date is None and self.article.date:
             date, dated_by = self.article.date, "article"
         s, e = span
+        if (dateline := DATELINE.match(self.text, s)) is not None:
+            s = dateline.end()  # "BAGHDAD (Tigris Newswire) - At least three rockets ..."
         while s < e and self.text[s] in " ,:;":
             s += 1
         while e > s and self.text[e - 1] in " ,;":
@@ -320,6 +331,8 @@ class _ArticleReader:
         words = name.split()
         if any(w.lower().strip(".,") in MONTH_NAMES or w.lower().strip(".,") in WEEKDAYS
                for w in words):
+            return False
+        if words[0].lower() in NOT_A_NAME:  # "No group has claimed responsibility."
             return False
         if all(w.isupper() and len(w) > 2 for w in words):
             return False
@@ -428,6 +441,8 @@ class _ArticleReader:
                 # The quotation opened sentences earlier: '"It was set on a timer. Whoever
                 # placed it was gone," al-Obeidi said.' is all his.
                 span = (opened, span[1])
+        elif verb.group() in KEEP_VERB:  # "denied any role", not "any role"
+            span = (s + verb.start(), e)
         else:
             span = (s + verb.end() + (skip.end() if skip else 0), e)
             named = QUOTED.search(self.text, s + verb.end(), e) if verb.group("naming") else None

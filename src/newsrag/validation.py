@@ -37,6 +37,8 @@ def check_text(name: str, value: Any, max_chars: int) -> str:
                     f"character {bad.start() + 1}); retype it or re-save it as UTF-8")
     if len(value) > max_chars:
         raise error(f"{name} is {len(value):,} characters long; the limit is {max_chars:,}")
+    if name.startswith("--") and not value.strip():  # --speaker "" filters on nothing
+        raise error(f"{name} is empty: give a value or leave the option out")
     return value
 
 

@@ -243,3 +243,18 @@ def test_an_acronym_the_articles_only_spell_out_finds_their_passage(tmp_path, se
     assert index.retriever.spelling("TBA") is None  # "the base at"-like runs are no spelling
     answer = index.ask("How many troops had TBI after the attack?")
     assert answer.answered and "109 service members" in answer.answer, answer.answer
+
+
+def test_a_follow_up_asks_the_words_of_the_person_asked_about_before(seed_index):
+    # The README's own example: "he" is Esper, and the topic is talks, not Soleimani (whose
+    # name, carried over from the earlier question, used to win: "Soleimani alone has ...").
+    from newsrag.conversation import earlier_speaker, retrieval_query
+
+    history = ["What did Esper say about Soleimani?"]
+    assert earlier_speaker("What did he say about talks?", history) == "Esper"
+    assert retrieval_query("What did he say about talks?", history) == \
+        "What did he say about talks? (Esper)"
+    assert earlier_speaker("What did Zarif say?", history) is None  # names its own speaker
+    answer = seed_index.ask("What did he say about talks?", history=history)
+    assert answer.answer.startswith("Esper also took the position that the United States was "
+                                    "open to a peaceful dialog."), answer.answer

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-__all__ = ["retrieval_query", "names_in"]
+__all__ = ["retrieval_query", "names_in", "earlier_speaker"]
 
 PRONOUNS = frozenset(
     "he she they him her them his hers their theirs it its that this those these there then".split()
@@ -35,10 +35,34 @@ def names_in(text: str) -> list[str]:
     return found
 
 
+PERSON_PRONOUNS = frozenset("he she him her his hers".split())
+
+
+def earlier_speaker(question: str, history: Sequence[str] = ()) -> str | None:
+    """The person whose words the latest earlier question asked, when this one asks about "he"
+    or "she" and names no one: "What did he say about talks?" after "What did Esper say about
+    Soleimani?" asks Esper's words (on talks, not on Soleimani)."""
+    from .questions import read_question
+
+    words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    if not history or not words & PERSON_PRONOUNS or names_in(question):
+        return None
+    for earlier in reversed(history):
+        reading = read_question(earlier)
+        if reading.asked:
+            return reading.asked
+        if names_in(earlier):
+            return None
+    return None
+
+
 def retrieval_query(question: str, history: Sequence[str] = ()) -> str:
-    """The question, plus the names of the latest earlier question if this one leans on it."""
+    """The question, plus the names of the latest earlier question if this one leans on it (only
+    the person asked about, when it asks about "he" or "she")."""
     if not history:
         return question
+    if (speaker := earlier_speaker(question, history)) is not None:
+        return f"{question} ({speaker})"
     words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
     leans = bool(words & PRONOUNS) or question.lower().startswith(FOLLOW_UP_OPENINGS)
     if not leans or names_in(question):

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .conversation import retrieval_query
+from .conversation import earlier_speaker, retrieval_query
 from .dates import TimeRange
 from .filters import PassageFilters
 from .lexicon import COUNTRIES, SENTENCE_OPENERS, common_word
@@ -113,6 +113,10 @@ class QueryPlanner:
             # A name typed first in lower case ("stoltenberg erbil attack 2021"): a question's
             # first word is never taken for a name by its capital, but this capital is ours.
             reading = replace(reading, names=(first.group(1), *reading.names))
+        if reading.asked is None and (earlier := earlier_speaker(question, history)) is not None:
+            # "What did he say about talks?" after "What did Esper say ...?": Esper's words.
+            reading = (replace(reading, speaker=earlier) if reading.kind == "quote"
+                       else replace(reading, source=earlier))
         if reading.asked is None and reading.speaker_role:
             # "the defense secretary": the one person the articles quote in that office. Asked
             # for their words ("How did the defense secretary react?"), they are the speaker, as

@@ -142,11 +142,11 @@ UNTOLD = re.compile(
     r"(?:been\s+)?)(?:publicly\s+)?(?:" + "|".join(UNTOLD_VERBS) + r")\b"
     r"|\b(?:is|was|are|were|remains?|remained)\s+(?:still\s+)?(?:"
     + "|".join(s.replace(" ", r"\s+") for s in UNTOLD_STATES) + r")\b", re.I)
+UNTOLD_OVERLAP = 0.4
+UNTOLD_SUPPORT = 0.9
 # "What did X say about Y?": the passage quoting X must name Y (its paragraph was too strict:
 # newset -6 points).
 SPEAKER_TOPIC_REQUIRED = True
-UNTOLD_OVERLAP = 0.4
-UNTOLD_SUPPORT = 0.9
 # Kinds of question whose evidence (see newsrag.questions.answer_evidence) earns the bonus.
 EVIDENCE_KINDS = frozenset(["who", "when", "where", "count", "which", "why"])
 # What a typed question lacked, for the refusal's reason.
@@ -550,9 +550,10 @@ class Answerer:
             if reading.kind == "quote" and reading.names and SPEAKER_TOPIC_REQUIRED:
                 # "What did Abdul-Mahdi say about the Balad attack?" is not answered by his
                 # words on a message from Tehran: the passage quoting him names the topic.
-                eligible = [s for s in eligible if all(NameCoverage(
-                    f"{hits[s.hit_index].passage.title}\n{hits[s.hit_index].passage.text}")
-                    .covers(n) for n in reading.names)]
+                names = {i: NameCoverage(f"{hits[i].passage.title}\n{hits[i].passage.text}")
+                         for i in {s.hit_index for s in eligible}}  # once per passage
+                eligible = [s for s in eligible
+                            if all(names[s.hit_index].covers(n) for n in reading.names)]
                 if not eligible:
                     return [], (f"no article quotes {reading.speaker} on "
                                 f"{' and '.join(reading.names)}")

@@ -218,7 +218,7 @@ def test_manifest_articles_are_read_into_columns_equal_to_the_written_ones(hash_
 
 
 def test_an_acronym_scan_reads_every_text_once_then_is_remembered(hash_index, monkeypatch):
-    from newsrag.questions import spelled_out
+    from newsrag.lexical import STOPWORDS
 
     index = Index.load(hash_index, Settings(embedder="hash"))
     passages = index.retriever.passages
@@ -232,13 +232,13 @@ def test_an_acronym_scan_reads_every_text_once_then_is_remembered(hash_index, mo
 
     monkeypatch.setattr(PassageTable, "texts", counting)
     text = " ".join(p.text for p in passages)
-    m = re.search(r"\b([A-Za-z])\w+\s+([A-Za-z])\w+\s+([A-Za-z])\w+", text)
-    assert m is not None
-    known = "".join(m.groups()).upper()
-    expected = any(spelled_out(known).search(p.text) for p in passages)
-    assert expected and index.retriever._spelled_out(known, spelled_out) is True
-    assert index.retriever._spelled_out("QXZ", spelled_out) is False
-    assert index.retriever._spelled_out(known, spelled_out) is True
+    # Three words of substance in a row, in lower case: a spelling Retriever.spelling accepts.
+    runs = re.finditer(r"\b([a-z]{4,}) ([a-z]{4,}) ([a-z]{4,})\b", text)
+    m = next(r for r in runs if not set(r.groups()) & STOPWORDS)
+    known = "".join(w[0] for w in m.groups()).upper()
+    assert index.retriever.spelling(known) is not None
+    assert index.retriever.spelling("QXZ") is None
+    assert index.retriever.spelling(known) is not None
     assert len(scans) == 2  # one per acronym
 
 

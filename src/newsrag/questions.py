@@ -24,10 +24,10 @@ from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
 from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES,
                       COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS,
                       IRREGULAR_PASTS, MODEL_WORDS, MONEY_WORDS, NAME_CONNECTORS, NAME_TITLES,
-                      NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS, VAGUE_COUNTS,
+                      NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS,
                       PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
                       SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
-                      US_NAMES, WEEKDAYS)
+                      US_NAMES, VAGUE_COUNTS, WEEKDAYS)
 from .lexical import closest_spelling, demonym_related, looks_like_demonym, tokenize
 
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
@@ -84,6 +84,10 @@ MODEL_DESIGNATION = re.compile(r"\b(?:[A-Z][A-Za-z]*-?\d{1,4}[A-Za-z]?(?:-\d{1,4
 COST_ASK = (r"\bwhat\s+(?:was|is|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,3}?(?:cost|costs|bill|"
             r"price|price\s+tag|damages?\s+bill|compensation|fine|ransom|budget)\b|"
             r"\b(?:damage|repair|repairs)\s+(?:cost|bill)\b")
+# "How far away were the rockets fired from?": a distance, a number with its unit.
+DISTANCE_ASK = re.compile(r"\bhow\s+far\b|\bwhat\s+distance\b", re.I)
+# "What price did lawmakers put on ...?": a sum of money ("How much did prices rise?" is not).
+PRICE_ASK = re.compile(r"\bwhat\s+price\b", re.I)
 COUNT_ASK = re.compile(COST_ASK + r"|\bhow\s+(?:many|much)\b|"
                        r"\bwhat\s+(?:number|percentage|share|amount)\s+of\b|"
                        r"\bwhat\s+(?:amount|sum)\s+(?:did|was|were|had|has|have|is|of)\b|"
@@ -91,9 +95,7 @@ COUNT_ASK = re.compile(COST_ASK + r"|\bhow\s+(?:many|much)\b|"
                        # "What was the size of Norway's contingent?", "By what margin ...?"
                        r"\bwhat\s+(?:was|is|were|are)\s+the\s+(?:\w+\s+)?(?:size|strength|tally|"
                        r"headcount|margin)\s+of\b|\bby\s+what\s+margin\b|\bvote\s+(?:count|tally)\b|"
-                       r"\bhow\s+far\b|\bwhat\s+distance\b|\bwhat\s+price\b", re.I)
-# "How far away were the rockets fired from?": a distance, a number with its unit.
-DISTANCE_ASK = re.compile(r"\bhow\s+far\b|\bwhat\s+distance\b", re.I)
+                       + DISTANCE_ASK.pattern + "|" + PRICE_ASK.pattern, re.I)
 DISTANCE = re.compile(r"\b(?:\d[\d,.]*|" + "|".join(NUMBER_WORDS) + r"|a|one)[\s-]+"
                       r"(?:km|kms|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|yards?|feet|foot)\b", re.I)
 WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|will|would|could|"
@@ -379,8 +381,8 @@ def _unit(question: str, kind: str) -> str | None:
     """What a count or a time must be given in (see UNITS), if the question says."""
     if kind == "count" and DISTANCE_ASK.search(question):
         return "distance"
-    if kind == "count" and re.search(r"\bwhat\s+price\b", question, re.I):
-        return "money"  # "What price did lawmakers put on ...?" ("How much did prices rise?" not)
+    if kind == "count" and PRICE_ASK.search(question):
+        return "money"
     if kind == "count" and MONEY_ASK.search(question) \
             and set(re.findall(r"[a-z]+", question.lower())) & MONEY_WORDS:
         return "money"

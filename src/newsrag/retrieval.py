@@ -144,11 +144,11 @@ def _spelling_kind(phrase: str) -> bool | None:
     from .lexical import STOPWORDS
 
     links = ("of", "the", "for", "and", "on", "in")
-    ends = (phrase.split()[0].lower(), phrase.split()[-1].lower())
-    if any(w in links or w in STOPWORDS for w in ends):  # these bear the first and last letters
-        return None
-    words = [w for w in phrase.split() if w.lower() not in links]
-    if words and all(w[:1].isupper() for w in words) and phrase.split()[0][:1].isupper():
+    every = phrase.split()
+    if any(w.lower() in links or w.lower() in STOPWORDS for w in (every[0], every[-1])):
+        return None  # these bear the first and last letters
+    words = [w for w in every if w.lower() not in links]
+    if all(w[:1].isupper() for w in words):
         return True
     if all(w.islower() and len(w) >= 4 and w not in STOPWORDS and w.isalpha() for w in words):
         return False

@@ -37,6 +37,7 @@ MIN_FUZZY_LENGTH = 5
 MIN_PROPER_LENGTH = 3
 
 
+@lru_cache(maxsize=65536)
 def name_key(text: str) -> str:
     """A comparison key: lower case, punctuation as spaces, initials dropped."""
     text = re.sub(r"[^\w\s]", " ", text.lower())
@@ -97,9 +98,15 @@ class NameTable:
 
     def __post_init__(self) -> None:
         self._group_of: dict[str, int] = {}
+        # Each spelling's key by its first word: a query is checked against the spellings that
+        # can occur in it, not against every spelling of the table (its words are few).
+        self._by_first_word: dict[str, list[tuple[int, str]]] = {}
         for i, group in enumerate(self.groups):
             for name in group:
-                self._group_of.setdefault(name_key(name), i)
+                key = name_key(name)
+                self._group_of.setdefault(key, i)
+                if key:
+                    self._by_first_word.setdefault(key.split()[0], []).append((i, key))
         self._keys = sorted(k for k in self._group_of if " " not in k)
 
     # ---- building ------------------------------------------------------------------------
@@ -207,9 +214,8 @@ class NameTable:
         found: list[str] = []
         seen: set[int] = set()
         lowered = f" {name_key(query)} "
-        for i, group in enumerate(self.groups):
-            if any(f" {name_key(n)} " in lowered for n in group if name_key(n)):
-                seen.add(i)
+        for word in set(lowered.split()):
+            seen.update(i for i, key in self._by_first_word.get(word, ()) if f" {key} " in lowered)
         for word in re.findall(r"[A-Za-z][\w'’-]+", query):
             if word[0].isupper():
                 g = self.group(word)

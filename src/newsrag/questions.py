@@ -630,15 +630,26 @@ def _stems_around(text: str, start: int, end: int) -> set[str]:
     return set(tokenize(" ".join(words)))
 
 
+def _bare(stem: str) -> str:  # the stemmer keeps the "e" of "base" but not of "airbas"
+    return stem[:-1] if stem.endswith("e") else stem
+
+
+@lru_cache(maxsize=1024)
+def _compound_ends(stems: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The stems without a final "e", and the ends of those that could be a compound's last
+    word: at least three letters, at least three letters into the word."""
+    bare = frozenset(map(_bare, stems))
+    return bare, frozenset(b[i:] for b in bare for i in range(3, len(b) - 2))
+
+
 def _shares_focus(stems: set[str], wanted: set[str]) -> bool:
     """Whether a word of ``stems`` is a word asked for, alone or as the end of a compound
     ("airbases" for "bases", "bases" for "airbases")."""
-    def bare(stem: str) -> str:  # the stemmer keeps the "e" of "base" but not of "airbas"
-        return stem[:-1] if stem.endswith("e") else stem
-
-    return bool(stems & wanted) or any(
-        len(short) >= 3 and len(long) - len(short) >= 3 and long.endswith(short)
-        for t in stems for w in wanted for short, long in ((bare(w), bare(t)), (bare(t), bare(w))))
+    if stems & wanted:
+        return True
+    bare_stems, stem_ends = _compound_ends(frozenset(stems))
+    bare_wanted, wanted_ends = _compound_ends(frozenset(wanted))
+    return bool(bare_stems & wanted_ends or bare_wanted & stem_ends)
 
 
 def _focus_words(words: tuple[str, ...] | list[str]) -> set[str]:

@@ -394,6 +394,23 @@ def test_whose_office_it_is_tells_two_ministers_apart(tmp_path):
     assert book.speaker_in_role("the defence minister") is None  # two fit: nobody
 
 
+def test_the_president_is_the_one_introduced_as_president(tmp_path):
+    """"The president said" after someone else was quoted is the person the article introduced
+    as president, not the last person quoted."""
+    story = tmp_path / "address.txt"
+    story.write_text(
+        "date: 2020-01-08\n\nTrump speaks after the strikes\n\n"
+        'President Donald Trump said Iran "appears to be standing down."\n\n'
+        'Standing beside him was Vice President Mike Pence.\n\n'
+        'House Speaker Nancy Pelosi said lawmakers were owed "a full explanation."\n\n'
+        'The president said he would ask NATO to become "much more involved."\n', encoding="utf-8")
+    _, found = _statements_of(story)
+    nato = _find(found, "much more involved")
+    assert nato and nato[0].speaker == "Donald Trump"
+    owed = _find(found, "a full explanation")
+    assert owed and owed[0].speaker == "Nancy Pelosi"
+
+
 def test_arabic_names_inverted_attributions_and_appositive_roles(tmp_path):
     """Wire copy from Iraq: names with "al-", the verb before the speaker, the role set beside
     the name by commas, and a quotation whose attribution comes sentences after it opened."""

@@ -97,6 +97,8 @@ ROLE_REFERENCE = re.compile(
     r"spokesperson|general|leader|commander|diplomat|envoy|chief|director|mayor|governor|"
     r"ambassador|head|manager|chairman|chairwoman|senator|premier|chancellor|"
     r"press secretary)(\s+of\s+[a-z]+)?$")
+# "Vice President Mike Pence" is not who "the president" means, nor is a former or deputy one.
+NOT_ANOTHER_OFFICE = r"(?<![\w-])(?<!(?i:vice)\s)(?<!(?i:vice)-)(?<!(?i:deputy)\s)(?<!(?i:former)\s)"
 GROUP_SUBJECT = re.compile(r"((?:[A-Z][\w’'-]*\s+)?(?:authorities|officials|diplomats|sources|"
                            r"military|government|ministry|administration|pentagon))$", re.I)
 ACCORDING_TO = re.compile(r"\b(?i:according to|as per)\s+(?:the\s+)?([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*)*)")
@@ -273,14 +275,21 @@ class _ArticleReader:
             word = m.group(1).lower()
             target = self.last_any if word in ("it", "they") else self.last_person
             return target, m.group(1)
-        if m := ROLE_REFERENCE.search(subject):
+        opening = subject.startswith("The ")  # "The president said ...", opening a sentence
+        if m := ROLE_REFERENCE.search(f"the {subject[4:]}" if opening else subject):
             # "the secretary of defense" is the person the article introduced with that role
-            # ("Secretary of Defense Lloyd J. Austin"), else the last person named.
+            # ("Secretary of Defense Lloyd J. Austin"), "the president" the last one introduced
+            # as president ("President Donald Trump", though Pelosi was quoted since), else the
+            # last person named.
             title = re.escape(m.group(0)[4:].strip()).replace(r"\ ", r"\s+")
-            named = list(re.finditer(rf"(?i:{title})\s+((?:[A-Z][\w.’'-]*\s+){{0,2}}[A-Z][\w’'-]+)",
-                                     self.text[:self.position]))
-            if named and m.group(2):
+            named = [n for n in re.finditer(
+                rf"{NOT_ANOTHER_OFFICE}(?i:{title})\s+((?:[A-Z][\w.’'-]*\s+){{0,2}}[A-Z][\w’'-]+)",
+                self.text[:self.position]) if self._could_be_name(n.group(1))]
+            if named and (m.group(2) or " " in m.group(0)[4:].strip()
+                          or len(named[-1].group(1).split()) > 1):
                 return _Speaker(named[-1].group(1), m.group(0)[4:].strip()), m.group(0)
+            if opening:  # read only where the article introduced someone with that title
+                return None, None
             return self.last_person, m.group(0)
         name, role = _split_speaker(subject)
         if name and not self._could_be_name(name):

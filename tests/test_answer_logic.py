@@ -143,3 +143,36 @@ def test_a_speakers_words_must_be_on_the_topic_asked():
     assert answer.reason == "no article quotes Abdul-Mahdi on Balad"
     answer = ask("What did Abdul-Mahdi say about the rockets fired at Taji?")
     assert answer.answered and "violation of sovereignty" in answer.answer, answer.answer
+
+
+ASAD = ("At least 10 rockets struck Ain al-Asad air base on Wednesday, and an American civilian "
+        "contractor died of a heart attack while sheltering, the Pentagon said.\n\n"
+        "\"It's too early to say who is responsible for the rocket attack on Ain al-Asad,\" Kirby "
+        "told reporters.\n\n"
+        "About 2,500 American troops remain in Iraq, officials said.\n\n"
+        "The number of American service members diagnosed with brain injuries has risen to 109, "
+        "the Pentagon said.")
+
+
+@pytest.mark.parametrize("question", [
+    "How old was the contractor who died in the rocket attack on Ain al-Asad?",
+    "age of contractor who died al asad",
+    "Which group claimed responsibility for the rocket attack on Ain al-Asad?",
+    "Who said they carried out the rocket strike on the Ain al-Asad air base?",
+])
+def test_what_no_sentence_gives_is_refused(question):
+    # An age, a claim: the sentences near the question give other things
+    # (a count of rockets, "a contractor died", "too early to say who is responsible").
+    answer = _answer(question, ASAD)
+    assert not answer.answered, answer.answer
+
+
+def test_the_number_of_people_counted_further_on_answers():
+    answer = _answer("How many US troops had been diagnosed with brain injuries?", ASAD)
+    assert answer.answered and "109" in answer.answer, answer.answer
+
+
+def test_too_early_to_say_who_is_responsible_answers_who_claimed_it():
+    answer = _answer("claim of responsibility for the rocket attack on ain al-asad", ASAD)
+    assert not answer.answered and answer.reason == "an article says it was not made known"
+    assert "too early to say who is responsible" in answer.answer, answer.answer

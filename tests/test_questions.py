@@ -176,6 +176,7 @@ def test_name_coverage_tolerates_spelling_not_absence():
     ("What amount did Iran pay in compensation?", "count", None),
     ("What was the size of Norway's contingent at the base?", "count", None),  # a figure
     ("By what margin did the Senate pass the resolution?", "count", None),
+    ("At what point did Baghdad receive Tehran's message?", "when", None),
     ("what was the vote count on the war powers resolution", "count", None),
     ("What was the size of the deployment decision's impact on morale?", "count", None),
 ])
@@ -254,6 +255,22 @@ def test_office_mentioned_with_its_country():
     ("Which Guards commander took responsibility for downing the jet?",
      "Gen. Amir Ali Hajizadeh said he took full responsibility.", True),
     ("Which group claimed the attack?", "Saraya Awliya al-Dam claimed the attack.", True),
+    # A claim of the act, not a group named near it.
+    ("Which group claimed responsibility for the rocket attack?",
+     "At least 10 rockets struck the base, the Pentagon said.", False),
+    ("Who said they carried out the rocket strike on the base?",
+     "Coalition spokesman Col. Wayne Marotto said 14 rockets were fired.", False),
+    ("claim of responsibility al asad rockets march 2021",
+     "Rockets struck Ain al-Asad on Wednesday, killing a contractor.", False),
+    ("Who said they carried out the rocket strike on the base?",
+     "A group calling itself Saraya Awliya al-Dam claimed responsibility on Telegram.", True),
+    # An age, not any number near the person.
+    ("How old was the contractor who died?", "The contractor died after 10 rockets hit.", False),
+    ("What age was the contractor who died in 2021?",
+     "The contractor, who was in his 50s, died of a heart attack.", True),
+    ("age of contractor who died al asad march 2021",
+     "John Hale, 56, of Ohio, died at the base.", True),
+    ("What was the contractor's age?", "The 56-year-old contractor died at the base.", True),
 ])
 def test_evidence_of_money_clock_time_and_names(question, sentence, evidence):
     assert answer_evidence(read_question(question), sentence) is evidence
@@ -374,6 +391,12 @@ def test_a_tightly_focused_name_is_the_thing_asked_for(question, sentence, is_it
     reading = read_question(question)
     assert focused_evidence(reading, sentence)
     assert tightly_focused(reading, sentence) is is_it
+
+
+def test_a_name_appointed_as_the_new_holder_of_a_role_is_that_role():
+    reading = read_question("Name the commander Khamenei appointed to lead the Quds Force.")
+    assert tightly_focused(reading, "Within hours he named Soleimani's deputy, Brigadier General "
+                                    "Esmail Ghaani, as the new commander of the Quds Force.")
 
 
 @pytest.mark.parametrize("question", ["What aircraft carried out the US strike in Syria?",
@@ -540,6 +563,23 @@ def test_how_far_wants_a_distance(question):
     assert (reading.kind, reading.unit) == ("count", "distance")
     assert answer_evidence(reading, "The launch point was about eight kilometres from the airport.")
     assert not answer_evidence(reading, "Three rockets hit the base near the airport.")
+
+
+@pytest.mark.parametrize("question,unit", [
+    ("How old was the contractor who died during the rocket attack?", "age"),
+    ("What age was the American civilian contractor who died at the base in 2021?", "age"),
+    ("age of contractor who died al asad march 2021", "age"),
+    ("How many troops aged over 40 were hurt?", None),  # a count, not an age
+    ("Which group claimed responsibility for the March 3, 2021 rocket attack?", "claim"),
+    ("Who said they carried out the 2021 rocket strike on the base?", "claim"),
+    ("Who was behind the rockets fired at Erbil?", "claim"),
+    ("Which group used the facilities the US bombed?", None),
+    ("What gave Priestley the claim to being the first discoverer of oxygen?", None),
+    ("name of militia that claimed erbil rocket strike 2021", "claim"),
+    ("claim of responsibility al asad rockets march 2021", "claim"),
+])
+def test_age_and_claim_questions(question, unit):
+    assert read_question(question).unit == unit
 
 
 def test_what_price_wants_money():

@@ -104,7 +104,7 @@ WHEN_ASK = re.compile(r"^\s*(?:and\s+)?when\s+(?:did|was|were|is|are|does|do|wil
                       # "when erbil attack" typed in a search box (not "When X hit, who ...?")
                       r"^\s*when(?:\s*,|\s+(?:in|on|at|during|exactly|precisely|roughly|"
                       r"approximately|about)\b|\s+[^,?]*$)|\b(?:what|which)\s+(?:date|day|time|year|month|"
-                      r"weekday)\b|\bat\s+what\s+time\b|\bhow\s+long\s+(?:ago|after|before)\b",
+                      r"weekday)\b|\bat\s+what\s+(?:time|point)\b|\bhow\s+long\s+(?:ago|after|before)\b",
                       re.I)
 WHERE_ASK = re.compile(r"^\s*(?:and\s+)?where\b|\bfrom\s+where\b|\bwhere\b", re.I)
 WHO_ASK = re.compile(r"\b(?:who|whom|whose)\b", re.I)
@@ -125,9 +125,28 @@ CLOCK_ASK = re.compile(r"\bwhat\s+(?:time|hour)\b|\bat\s+what\s+(?:time|hour)\b|
                        r"\w+\s+time)\b", re.I)  # "When in the evening ...", "When, in Eastern time"
 # "On which day of the week ...", "What weekday ...": a weekday.
 WEEKDAY_ASK = re.compile(r"\bday\s+of\s+the\s+week\b|\bweekday\b", re.I)
+# "How old was the contractor?", "the contractor's age": an age ("56-year-old", "aged 56",
+# "Jane Doe, 56,"), not any number near the person.
+AGE_ASK = re.compile(r"\bhow\s+old\b|\bwhat\s+age\b|(?:['’]s|\bthe|\bhis|\bher|\btheir)\s+ages?\b|"
+                     r"^\s*ages?\s+of\b", re.I)
+AGE = re.compile(r"\b[\w]+[\s-]+years?[\s-]+old\b|\baged?\s+(?:of\s+)?\d{1,3}\b|"
+                 r"[A-Z][a-z]+,\s+\d{1,3},|\bin\s+(?:his|her|their)\s+(?:early\s+|mid-?\s*|late\s+)?"
+                 r"(?:\d0s|twenties|thirties|forties|fifties|sixties|seventies|eighties)\b", re.I)
+# "The number of service members diagnosed ...": what a figure further on counts.
+NUMBER_OF = re.compile(r"\b(?:number|tally|count|toll)\s+of\s+((?:[\w'’-]+\s+){0,3}[\w'’-]+)", re.I)
+# "Which group claimed responsibility ...?", "Who said they carried out ...?", "Who was behind
+# ...?": a claim or an attribution of the act, not any group named near it.
+CLAIM_ASK = re.compile(r"\bclaim(?:ed|s|ing)?\s+(?:of\s+)?(?:responsibility|credit)\b|"
+                       r"\b(?:who|which\s+[\w-]+|what\s+[\w-]+|that)\s+(?:has\s+|have\s+|had\s+)?"
+                       r"claimed\b|\bresponsibility\s+for\b|\btook\s+(?:responsibility|credit)\b|"
+                       r"\b(?:said|say|says)\s+(?:they|it)\s+(?:had\s+|have\s+)?(?:carried\s+out|"
+                       r"conducted|launched|fired|staged|was\s+behind|were\s+behind)\b|"
+                       r"^\s*who\s+(?:was|were|is|are)\s+(?:\w+\s+)?behind\b", re.I)
+CLAIM = re.compile(r"\bclaim(?:ed|s|ing)?\b|\bresponsib|\btook\s+credit\b|\bblam(?:e|ed|es|ing)\b|"
+                   r"\bbehind\s+(?:the|this|it|these|that)\b|\bcarried\s+out\s+by\b", re.I)
 # The units a question may ask a count or a time in, and what an answer then says.
 UNITS = {"money": "how much money", "clock": "at what time", "weekday": "on which weekday",
-         "distance": "how far",
+         "distance": "how far", "age": "how old", "claim": "who claimed or is blamed",
          "nationality": "which country they are from", "model": "which model"}
 # "What nationality was the contractor?", "Which country was he a citizen of?": a people's word
 # or a country, given for that person.
@@ -135,8 +154,8 @@ NATIONALITY_ASK = re.compile(r"\bnationality\b|\b(?:what|which)\s+country\b.*\b(
                              r"nationals?)\b", re.I)
 HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
-KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (WHEN_ASK, "when"), (WHY_ASK, "why"),
-              (WHO_ASK, "who"), (WHERE_ASK, "where"), (HOW_ASK, "how"))
+KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (AGE_ASK, "count"), (WHEN_ASK, "when"),
+              (WHY_ASK, "why"), (WHO_ASK, "who"), (WHERE_ASK, "where"), (HOW_ASK, "how"))
 # A question opening with why/when/where asks that, whatever number it mentions.
 OPENING_ASK = re.compile(r"^\s*(?:and\s+)?(why|when|where)\b", re.I)
 WHICH_OPENING = re.compile(r"^\s*(?:which|what)\b", re.I)
@@ -205,7 +224,8 @@ class Reading:
     @property
     def typed(self) -> bool:
         """Whether the answer must contain a thing of a kind (a name, date, place, number)."""
-        return self.kind in ("who", "when", "where", "count") or self.unit == "nationality"
+        return self.kind in ("who", "when", "where", "count") or self.unit in ("nationality",
+                                                                                "claim")
 
 
 def question_names(question: str) -> list[str]:
@@ -379,6 +399,10 @@ def read_question(question: str) -> Reading:
 
 def _unit(question: str, kind: str) -> str | None:
     """What a count or a time must be given in (see UNITS), if the question says."""
+    if kind == "count" and AGE_ASK.search(question) and not COUNTED.search(question):
+        return "age"
+    if kind in ("who", "which", "what") and CLAIM_ASK.search(question):
+        return "claim"
     if kind == "count" and DISTANCE_ASK.search(question):
         return "distance"
     if kind == "count" and PRICE_ASK.search(question):
@@ -529,6 +553,10 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
     question itself says: a new name for who/where/which, a date or time for when, a count for
     how many. Untyped questions (what, how, why) need nothing."""
     kind = reading.kind
+    if reading.unit == "age":
+        return AGE.search(sentence) is not None
+    if reading.unit == "claim" and CLAIM.search(sentence) is None:
+        return False  # and otherwise the name asked for, as below
     if kind == "count":
         if reading.unit == "money":
             return any(m.group() not in reading.question for m in CURRENCY.finditer(sentence))
@@ -611,7 +639,7 @@ def _person_like(name: str) -> bool:
 FOCUS_SPAN = 4
 # What may stand between a name and the word for what it is, for the name to be that thing.
 FOCUS_JOINERS = frozenset(["and", "the", "a", "an", "at", "in", "near", "of", "on", "called",
-                           "named", "known", "as", "s"])
+                           "named", "known", "as", "s", "new", "acting", "interim"])
 
 
 def _words_around(text: str, start: int, end: int) -> tuple[list[str], list[str], list[str]]:
@@ -685,6 +713,12 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         spans = [m.span() for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
         spans += [m.span() for m in WORD_NUMBER.finditer(masked)]
         nationality = _counted_nationality(reading.question)
+        counted = NUMBER_OF.search(masked)
+        if counted and any(a >= counted.end() for a, _ in spans):
+            # "The number of American service members diagnosed ... has risen to 109"
+            stems = set(tokenize(counted.group(1)))
+            if _shares_focus(stems, wanted) and (not nationality or stems & nationality):
+                return True
         if nationality:
             # "How many Iranian nationals died?" counts Iranians: "82 Iranians", not "all 176
             # people on board".

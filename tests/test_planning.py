@@ -284,3 +284,22 @@ def test_an_office_of_a_country_is_found_by_its_peoples_word():
     assert book.speaker_in_role("Denmark's defense minister") == "Trine Bramsen"
     assert book.speaker_in_role("the Norwegian defence minister") == "Frank Bakke-Jensen"
     assert book.speaker_in_role("the defence minister") is None  # two of them
+
+
+def test_a_later_report_tells_of_a_period_only_soon_after_it():
+    """A report of 10 February 2020 recaps January's attack without writing its date; a story of
+    February 2021 does not tell of January 2020 or of 2019 unless it writes that date."""
+    texts = {"feb20": ("2020-02-10", "The number of troops with brain injuries rose to 109."),
+             "feb21": ("2021-02-16", "Rockets hit Erbil, killing a contractor."),
+             "feb21b": ("2021-02-17", "The base was also hit in January 2020.")}
+    articles, passages = [], []
+    for aid, (date, text) in texts.items():
+        articles.append(ArticleMeta(id=aid, path=f"{aid}.txt", title=aid, content_hash=aid,
+                                    first=len(passages), count=1, date=date))
+        passages.append(Passage(aid, aid, date, 0, len(text), text))
+    filters = PassageFilters(articles, passages, StatementBook([], NameTable(), {}))
+    january = parse_range("2020-01")
+    assert filters.reports_on(0, january)
+    assert not filters.reports_on(1, january) and not filters.reports_on(1, parse_range("2019"))
+    assert filters.reports_on(2, january)  # it writes the period
+    assert filters.reports_on(1, parse_range("2021"))

@@ -17,6 +17,7 @@ that a store whose rows are not FAISS rows has one place to adapt.
 
 from __future__ import annotations
 
+from datetime import date as Date, timedelta
 from typing import Sequence
 
 import numpy as np
@@ -27,6 +28,12 @@ from .passages import Passage
 from .questions import NameCoverage, initials_of
 from .statements import StatementBook
 from .store import ArticleMeta, PassageDates, article_fields, article_position, article_rows
+
+# How long after a period a report may still recap it without writing its date: the report of
+# 10 February tells of the attack of 8 January as "Iran's attack"; a story of February 2021
+# does not tell of "2019" or "January 2020" unless it writes that date (it would answer a
+# question about 2019 with its own 2021 attack).
+REPORT_LAG = timedelta(days=92)
 
 __all__ = ["PassageFilters", "ArticleNames", "AllowedRows"]
 
@@ -175,8 +182,9 @@ class PassageFilters:
 
     def reports_on(self, row: int, period: TimeRange) -> bool:
         """Whether a passage may tell of a period: it may belong to it, or its article was
-        reported after the period began (a report of 30 January recaps the attack of 8 January
-        without writing its date). An article dated before the period cannot tell of it."""
+        reported after the period began and no later than REPORT_LAG after it ended (a report of
+        30 January recaps the attack of 8 January without writing its date). An article dated
+        before the period cannot tell of it."""
         if self.not_out_of_period(row, period):
             return True
         date = self.passages[row].date
@@ -191,7 +199,10 @@ class PassageFilters:
             if date is None:
                 return any(self.not_out_of_period(r, period)
                            for r in range(a.first, a.first + a.count))
-        return period.since is None or date >= period.since
+        if period.since is not None and date < period.since:
+            return False
+        return period.until is None or Date.fromisoformat(date[:10]) <= \
+            Date.fromisoformat(period.until[:10]) + REPORT_LAG
 
     def allowed(self, speaker: str | None, period: TimeRange | None) -> np.ndarray | None:
         """Rows a speaker or period filter leaves, or None for no filter."""

@@ -244,6 +244,11 @@ def test_markup_in_a_question_is_no_part_of_it(seed_index):
     assert marked.question == "What did Zarif say?"
     with pytest.raises(QuestionError, match="empty"):
         seed_index.ask("<script></script>")
+    # what a script element holds is code, not words of the question
+    assert seed_index.ask("<script>alert(1)</script>What did Zarif say?").question == \
+        "What did Zarif say?"
+    # history=None is no conversation, as () is
+    assert seed_index.ask("What did Zarif say?", history=None).answer == plain.answer
     # No space is left where a tag stood before punctuation, nor a NUL pasted in.
     assert seed_index.ask("Who fired rockets at <i>Al-Asad</i>?").question == \
         "Who fired rockets at Al-Asad?"

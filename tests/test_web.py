@@ -221,6 +221,9 @@ def test_uploads_are_refused_and_errors_log_one_short_line(server):
     status, data = http(f"{server['url']}/gradio_api/upload", payload, method="POST",
                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert status == 403 and "uploads are disabled" in data["error"]
+    # GET on the ask endpoint says how to call it, not "Not Found"
+    status, data = http(f"{server['url']}/api/ask", method="GET")
+    assert status == 405 and "use POST" in data["error"]
 
     http(f"{server['url']}/api/ask", {"question": "Who?", "speaker": "Q" * 20_000})
     log = (server["folder"] / "serve.log").read_text()

@@ -214,6 +214,8 @@ class Answer:
 
 
 MARKUP_TAG = re.compile(r"</?[A-Za-z][^<>]{0,2000}>")
+# ... and what a script or style element holds ("<script>alert(1)</script>"): code, not words.
+MARKUP_CODE = re.compile(r"<(script|style)\b[^<>]{0,2000}>.{0,2000}?</\1\s*>", re.I | re.S)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -228,7 +230,7 @@ def check_question(question: Any, max_chars: int) -> str:
     # Control characters (a NUL pasted in) are no part of it either.
     text = CONTROL.sub("", question).strip()
     if len(text) <= max_chars:
-        text = " ".join(MARKUP_TAG.sub(" ", text).split())
+        text = " ".join(MARKUP_TAG.sub(" ", MARKUP_CODE.sub(" ", text)).split())
         text = re.sub(r"\s+([?.!,;:])", r"\1", text)  # "<i>Al-Asad</i>?" is "Al-Asad?"
     if not text:
         raise QuestionError("the question is empty: type a question about the articles")

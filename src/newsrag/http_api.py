@@ -195,6 +195,13 @@ def add_routes(app: FastAPI, answering: Answering) -> None:
             return error(403, "uploads are disabled on this server")
         return await call_next(request)
 
+    @app.get("/api/ask")
+    async def api_ask_get() -> JSONResponse:
+        # A browser or `curl` without -d: say what the endpoint takes, not "Not Found".
+        response = error(405, 'use POST with a JSON body such as {"question": "..."}')
+        response.headers["Allow"] = "POST"
+        return response
+
     @app.post("/api/ask")
     async def api_ask(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")

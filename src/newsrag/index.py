@@ -157,8 +157,9 @@ class Index:
         return self.retriever.search(query, k, mode, allowed)
 
     def ask(self, question: str, k: int | None = None, mode: str = "hybrid",
-            history: Sequence[str] = (), speaker: str | None = None, since: str | None = None,
-            until: str | None = None, generate: bool | Generator | None = None,
+            history: Sequence[str] | None = (), speaker: str | None = None,
+            since: str | None = None, until: str | None = None,
+            generate: bool | Generator | None = None,
             on_token: Callable[[str], None] | None = None) -> Answer:
         """An extractive, cited answer, or an honest "the articles don't say".
 
@@ -174,6 +175,7 @@ class Index:
         A generated answer keeps only sentences the passages support (see
         :mod:`newsrag.generation`); ``on_token`` receives the model's text as it streams.
         """
+        history = () if history is None else history  # None: no conversation, as in Python
         check_arguments(self.settings.max_question_chars, question=question, k=k, mode=mode,
                         history=history, speaker=speaker, since=since, until=until,
                         generate=generate, on_token=on_token)

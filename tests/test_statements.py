@@ -505,3 +505,16 @@ def test_remarks_keep_their_sense_and_lose_the_dateline(tmp_path):
     assert denial.quote.startswith("denied any role"), denial
     wire = next(s for s in found if s.speaker == "security officials")
     assert wire.quote.startswith("At least three rockets"), wire
+
+
+def test_a_speaker_typed_a_letter_off_is_the_one_the_articles_quote():
+    """'Marrotto' and 'Kirbey' are typos of names the articles write ('Marotto', 'Kirby'); a
+    name the articles write themselves is no typo."""
+    texts = ["Col. Wayne Marotto, a coalition spokesman, said 14 rockets were fired.",
+             "Pentagon press secretary John Kirby said it was too early to say.",
+             "Gen. Mark Milley spoke, and so did acting Secretary Christopher Miller."]
+    names = NameTable.build(texts, load_aliases())
+    assert names.misspelt("Marrotto") == "Marotto" and names.misspelt("Kirbey") == "Kirby"
+    assert names.same("Col. Marrotto", "Wayne Marotto") and names.same("Kirbey", "John Kirby")
+    assert names.misspelt("Miller") is None
+    assert names.misspelt("Macron") is None  # no name of the articles is that close

@@ -27,7 +27,7 @@ from typing import Iterable
 import numpy as np
 
 from .errors import NewsragError
-from .lexical import typo_budget
+from .lexical import closest_spelling, typo_budget
 
 __all__ = ["NameTable", "load_aliases", "name_key"]
 
@@ -108,6 +108,7 @@ class NameTable:
                 if key:
                     self._by_first_word.setdefault(key.split()[0], []).append((i, key))
         self._keys = sorted(k for k in self._group_of if " " not in k)
+        self._proper_words = sorted(self.proper)
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -190,6 +191,16 @@ class NameTable:
         group = self.group(name)
         return group[0] if group else name
 
+    def misspelt(self, word: str) -> str | None:
+        """The name the corpus writes that ``word``, which it never writes, is a letter or two
+        off ("Kirbey" -> "Kirby", "Marrotto" -> "Marotto"; same first letter, five letters or
+        more). A word the corpus writes is no misspelling ("Miller" is not "Milley")."""
+        low = word.lower()
+        if low in self.proper or not self._proper_words:
+            return None
+        match = closest_spelling(low, self._proper_words)
+        return self.proper[match] if match is not None and match[:1] == low[:1] else None
+
     def same(self, a: str, b: str) -> bool:
         """Whether two spellings name the same thing ("Austim" and "Lloyd Austin" do: a word of
         one is a spelling of a word of the other, or the whole names share a group)."""
@@ -207,6 +218,9 @@ class NameTable:
                 g = self.group(wa)
                 if g is not None and g is self.group(wb):
                     return True
+                if any((m := self.misspelt(x)) is not None and m.lower() == y
+                       for x, y in ((wa, wb), (wb, wa))):
+                    return True  # "Marrotto" typed for the "Marotto" the articles quote
         return False
 
     def expand(self, query: str) -> str:

@@ -208,6 +208,8 @@ class Retriever:
             group = self.names.group(name) if self.names is not None else None
             if any(name_found(n, has, initials) for n in [name, *(group or [])]):
                 continue
+            if self.names is not None and " " not in name and self.names.misspelt(name):
+                continue  # "Kirbey": the stemmed spellings differ more than the words do
             # An acronym the passages spell out in lower case or mid-text ("traumatic brain
             # injuries" for TBI): a scan, but only for the rare acronym not found otherwise.
             if ACRONYM.fullmatch(name):

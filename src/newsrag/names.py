@@ -109,6 +109,7 @@ class NameTable:
                     self._by_first_word.setdefault(key.split()[0], []).append((i, key))
         self._keys = sorted(k for k in self._group_of if " " not in k)
         self._proper_words = sorted(self.proper)
+        self._misspelt: dict[str, str | None] = {}  # a scan of the corpus's names, once a word
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -198,8 +199,11 @@ class NameTable:
         low = word.lower()
         if low in self.proper or not self._proper_words:
             return None
-        match = closest_spelling(low, self._proper_words)
-        return self.proper[match] if match is not None and match[:1] == low[:1] else None
+        if low not in self._misspelt:
+            match = closest_spelling(low, self._proper_words)
+            self._misspelt[low] = (self.proper[match] if match is not None and match[:1] == low[:1]
+                                   else None)
+        return self._misspelt[low]
 
     def same(self, a: str, b: str) -> bool:
         """Whether two spellings name the same thing ("Austim" and "Lloyd Austin" do: a word of

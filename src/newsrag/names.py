@@ -35,9 +35,9 @@ __all__ = ["NameTable", "load_aliases", "name_key"]
 CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:[-'’][A-Za-z]+)*\b")
 MIN_FUZZY_LENGTH = 5
 MIN_PROPER_LENGTH = 3
+MISSPELT_CACHE = 4096
 
 
-@lru_cache(maxsize=65536)
 def name_key(text: str) -> str:
     """A comparison key: lower case, punctuation as spaces, initials dropped."""
     text = re.sub(r"[^\w\s]", " ", text.lower())
@@ -109,7 +109,9 @@ class NameTable:
                     self._by_first_word.setdefault(key.split()[0], []).append((i, key))
         self._keys = sorted(k for k in self._group_of if " " not in k)
         self._proper_words = sorted(self.proper)
-        self._misspelt: dict[str, str | None] = {}  # a scan of the corpus's names, once a word
+        # A scan of the corpus's names, once per word typed; bounded, since the words come from
+        # questions, which a server takes without end.
+        self._misspelt: dict[str, str | None] = {}
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
@@ -200,6 +202,8 @@ class NameTable:
         if low in self.proper or not self._proper_words:
             return None
         if low not in self._misspelt:
+            if len(self._misspelt) >= MISSPELT_CACHE:
+                self._misspelt.clear()
             match = closest_spelling(low, self._proper_words)
             self._misspelt[low] = (self.proper[match] if match is not None and match[:1] == low[:1]
                                    else None)

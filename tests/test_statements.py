@@ -518,3 +518,33 @@ def test_a_speaker_typed_a_letter_off_is_the_one_the_articles_quote():
     assert names.same("Col. Marrotto", "Wayne Marotto") and names.same("Kirbey", "John Kirby")
     assert names.misspelt("Miller") is None
     assert names.misspelt("Macron") is None  # no name of the articles is that close
+
+
+def test_organisations_named_x_of_y_speak_whole_and_groups_stay_in_their_article(tmp_path):
+    """"The Joint Chiefs of Staff said" is the Joint Chiefs, not a person called "Staff"; an
+    article's bare "officials said" is not another article's "Norwegian officials"."""
+    erbil = tmp_path / "erbil.txt"
+    erbil.write_text(
+        "date: 2021-02-16\n\nRockets hit Erbil airport\n\n"
+        "Rockets struck the airport in Erbil on Monday night, killing a contractor, officials said.\n\n"
+        "A little-known group calling itself Guardians of the Blood Brigade claimed responsibility "
+        "in a statement on Telegram.\n\n"
+        "The Joint Chiefs of Staff said the base's defenses were being reviewed.\n\n"
+        "The Veterans of Foreign Wars said the attack showed that troops remained at risk.\n\n"
+        "Chairman of the Joint Chiefs of Staff Gen. Mark Milley said the United States would "
+        'respond "at a time and place of our choosing."\n\n'
+        "Iran's Minister of Foreign Affairs Javad Zarif said Iran had no role.\n", encoding="utf-8")
+    oslo = tmp_path / "oslo.txt"
+    oslo.write_text("date: 2020-01-08\n\nNorway's troops unhurt\n\nNorwegian officials said none "
+                    "of the country's troops in Iraq were hurt.\n", encoding="utf-8")
+    _, found = _statements_of(erbil, oslo)
+    speaker = {key: _find(found, key)[0].speaker for key in (
+        "killing a contractor", "claimed responsibility", "being reviewed", "remained at risk",
+        "time and place", "no role", "were hurt")}
+    assert speaker == {"killing a contractor": "officials",
+                       "claimed responsibility": "Guardians of the Blood Brigade",
+                       "being reviewed": "Joint Chiefs of Staff",
+                       "remained at risk": "Veterans of Foreign Wars",
+                       "time and place": "Mark Milley",
+                       "no role": "Javad Zarif",
+                       "were hurt": "Norwegian officials"}

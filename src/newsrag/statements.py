@@ -79,8 +79,12 @@ ROLE_WORDS = frozenset(
     "senator sen governor gov deputy admiral adm colonel col major maj captain capt lieutenant "
     "lt officer official representative rep speaker chairman chair head envoy top senior "
     "former acting us u.s. iranian iraqi american british national security advisor "
-    "adviser ayatollah mayor manager chancellor premier of the".split()
+    "adviser ayatollah mayor manager chancellor premier affairs of the".split()
 )
+# The words of ROLE_WORDS that make a person's title; the rest only qualify one ("of",
+# "Foreign", "State"), so "Veterans of Foreign Wars" holds no title and is an organisation.
+TITLES = ROLE_WORDS - frozenset("of the affairs foreign defense defence state national security us u.s. "
+                                "iranian iraqi american british former acting top senior".split())
 # Speech verbs that carry the remark's sense, kept in it: "denied any role in the attack" (without
 # the verb, the opposite), "claimed responsibility", "vowed revenge".
 KEEP_VERB = frozenset("denied denies condemned condemns denounced denounces responded responds "
@@ -176,6 +180,14 @@ def _split_speaker(phrase: str) -> tuple[str | None, str | None]:
         word = tokens.pop()
         if word.lower() not in HONORIFICS:
             role_words.insert(0, word)
+    if (name and role_words and role_words[0].lower() == "of" and tokens
+            and NAME_TOKEN.match(tokens[-1]) and not any(w.lower() in TITLES for w in role_words)):
+        # "Joint Chiefs of Staff", "Veterans of Foreign Wars", "Guardians of the Blood
+        # Brigade": one organisation's name, not a person called "Staff" or "Wars".
+        org = [*role_words, *name]
+        while tokens and NAME_TOKEN.match(tokens[-1]) and tokens[-1].lower() not in ROLE_WORDS:
+            org.insert(0, tokens.pop())
+        return " ".join(org).strip(","), None
     while role_words and role_words[0].lower() in ("of", "the"):
         role_words.pop(0)
     if role_words and tokens and _qualifies_office(tokens[-1]):
@@ -297,7 +309,8 @@ class _ArticleReader:
         if name:
             written = f"{role} {name}" if role else name
             speaker = _Speaker(self._full_name(name), role)
-            self._remember(speaker, person=len(name.split()) >= 1 and not GROUP_SUBJECT.search(name))
+            self._remember(speaker, person=len(name.split()) >= 1 and not GROUP_SUBJECT.search(name)
+                          and " of " not in name)
             return speaker, written
         if m := GROUP_SUBJECT.search(subject):
             speaker = _Speaker(m.group(1), None)
@@ -555,7 +568,10 @@ def extract_statements(articles: Iterable[Article], names: NameTable) -> list[St
     people: list[list[str]] = []
     for name in sorted(spelled, key=lambda n: (-len(n.split()), -spelled[n], n)):
         for group in people:
-            if names.same(name, group[0]):
+            # "officials" in one article are not the "Norwegian officials" of another: a group
+            # speaker is joined only with the same words.
+            if (names.same(name, group[0]) if not GROUP_SUBJECT.fullmatch(name)
+                    else name.lower() == group[0].lower()):
                 group.append(name)
                 break
         else:

@@ -99,6 +99,31 @@ def test_a_corpus_folder_that_is_not_there_is_an_error_not_ignored(workdir, comm
 
 
 @pytest.mark.model  # the CLI in a subprocess loads the real model
+def test_an_index_built_from_another_folder_is_kept_up_to_date_with_that_folder(workdir, tmp_path):
+    """Before, ``statements --index elsewhere/`` run beside another corpus/ rebuilt elsewhere/
+    from that corpus, replacing its articles. The index remembers the folder it was built from."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "note.txt").write_text("Harbour reopens\n\nThe harbour reopened on Monday, the port "
+                                   "director Elena Marchetti said.\n", encoding="utf-8")
+    built = run_cli("build", "--corpus", str(mine), "--index", str(tmp_path / "idx"), cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    proc = run_cli("statements", "--json", "--index", str(tmp_path / "idx"), cwd=workdir)
+    assert proc.returncode == 0 and "building" not in proc.stderr, proc.stderr
+    assert {s["speaker"] for s in json.loads(proc.stdout)["statements"]} == {"Elena Marchetti"}
+    info = json.loads(run_cli("info", "--json", "--index", str(tmp_path / "idx"), cwd=workdir).stdout)
+    assert info["articles"] == 1 and info["corpus"] == str(mine.resolve()) and info["stale"] is None
+    # a change in that folder is picked up, from anywhere
+    (mine / "more.txt").write_text("Ferry resumes\n\nThe ferry resumed service, Marchetti said.\n",
+                                   encoding="utf-8")
+    proc = run_cli("ask", "--json", "--index", str(tmp_path / "idx"), "When did the harbour reopen?",
+                   cwd=workdir)
+    assert proc.returncode == 0 and "building the index first" in proc.stderr, proc.stderr
+    info = json.loads(run_cli("info", "--json", "--index", str(tmp_path / "idx"), cwd=workdir).stdout)
+    assert info["articles"] == 2
+
+
+@pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_add_copies_and_indexes_only_new_article(workdir, tmp_path):
     new = tmp_path / "drills.md"
     new.write_text("---\ntitle: Drills near Erbil\ndate: 2021-03-20\n---\n"

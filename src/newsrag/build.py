@@ -135,7 +135,7 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
                      names: NameTable | None = None,
                      statements: Sequence[Statement] = (),
                      sentences: SentenceVectors | None = None,
-                     encoder_dir: Path | None = None) -> Path:
+                     encoder_dir: Path | None = None, corpus_dir: str | None = None) -> Path:
     """Write a complete generation and make it live (call under ``store.lock()``).
 
     Everything goes to a staging folder first; on any failure the staging folder is removed and
@@ -166,6 +166,7 @@ def write_generation(store: IndexStore, dense: DenseIndex, lexical: LexicalIndex
             "counts": {"articles": len(articles_meta), "passages": len(passages)},
             "articles": list(articles_meta),
             "corpus_files": corpus_files,
+            "corpus_dir": corpus_dir,
             "skipped": skipped,
         }))
     except BaseException:
@@ -241,6 +242,7 @@ def build_index(
         report.embedded_sentences = embedded.embedded_sentences
         report.sentences_alone = embedded.sentences_alone
         output = assemble(plan, embedded, reading, previous, settings)
+        output.corpus_dir = str(corpus_dir.resolve())
         report.statements = len(output.statements)
         write_output(store, output)
         report.store_writes = dict(store.written)

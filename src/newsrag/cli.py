@@ -139,6 +139,25 @@ def _check_corpus(corpus: Path) -> None:
                "unless --index says otherwise)")
 
 
+def _corpus_of(corpus: Path, index: Path, settings: Settings) -> Path:
+    """The corpus an index is kept up to date with: ``--corpus`` when given; else the folder
+    the index was built from, when that is not ./corpus. ``newsrag ask --index other/`` run
+    from a folder with its own corpus/ answers from other/ and never rebuilds it from here;
+    where the recorded folder is gone, the index answers as it is."""
+    from .stores import make_store
+
+    if corpus != DEFAULT_CORPUS:
+        return corpus
+    store = make_store(settings, index)
+    try:
+        recorded = store.read_manifest().corpus_dir if store.exists() else None
+    except NewsragError:  # an older or broken index: the build's own checks say why
+        return corpus
+    if recorded is None or Path(recorded) == corpus.resolve():
+        return corpus
+    return Path(recorded)
+
+
 def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) -> Index:
     """Load the index, building or updating it first if it is missing or stale.
 
@@ -152,6 +171,7 @@ def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) ->
 
     settings = settings or _settings()
     _check_corpus(corpus)
+    corpus = _corpus_of(corpus, index, settings)
     stale = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
     if stale is None:
         return Index.load(index, settings)
@@ -476,6 +496,7 @@ def info(
     _check_corpus(corpus)
     settings = _settings()
     idx = Index.load(index, settings)
+    corpus = _corpus_of(corpus, index, settings)
     data = idx.info()
     data["article_list"] = [a.__dict__ for a in idx.articles()]
     # None: up to date; else why a build is due; no corpus folder here: unknown.

@@ -1003,6 +1003,7 @@ class MilvusStore(PassageStore):
             "counts": {"articles": len(output.articles), "passages": len(output.passages)},
             "articles": list(output.articles),
             "corpus_files": output.corpus_files,
+            "corpus_dir": output.corpus_dir,
             "skipped": output.skipped,
         })
         data = manifest.model_dump(mode="json")

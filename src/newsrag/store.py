@@ -151,6 +151,9 @@ class Manifest(_Record):
     counts: Counts
     articles: Sequence[ArticleMeta]  # a list as built; an ArticleTable as read from disk
     corpus_files: dict[str, str]
+    # The folder it was built from: the command line checks the index against it when no
+    # --corpus is given, so an index built elsewhere is never rebuilt from ./corpus.
+    corpus_dir: str | None = None
     skipped: list[tuple[str, str]] = []
     encoder: dict[str, Any] | None = None  # encoder/encoder.json of the stored ONNX export
     sentences: int | None = None  # sentence vectors stored (sentences.*.npy)

@@ -62,6 +62,7 @@ class BuildOutput:
     sentences: "SentenceVectors | None"
     encoder_dir: Path | None
     extra: dict[str, Any] = field(default_factory=dict)
+    corpus_dir: str | None = None  # the folder built from (absolute), recorded in the manifest
 
 
 class PassageStore(ABC):
@@ -210,5 +211,6 @@ class FaissStore(PassageStore):
             [embedding_text(meta_by_id[p.article_id], p.text) for p in output.passages])
         write_generation(self.disk, dense, lexical, output.passages, output.articles,
                          output.model, s, output.corpus_files, output.skipped, output.names,
-                         output.statements, output.sentences, output.encoder_dir)
+                         output.statements, output.sentences, output.encoder_dir,
+                         output.corpus_dir)
         self.written = {"mode": "generation", "passages": len(output.passages)}

@@ -605,7 +605,8 @@ def serve(
     _check_corpus(corpus)
     from .web import serve as run_server
 
-    run_server(corpus, index, host, port, _llm(generator, llm_url, llm_model))
+    run_server(_corpus_of(corpus, index, _settings()), index, host, port,
+               _llm(generator, llm_url, llm_model))
 
 
 def main() -> None:

@@ -98,6 +98,16 @@ def test_a_corpus_folder_that_is_not_there_is_an_error_not_ignored(workdir, comm
     assert "error: no corpus folder corpsu/" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("command", [["build"], ["add", "corpus/000_57c284030dba6432.txt"]])
+def test_a_file_given_as_corpus_is_named_as_a_file(workdir, command):
+    # Before, build said "corpus folder x.txt/ does not exist" and add "cannot create" it.
+    proc = run_cli(*command, "--corpus", "corpus/003_1a5c6e53506a3daa.txt", "--index",
+                   "unused-index", cwd=workdir)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "003_1a5c6e53506a3daa.txt is a file, not a folder" in proc.stderr, proc.stderr
+    assert not (workdir / "unused-index").exists()
+
+
 @pytest.mark.model  # the CLI in a subprocess loads the real model
 def test_an_index_built_from_another_folder_is_kept_up_to_date_with_that_folder(workdir, tmp_path):
     """Before, ``statements --index elsewhere/`` run beside another corpus/ rebuilt elsewhere/

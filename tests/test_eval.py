@@ -69,3 +69,21 @@ def test_own_set_outside_a_checkout_is_a_clear_error(tmp_path, monkeypatch):
 def test_unknown_dataset_is_a_clear_error(tmp_path):
     proc = run_cli("eval", "imagenet", cwd=tmp_path)
     assert proc.returncode == 1 and "unknown dataset 'imagenet'" in proc.stderr
+
+
+def test_a_question_naming_a_json_list_file_matches_each_of_its_records(tmp_path):
+    """Records of a .json list are "file.json#1", "#2"; a question names the file. Before, an
+    answer citing the right record of a list file was scored as the wrong passage."""
+    from newsrag.embedding import HashEmbedder
+
+    records = [{"title": "Rockets hit Balad air base", "date": "2021-02-20",
+                "text": "Rockets struck Balad air base north of Baghdad on Saturday, wounding a contractor."},
+               {"title": "Iran rejects link to Erbil attack", "date": "2021-02-16",
+                "text": "Iran rejected any suggestion that it was behind the Erbil rocket attack."}]
+    (tmp_path / "roundup.json").write_text(json.dumps(records), encoding="utf-8")
+    (tmp_path / "questions.jsonl").write_text(json.dumps(
+        {"id": "q1", "question": "Which air base was hit by rockets on February 20, 2021?",
+         "must": [["Balad"]], "article": "roundup.json", "answerable": True}) + "\n", encoding="utf-8")
+    ds = load_dataset("news", data_dir=tmp_path)
+    result = evaluate(ds, embedder=HashEmbedder())
+    assert result["recall@1"] == 1.0 and result["failures"]["wrong passage"] == 0

@@ -202,7 +202,10 @@ def build_index(
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
-        raise NewsragError(f"corpus folder {corpus_dir}/ does not exist")
+        raise NewsragError(
+            f"--corpus {corpus_dir} is a file, not a folder: put it in a folder (or use "
+            "`newsrag add FILE`)" if corpus_dir.exists()
+            else f"corpus folder {corpus_dir}/ does not exist")
     store = make_store(settings, index_dir)
     report = BuildReport(full=full)
     with store.lock():

@@ -265,6 +265,8 @@ def add(
     from .stores import make_store
 
     settings = _settings()
+    if corpus.exists() and not corpus.is_dir():
+        _fail(f"--corpus {corpus} is a file, not a folder: `add` copies articles into a folder")
     try:
         corpus.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -237,7 +237,8 @@ def _index_for(ds: EvalDataset, work: Path, settings: Settings, embedder: Embedd
         for f in ds.corpus_files:
             shutil.copyfile(f, corpus / f.name)
         index = Index.build(corpus, work / "index", settings, embedder=embedder, progress=progress)
-        return index, {a.id: a.path for a in index.articles()}
+        # A question names the file; a record of a .json list is "file.json#2".
+        return index, {a.id: a.path.split("#")[0] for a in index.articles()}
     with (corpus / "docs.jsonl").open("w", encoding="utf-8") as fh:
         for d in ds.documents:
             fh.write(json.dumps({"title": d["title"], "text": d["text"]}, ensure_ascii=False) + "\n")

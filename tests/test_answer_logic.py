@@ -176,3 +176,52 @@ def test_too_early_to_say_who_is_responsible_answers_who_claimed_it():
     answer = _answer("claim of responsibility for the rocket attack on ain al-asad", ASAD)
     assert not answer.answered and answer.reason == "an article says it was not made known"
     assert "too early to say who is responsible" in answer.answer, answer.answer
+
+
+HEARTS = ("The number of U.S. troops diagnosed with brain injuries has risen to 110, the Pentagon "
+          "said.\n\nThe Army has said it will consider awarding the Purple Heart to soldiers hurt "
+          "in the attack.")
+
+
+@pytest.mark.parametrize("question", [
+    "How many Purple Hearts were awarded to troops hurt in the attack?",
+    "number of purple hearts given out for the attack injuries",
+    "Purple Heart awards total",
+])
+def test_a_count_beside_something_else_is_no_count_of_what_the_passage_names(question):
+    # "110" counts troops; the passage speaks of the Purple Heart and gives it no number.
+    answer = _answer(question, HEARTS)
+    assert not answer.answered, answer.answer
+
+
+def test_keywords_with_count_or_total_ask_for_a_count():
+    assert read_question("TBI count February 21 2020 Ain al-Asad").kind == "count"
+    assert read_question("American forces in Iraq February 2021 total").kind == "count"
+    assert read_question("Who gave the count on Monday?").kind == "who"
+    assert read_question("number of purple hearts given out").counted  # "given" ends the noun
+
+
+ADDRESS = ('"No Americans were harmed," Trump said in an address from the White House, flanked by '
+           "Vice President Mike Pence and Defense Secretary Mark Esper.\n\n"
+           "Trump had first reacted to the attack late Tuesday on Twitter. \"All is well! Missiles "
+           "launched from Iran at two bases. So far, so good!\" he wrote, adding that he would "
+           "speak in the morning.\n\n"
+           "He said he would not answer with further military force.")
+
+
+def test_a_person_named_after_anothers_saying_verb_did_not_say_it():
+    # Before, "What was Esper's reaction?" got Trump's words: the sentence names Esper.
+    answer = _answer("What was Esper's reaction to the attack?", ADDRESS)
+    assert "No Americans were harmed" not in answer.answer, answer.answer
+
+
+def test_the_quotation_after_a_remark_in_its_paragraph_is_the_answer():
+    answer = _answer("What did Trump tweet after the attack?", ADDRESS.split("\n\n", 1)[1])
+    assert answer.answered, answer.answer
+    assert ('on Twitter. [1] "All is well! Missiles launched from Iran at two bases. So far, so '
+            'good!" he wrote') in answer.answer, answer.answer
+
+
+def test_would_not_answer_with_force_is_no_untold_answer():
+    answer = _answer("Did Trump say he would answer with military force?", ADDRESS)
+    assert answer.reason != "an article says it was not made known", answer.answer

@@ -206,3 +206,15 @@ def test_a_paragraph_that_opens_with_published_is_no_date_line(tmp_path: Path):
     f.write_text(f"Luther's Bible\n\n{text}\n\nMore text here.\n", encoding="utf-8")
     [art] = read_article_file(f)
     assert art.date is None and art.text.startswith("Published at a time")
+
+
+def test_a_credit_line_naming_who_took_the_photo_is_page_furniture(tmp_path: Path):
+    f = tmp_path / "tbi.md"
+    f.write_text("---\ntitle: Pentagon raises brain injury count\ndate: 2020-02-11\n---\n\n"
+                 "![Soldiers at Al Asad](https://example.com/a.jpg)\n\n"
+                 "*U.S. Army photo by Spc. Derek Lawson*\n\n"
+                 "WASHINGTON — The count has risen to 109, the Pentagon said on Monday.\n\n"
+                 "A photo by a soldier at the base showed the damaged hangars.\n", encoding="utf-8")
+    [art] = read_article_file(f)
+    assert art.text.startswith("WASHINGTON — The count"), art.text
+    assert "A photo by a soldier at the base showed the damaged hangars." in art.text

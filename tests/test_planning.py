@@ -254,8 +254,14 @@ def test_a_lower_case_word_no_article_writes_and_no_dictionary_has_is_a_name(par
     assert planner.cased("barham salih on the rockets") == "Barham Salih on the rockets"
     assert planner.cased("irgc and tbi figures") == "irgc and tbi figures"  # acronyms
     for plain in ("were troops evacuated from the airbase",  # a word, two run together
-                  "why was the tally concussed troops wont give"):  # inflections, "won't"
-        assert planner.cased(plain) == plain
+                  "why was the tally concussed troops wont give",  # inflections, "won't"
+                  "trump tweet after the attack"):  # newer than the word list's vocabulary
+        assert planner.cased(plain).split(" ", 1)[1] == plain.split(" ", 1)[1]
+    # A possessive is cased as its name is: "esper's" as "Esper's"
+    assert planner.cased("esper's reaction to the missile attack") == \
+        "Esper's reaction to the missile attack"
+    plan = planner.plan("esper's reaction to the missile attack", 5, "hybrid")
+    assert plan.reading.speaker == "Esper" and "Esper's" not in plan.reading.names
     # Without a way to ask the corpus, nothing is taken for a name for being unknown.
     blind = QueryPlanner(PassageFilters(*parts), parts[2], FakeSearch(), candidates=5)
     assert blind.cased("lavrov reaction") == "lavrov reaction"

@@ -84,6 +84,9 @@ SUBJECT_PRONOUN = re.compile(r"\b(?:he|she|they)\b", re.I)
 SPEAKER_BONUS = 0.3
 # ... and how much less relevance they need to be considered at all.
 SAID_RELIEF = 0.1
+# How many words may stand between a saying verb and the name of who said it ("said Defense
+# Secretary Mark Esper"); named further on, the person is only mentioned.
+SAID_NAME_WORDS = 5
 # A passage of the period the question names.
 PERIOD_BONUS = 0.1
 # The thing asked for right beside the word for what it is ("14 rockets" for "How many
@@ -107,6 +110,8 @@ DATELINE_PENALTY = 0.19
 # "When ...?" is best answered to the day: "on January 3" over "in January 2020".
 DAY_BONUS = 0.1
 COUNT_FOCUS_REQUIRED = False
+# ... but a count must stand beside what is counted where the passage names it (see _covering).
+COUNT_NAMED_REQUIRED = True
 ROLE_FOCUS_REQUIRED = True
 # ... and for a role, the name must be that person ("The contractor, Samuel Ortiz, ..."), not
 # stand near the word ("John Kirby said the contractor ..."). Dev: G refusals 55.6 -> 57.8%,
@@ -141,6 +146,7 @@ UNTOLD = re.compile(
     r"(?:been\s+)?|declin(?:ed|es|ing)\s+to\s+|refus(?:ed|es|ing)\s+to\s+|"
     r"(?:was|were|is|are)\s+not\s+(?:yet\s+)?"
     r"(?:been\s+)?)(?:publicly\s+)?(?:" + "|".join(UNTOLD_VERBS) + r")\b"
+    r"(?!\s+(?:with|by)\b)"  # "would not answer with force" tells what he would not do
     r"|\b(?:is|was|are|were|remains?|remained)\s+(?:still\s+)?(?:"
     + "|".join(s.replace(" ", r"\s+") for s in UNTOLD_STATES) + r")\b"
     r"|\btoo\s+(?:early|soon)\s+to\s+(?:say|tell|know|determine)\b", re.I)
@@ -277,6 +283,7 @@ class _Sentence:
     said: bool = False  # words of the speaker the question asks about
     asks: bool = False  # a question itself ("Q: Will they get the Purple Heart?"): context only
     opens_quote: bool = False  # the speaker's quotation set below their reported remark
+    continued: bool = False  # more of the same quotation follows it: one marker, at its end
 
     @property
     def surroundings(self) -> str:
@@ -437,8 +444,8 @@ class Answerer:
             below = self._quotation_below(best, [s for s in sentences if not s.asks], hits)
             if below:
                 below[0].opens_quote = True
-            room = max(0, self.max_sentences - len(chosen))
-            chosen += [s for s in below if all(s is not c for c in chosen)][:room]
+                # The words themselves come before any runner-up: the remark only announces them.
+                chosen = [best, *[s for s in below if s is not best][:self.max_sentences + 1]]
         speaker = self._speaker_of(hits, best) if who else None
         return self._compose(question, hits, chosen, support, speaker,
                              when=reading.kind == "when")
@@ -591,6 +598,16 @@ class Answerer:
                           else "how much" if re.search(r"\bhow\s+much\b", reading.question, re.I)
                           else KIND_WANTED[reading.kind])
                 return [], f"no sentence says {wanted}"
+            if reading.counted and not COUNT_FOCUS_REQUIRED and COUNT_NAMED_REQUIRED:
+                # "How many Purple Hearts were awarded?" is not answered by "has risen to 110"
+                # where the passage speaks of the Purple Heart but gives it no number: a passage
+                # that names what is counted must count it. One that never names it may count
+                # it in other words ("two passes" for "How many balls ...?").
+                counted = set(reading.counted)
+                if any(counted <= set(tokenize(h.passage.text)) for h in hits):
+                    eligible = [s for s in eligible if s.focused]
+                if not eligible:
+                    return [], f"no article gives the number of {counted_phrase(reading.question)}"
             if (COUNT_FOCUS_REQUIRED and reading.counted) or (ROLE_FOCUS_REQUIRED and reading.role):
                 # "Who was the contractor?" is not answered by "killing a civilian contractor";
                 # "How many troops were stationed?" not by a count of something else.
@@ -631,6 +648,8 @@ class Answerer:
         the words themselves answer "What did Trump say?", the remark only announces them."""
         text = hits[best.hit_index].passage.text
         offset = hits[best.hit_index].passage.start
+        if run := self._quotation_after(best, hits):
+            return run
         gap = re.match(r"[^\n]*\n\s*", text[best.end - offset:])
         if gap is None:
             return []
@@ -641,6 +660,33 @@ class Answerer:
                 or quoted[0].previous is not None and quoted[0].previous[0] != below:
             return []
         return [s for s in quoted if s.attribution == quoted[0].attribution]
+
+    def _quotation_after(self, best: _Sentence, hits: list[Hit]) -> list[_Sentence]:
+        """The quotation right after the speaker's remark in the same paragraph, to its closing
+        mark ('... reacted late Tuesday on Twitter. "All is well! ... So far, so good!" he
+        wrote'), unless the statements give it to someone else."""
+        passage = hits[best.hit_index].passage
+        offset = passage.start
+        paragraph_end = passage.text.find("\n", best.end - offset)
+        paragraph_end = len(passage.text) if paragraph_end < 0 else paragraph_end
+        run: list[_Sentence] = []
+        for s, e in split_sentences(passage.text, best.end - offset, paragraph_end):
+            text = passage.text[s:e]
+            if not run and not QUOTE_MARK.match(text):
+                return []
+            run.append(_Sentence(best.hit_index, offset + s, offset + e, text))
+            if len(QUOTE_MARK.findall(" ".join(x.text for x in run))) % 2 == 0:
+                break
+        for x in run[:-1]:
+            x.continued = True
+        if not run or best.said is False:
+            return []
+        said = self._said(passage.article_id, [(run[0].start, run[-1].end)])
+        mine = self._said(passage.article_id, [(best.start, best.end)])
+        speakers = {st.speaker for st in mine if st.speaker}
+        if any(st.speaker and st.speaker not in speakers for st in said):
+            return []
+        return run
 
     def _same_person(self, st: Statement, wanted: list[str]) -> bool:
         """Whether a statement's speaker is the person whose name words are ``wanted``: the
@@ -678,8 +724,15 @@ class Answerer:
         # word of his); named before it or in its attribution, the sentence must be his words.
         surname = re.compile(rf"\b{re.escape(wanted[-1])}\b")
         text = s.text.lower()
-        if surname.search(text):
-            return SAYING.search(text) is not None or QUOTE_MARK.search(text) is not None
+        if (named := surname.search(text)) is not None:
+            saying = SAYING.search(text)
+            if saying is not None and saying.start() < named.start() \
+                    and not QUOTE_MARK.search(text, saying.end(), named.start()) \
+                    and len(text[saying.end():named.start()].split()) > SAID_NAME_WORDS:
+                # "Trump said in an address, flanked by ... Defense Secretary Mark Esper": named
+                # well after another's saying verb, not as its subject ('said Mark Esper').
+                return False
+            return saying is not None or QUOTE_MARK.search(text) is not None
         around = f"{s.previous[2] if s.previous else ''} {s.attribution[2] if s.attribution else ''}"
         return surname.search(around.lower()) is not None and (
             QUOTE_MARK.search(text) is not None or SUBJECT_PRONOUN.search(text) is not None)
@@ -754,6 +807,8 @@ class Answerer:
                 # One marker after the quotation and its attribution line, not one for each.
                 attributed.add(s.attribution[:2])
                 parts.append(f"{s.text} ({s.attribution[2]}) [{n}]")
+            elif s.continued and nxt is not None and nxt.hit_index == s.hit_index:
+                parts.append(s.text)
             else:
                 parts.append(f"{s.text} [{n}]")
         citations = self._citations(hits, order, chosen)

@@ -50,6 +50,8 @@ BOILERPLATE_LINE = re.compile(
     r"\s*:|advertisement\s*$|(?:©|\(c\)|copyright\b)|all rights reserved|"
     r"\(?(?:reporting|writing|editing|additional reporting) by\b|pic\.twitter\.com/\S+\s*$|"
     r"(?:photo|image|picture)s?\s+(?:by|credit|courtesy)\b|"
+    # "U.S. Army photo by Spc. Derek Lawson": a short credit line, no sentence's end
+    r".{0,60}\b(?:photo|image|picture)s?\s+(?:by|courtesy\s+of)\s+.{2,60}(?<![.!?])\s*$|"
     r".{0,200}[.)]\s+\(?(?:photo|image|picture)s?\s*(?:by|credit|courtesy|:)\s*[A-Z][^.]{0,60}\)?$|"
     r"[^.!?]{0,160}\b(?:in this (?:file )?photo|file photo)\b|"
     r"(?:getty images|ap photo|afp|reuters|associated press)(?:\s*/\s*\S.*)?\s*$|"

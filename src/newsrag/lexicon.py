@@ -47,6 +47,9 @@ SENTENCE_OPENERS = frozenset(
 IRREGULAR_PASTS = frozenset("hit struck fell took led gave made sent held wrote spoke shot brought "
                             "kept hurt left came went got ran saw flew met won lost fled spent "
                             "began rose".split())
+# Past participles not ending in "-ed" ("How many medals were given ...?").
+PARTICIPLES = frozenset("given taken shown known thrown flown drawn stolen written driven beaten "
+                        "chosen hidden broken spoken seen done gone born worn torn sworn".split())
 # Words that end the noun phrase of "which X ...": prepositions, relatives, common verbs.
 FOCUS_STOPS = frozenset("to of in on at from by for with into near after before during that who "
                         "which whose where when fired take lead give gives makes".split()

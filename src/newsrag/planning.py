@@ -109,7 +109,7 @@ class QueryPlanner:
         reading = read_question(cased)
         first = FIRST_WORD.match(cased)
         if first and first.group(1) != question[first.start(1):first.end(1)] \
-                and not (reading.asked and first.group(1) in reading.asked):
+                and not (reading.asked and re.sub(r"['’]s$", "", first.group(1)) in reading.asked):
             # A name typed first in lower case ("stoltenberg erbil attack 2021"): a question's
             # first word is never taken for a name by its capital, but this capital is ours.
             reading = replace(reading, names=(first.group(1), *reading.names))
@@ -155,6 +155,11 @@ class QueryPlanner:
 
         def name(m: re.Match[str]) -> str:
             word = m.group()
+            if len(word) > 3 and word[-2:] in ("'s", "’s"):  # "austin's comments"
+                return name_of(word[:-2]) + word[-2:]
+            return name_of(word)
+
+        def name_of(word: str) -> str:
             if CODE.fullmatch(word):
                 return word.upper()
             if word in SENTENCE_OPENERS:  # "some", "after": whatever the corpus capitalises

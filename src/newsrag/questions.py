@@ -25,7 +25,7 @@ from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, CO
                       COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS,
                       IRREGULAR_PASTS, MODEL_WORDS, MONEY_WORDS, NAME_CONNECTORS, NAME_TITLES,
                       NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS,
-                      PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
+                      PARTICIPLES, PLACE_NOUNS, QUESTION_OPENERS, REASON_MARKERS, SAYING_VERBS,
                       SENTENCE_OPENERS, TIME_WORDS, TIMES_OF_DAY, TITLE_ABBREVIATIONS, TITLE_WORDS,
                       US_NAMES, VAGUE_COUNTS, WEEKDAYS)
 from .lexical import closest_spelling, demonym_related, looks_like_demonym, tokenize
@@ -154,8 +154,13 @@ NATIONALITY_ASK = re.compile(r"\bnationality\b|\b(?:what|which)\s+country\b.*\b(
                              r"nationals?)\b", re.I)
 HOW_ASK = re.compile(r"^\s*(?:and\s+)?how\b", re.I)
 # First match wins: "How many ... when ...?" counts; "Who threatened ...?" asks who.
+# Keywords typed without a question ("TBI count February 21 2020", "Purple Heart awards total"):
+# a count, when nothing else asks.
+KEYWORD_COUNT = re.compile(r"^(?!.*\b(?:who|whom|whose|what|when|where|why|which|how)\b)"
+                           r"(?=.*\b(?:count|total|tally|toll|number)\b)", re.I | re.S)
 KIND_RULES = ((WHO_SAID, "who"), (COUNT_ASK, "count"), (AGE_ASK, "count"), (WHEN_ASK, "when"),
-              (WHY_ASK, "why"), (WHO_ASK, "who"), (WHERE_ASK, "where"), (HOW_ASK, "how"))
+              (WHY_ASK, "why"), (WHO_ASK, "who"), (WHERE_ASK, "where"), (HOW_ASK, "how"),
+              (KEYWORD_COUNT, "count"))
 # A question opening with why/when/where asks that, whatever number it mentions.
 OPENING_ASK = re.compile(r"^\s*(?:and\s+)?(why|when|where)\b", re.I)
 WHICH_OPENING = re.compile(r"^\s*(?:which|what)\b", re.I)
@@ -285,7 +290,8 @@ def _focus(question: str) -> str | None:
 
 
 # "How many American service members were ...": the words up to the verb name what is counted.
-_COUNT_STOP = "|".join(sorted(AUXILIARIES | IRREGULAR_PASTS | {"get", "remain"}))
+_COUNT_STOP = "|".join(sorted(AUXILIARIES | IRREGULAR_PASTS | PARTICIPLES
+                              | {"get", "remain"}))
 COUNTED = re.compile(r"\b(?:how\s+many|(?:the\s+)?number\s+of)\s+(?P<what>(?:[\w'’-]+\s+){0,3}?)"
                      rf"(?=(?:{_COUNT_STOP}|\w+ed|of|on|in|at|from|by|to|with|for|that|who|when)\b)",
                      re.I)
@@ -333,7 +339,7 @@ def _speaker(question: str) -> tuple[str | None, bool]:
         m = pattern.match(question)
         if m and m.group("who").lower() not in QUESTION_OPENERS \
                 and not m.group("who").lower().endswith(("ed", "ing")):  # "Based on ...", "Speaking"
-            return m.group("who").strip(), True
+            return re.sub(r"['’]s$", "", m.group("who").strip()), True  # "Austin's comments"
     m = SPEAKER_INSIDE.search(question) or TOLD_CASUAL.match(question)
     if m:
         return m.group("who").strip(), False
@@ -384,7 +390,8 @@ def read_question(question: str) -> Reading:
     sources_named = [m.group("who").strip() for m in ACCORDING.finditer(q)]
     sources = " ".join(sources_named).replace(".", "")  # question_names drops the dots of "Col."
     names = tuple(n for n in question_names(q) if n.replace(".", "") not in sources
-                  and not (speaker and is_named(speaker) and n in speaker))
+                  and not (speaker and is_named(speaker)
+                           and re.sub(r"['’]s$", "", n) in speaker))
     # The person the facts should come from is preferred, not required (see newsrag.answering).
     source = next((w for w in sources_named if is_named(w)), None)
     # A speaker or source given by role is resolved against who the articles quote in it.

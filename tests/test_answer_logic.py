@@ -225,3 +225,20 @@ def test_the_quotation_after_a_remark_in_its_paragraph_is_the_answer():
 def test_would_not_answer_with_force_is_no_untold_answer():
     answer = _answer("Did Trump say he would answer with military force?", ADDRESS)
     assert answer.reason != "an article says it was not made known", answer.answer
+
+
+SALVO = ("Iraq's military said 22 missiles were fired at the two bases, 17 of them at Ain al-Asad."
+         "\n\nIran's armed forces admitted they had shot down the airliner, killing all 176 people "
+         "on board, among them 57 Canadians.")
+
+
+@pytest.mark.parametrize("question,answered", [
+    ("How many missiles were intercepted at Ain al-Asad?", False),  # fired, not intercepted
+    ("Ain al-Asad missiles intercepted count", False),
+    ("How many missiles were fired at Ain al-Asad?", True),
+    # "shot down" tells which jet; what is counted is who was killed
+    ("How many Canadians were killed on the jet Iran shot down?", True),
+])
+def test_a_count_says_what_was_done_to_what_it_counts(question, answered):
+    answer = _answer(question, SALVO)
+    assert answer.answered is answered, answer.answer

@@ -110,6 +110,23 @@ FOCUS_SYNONYMS = ROLE_SYNONYMS + (
     frozenset("city cities town towns".split()),
     frozenset("ship ships vessel vessels warship warships".split()),
 )
+# What is done to the things a "how many ...?" question counts, in the words news copy uses for
+# it. A question using one of a group's words is answered by a count whose sentence uses one of
+# them: "How many missiles were intercepted?" is not answered by "22 missiles were fired". A verb
+# in no group is not checked. Multi-word entries are matched as written.
+COUNT_PREDICATES = (
+    ("intercepted", "intercept", "interception", "interceptions", "intercepting", "shot down",
+     "shoot down", "shooting down", "downed"),
+    ("arrested", "arrest", "arrests", "detained", "detain", "detention", "detentions",
+     "custody"),
+    ("awarded", "award", "awards", "received", "given"),
+    ("evacuated", "evacuate", "evacuation", "flown out", "airlifted"),
+    ("stationed", "deployed", "based", "serving", "posted", "troop level", "troop levels"),
+    ("killed", "kill", "killing", "died", "die", "dead", "death", "deaths", "toll", "lives",
+     "fatalities", "slain", "victims", "perished", "wiped out"),
+    ("injured", "injury", "injuries", "wounded", "wounding", "hurt", "casualties", "hospitalized",
+     "hospitalised", "treated", "diagnosed"),
+)
 # Abbreviated titles, so "Gen. Amir Ali Hajizadeh" answers "Which general ...?".
 TITLE_ABBREVIATIONS = {
     "gen": "general", "sen": "senator", "col": "colonel", "lt": "lieutenant", "adm": "admiral",

@@ -21,7 +21,8 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNTRIES,
+from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNT_PREDICATES,
+                      COUNTRIES,
                       COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS,
                       IRREGULAR_PASTS, MODEL_WORDS, MONEY_WORDS, NAME_CONNECTORS, NAME_TITLES,
                       NON_PERSON_NAME_WORDS, NUMBER_WORDS, OFFICE_GROUPS, PERSON_NOUNS,
@@ -569,6 +570,9 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
             return any(m.group() not in reading.question for m in CURRENCY.finditer(sentence))
         if reading.unit == "distance":
             return any(m.group() not in reading.question for m in DISTANCE.finditer(sentence))
+        wanted = _count_predicates(reading.question)
+        if wanted and not all(p.search(sentence) for p in wanted):
+            return False  # "22 missiles were fired" counts none intercepted
         if _counts(sentence, reading.question):
             return True
         # "thousands of Americans" gives no figure: it answers only beside what is counted and
@@ -812,6 +816,30 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
                 or (m.start() == 0 and not reading.role  # "Lufthansa cancelled ...": the doer
                     and _opens_as_doer(m.group(), sentence[m.end():], reading))):
             yield m.start(), m.end(), wanted
+
+
+# How many words after what a count question counts may name what was done to it.
+PREDICATE_SPAN = 4
+
+
+@lru_cache(maxsize=1024)
+def _count_predicates(question: str) -> tuple[re.Pattern[str], ...]:
+    """The COUNT_PREDICATES group of what is done to the things a count question counts, as a
+    pattern finding any of its words (the answer must say it too); empty when the question's
+    verb is in no group. The verb is looked for in the few words after what is counted ("how
+    many Canadians were killed on the jet Iran shot down": killed, not shot down; "how many of
+    the 109 injured troops went back": none); in keywords typed without "how many", anywhere."""
+    counted = COUNTED.search(question)
+    region = question
+    if counted is not None:
+        region = " ".join(question[counted.end():].split()[:PREDICATE_SPAN])
+    found = []
+    for group in COUNT_PREDICATES:
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
+                                                   for w in group) + r")\b", re.I)
+        if (m := pattern.search(region)) is not None:
+            found.append((m.start(), pattern))
+    return tuple(p for _, p in sorted(found, key=lambda f: f[0])[:1])
 
 
 @lru_cache(maxsize=1)

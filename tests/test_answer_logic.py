@@ -242,3 +242,13 @@ SALVO = ("Iraq's military said 22 missiles were fired at the two bases, 17 of th
 def test_a_count_says_what_was_done_to_what_it_counts(question, answered):
     answer = _answer(question, SALVO)
     assert answer.answered is answered, answer.answer
+
+
+def test_who_was_in_charge_and_a_role_typed_as_a_keyword_ask_for_a_person():
+    for question in ("who was in charge of al Asad base in March 2021",
+                     "Ain al-Asad base commander March 2021"):
+        reading = read_question(question)
+        assert (reading.kind, reading.focus) == ("who", "commander"), question
+    # asked for the words of someone in a role, or who led a rally: not a commander's name
+    assert read_question("Iranian foreign minister Twitter reaction to the strike").kind != "who"
+    assert read_question("Who led the Panthers in sacks?").focus != "commander"

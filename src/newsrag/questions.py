@@ -315,6 +315,18 @@ WHO_IS = re.compile(r"^\s*who\s+(?:was|is|were|are)\s+(?:the|a|an)\s+(?P<what>(?
                     re.I)
 
 
+# "Who was in charge of the base?": its commander ("Who led ...?" may ask for anyone ahead:
+# "Who led the Panthers in sacks?").
+IN_CHARGE = re.compile(r"^\s*who\s+(?:was|is|were|are)\s+(?:in\s+charge|in\s+command)\s+of\b",
+                       re.I)
+# Keywords asking for someone's words, not who they are ("foreign minister reaction").
+WORDS_ASKED = re.compile(r"\b(?:reaction|response|comments?|remarks?|statement|message|says?|said|"
+                         r"views?|warning|tweets?|quotes?|speech|position)\b", re.I)
+# Keywords naming a role and no question word ("Ain al-Asad base commander March 2021"): who.
+NO_QUESTION_WORD = re.compile(r"^(?!.*\b(?:who|whom|whose|what|when|where|why|which|how|did|does|"
+                              r"do|is|are|was|were)\b)", re.I | re.S)
+
+
 def _person_focus(question: str, named: str | None) -> str | None:
     """The role a "who is the X" or "the name of the X" question asks about ("contractor"),
     or the doer of its verb ("pilot" for "Who piloted ...?", "commander" for "Who commanded")."""
@@ -323,6 +335,8 @@ def _person_focus(question: str, named: str | None) -> str | None:
     roles = [w for w in words if w in PERSON_NOUNS]
     if roles:
         return roles[-1]  # "civilian contractor": the contractor
+    if IN_CHARGE.match(question):
+        return "commander"
     did = WHO_DID.match(question)
     if did is not None:
         verb = did.group("verb").lower()
@@ -374,7 +388,13 @@ def read_question(question: str) -> Reading:
     by_name = BY_NAME.search(q) is not None and kind in ("what", "who")
     if wants_name or by_name:
         kind, wants_name = "who", True
+    keyword_role = None
+    if kind == "what" and not quote and NO_QUESTION_WORD.match(q) and not WORDS_ASKED.search(q):
+        roles = [w for w in re.findall(r"[a-z]+", q) if w in PERSON_NOUNS and w not in BODY_NOUNS]
+        if roles:  # "Ain al-Asad base commander March 2021": who the commander was
+            kind, keyword_role = "who", roles[-1]
     focus = _focus(q) if kind in ("what", "who", "where") else None
+    focus = focus or keyword_role
     role = kind == "who" and (focus is None or (by_name and focus in PERSON_NOUNS))
     if role and focus is None:
         focus = _person_focus(q, name_of.group("what") if name_of else None)

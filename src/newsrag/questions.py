@@ -324,7 +324,8 @@ WORDS_ASKED = re.compile(r"\b(?:reaction|response|comments?|remarks?|statement|m
                          r"views?|warning|tweets?|quotes?|speech|position)\b", re.I)
 # Keywords naming a role and no question word ("Ain al-Asad base commander March 2021"): who.
 NO_QUESTION_WORD = re.compile(r"^(?!.*\b(?:who|whom|whose|what|when|where|why|which|how|did|does|"
-                              r"do|is|are|was|were)\b)", re.I | re.S)
+                              r"do|is|are|was|were|will|would|can|could|should|has|have|had)\b)"
+                              r"(?!.*\?)", re.I | re.S)
 
 
 def _person_focus(question: str, named: str | None) -> str | None:

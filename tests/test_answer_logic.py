@@ -252,3 +252,15 @@ def test_who_was_in_charge_and_a_role_typed_as_a_keyword_ask_for_a_person():
     # asked for the words of someone in a role, or who led a rally: not a commander's name
     assert read_question("Iranian foreign minister Twitter reaction to the strike").kind != "who"
     assert read_question("Who led the Panthers in sacks?").focus != "commander"
+
+
+def test_a_disclosure_made_later_is_told_and_a_quotation_is_given_whole():
+    text = ("The Pentagon did not disclose any injuries until January 16, when it said 11 troops "
+            "had been treated for concussion symptoms.\n\n"
+            'Asked what message he was sending to Tehran, Biden replied: "You can\'t act with '
+            'impunity. Be careful."')
+    answer = _answer("When did the Pentagon first disclose injuries?", text)
+    assert answer.answered and "January 16" in answer.answer, answer.answer
+    answer = _answer("What message did Biden send to Tehran?", text)
+    assert 'Biden replied: "You can\'t act with impunity. Be careful." [1]' in answer.answer, \
+        answer.answer

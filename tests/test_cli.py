@@ -50,6 +50,16 @@ def test_unanswerable_json(workdir):
     assert data["citations"]
 
 
+def test_a_refusal_in_text_shows_the_pages_closest_passages_not_all_retrieved(workdir):
+    # Before, the command line listed all five retrieved passages; the page shows at most
+    # three, and only ones somewhat related (Answer.shown_sources, used by both).
+    far = run_cli("ask", "What is the capital of France?", cwd=workdir)
+    assert far.returncode == 0 and "No passage comes close to this question." in far.stdout
+    near = run_cli("ask", "How many Purple Hearts were awarded after the missile attack?", cwd=workdir)
+    listed = [line for line in near.stdout.splitlines() if line.startswith("[")]
+    assert near.stdout.startswith("The articles don't say") and 1 <= len(listed) <= 3, near.stdout
+
+
 @pytest.mark.parametrize("question,message", [("  ", "empty"), ("y" * 2500, "2,500 characters")])
 def test_bad_question_exits_nonzero_without_traceback(workdir, question, message):
     proc = run_cli("ask", question, "--json", cwd=workdir)

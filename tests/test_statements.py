@@ -548,3 +548,27 @@ def test_organisations_named_x_of_y_speak_whole_and_groups_stay_in_their_article
                        "time and place": "Mark Milley",
                        "no role": "Javad Zarif",
                        "were hurt": "Norwegian officials"}
+
+
+def test_a_role_set_beside_the_name_without_an_article_and_a_role_before_it(tmp_path):
+    """"Gen. Mark Milley, chairman of the Joint Chiefs of Staff, said" is Milley (was the
+    Joint Chiefs), so the "He said" after it is his too (was nobody's); "Iraq's caretaker prime
+    minister, Adel Abdul Mahdi, said his office ..." reports what follows the verb (the remark
+    was "Iraq's caretaker prime minister")."""
+    story = tmp_path / "milley.txt"
+    story.write_text(
+        "date: 2020-01-09\n\nMilley says missiles meant to kill\n\n"
+        "Gen. Mark Milley, chairman of the Joint Chiefs of Staff, said the missiles were intended "
+        "to kill personnel.\n\n"
+        'He said the absence of casualties was owed to early warning, "not the intent of the enemy."'
+        "\n\nIraq's caretaker prime minister, Adel Abdul Mahdi, said his office received a verbal "
+        "message from Tehran after midnight.\n", encoding="utf-8")
+    _, found = _statements_of(story)
+    kill = _find(found, "intended to kill")
+    assert kill and kill[0].speaker == "Mark Milley"
+    assert kill[0].role == "chairman of the Joint Chiefs of Staff"
+    warning = _find(found, "owed to early warning")
+    assert warning and warning[0].speaker == "Mark Milley"
+    message = _find(found, "verbal message")
+    assert message and message[0].speaker == "Adel Abdul Mahdi"
+    assert message[0].quote.startswith("his office received")

@@ -38,6 +38,10 @@ __all__ = ["Citation", "Answer", "Answerer", "NOT_IN_ARTICLES", "FRAMING",
            "check_question"]
 
 NOT_IN_ARTICLES = "The articles don't say."
+# A refusal shows at most this many of the closest passages, and only ones at least this similar
+# to the question (unrelated questions score 0.05-0.14 on the seed corpus; related ones 0.3+).
+MAX_RELATED = 3
+RELATED_SCORE = 0.2
 MIN_SENTENCE_WORDS = 4
 # Weight of word overlap beside cosine in a sentence's score.
 OVERLAP_WEIGHT = 0.3
@@ -199,6 +203,14 @@ class Answer:
     query: str = ""  # what was searched: the question, plus names from earlier ones if a follow-up
     generated: bool = False  # written by a language model and checked, not extracted
     generation: Grounding | None = None  # the model's reply, each sentence's verdict, any notice
+
+    def shown_sources(self) -> list[Citation]:
+        """The passages a reader is shown: the used ones of an answer; of a refusal, at most
+        MAX_RELATED of the closest, only ones at least RELATED_SCORE similar to the question
+        (the page and the command line both show these; the JSON keeps every citation)."""
+        if self.answered:
+            return [c for c in self.citations if c.used]
+        return [c for c in self.citations if c.score >= RELATED_SCORE][:MAX_RELATED]
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON form of an answer: ``newsrag ask --json``, the page's ``/ask`` and the HTTP
@@ -440,7 +452,14 @@ class Answerer:
             # Another article's account, if it answers nearly as well, joins (never displaces).
             chosen += [s for s in ranked if s.score >= best.score * CROSS_ARTICLE_RATIO
                        and hits[s.hit_index].passage.article_id != best_article][:1]
-        if best.said and not best.attribution and not QUOTE_MARK.search(best.text):
+        run = self._quotation_after(best, hits) if not best.attribution else []
+        if run:
+            # The words themselves, to the end of the quotation, come before any runner-up:
+            # the remark only announces them, and half a quotation misquotes.
+            best.continued = len(QUOTE_MARK.findall(best.text)) % 2 == 1
+            others = [s for s in chosen[1:] if all(s.start != r.start for r in run)]
+            chosen = [best, *run[:self.max_sentences + 1], *others][:self.max_sentences + 2]
+        elif best.said and not best.attribution and not QUOTE_MARK.search(best.text):
             below = self._quotation_below(best, [s for s in sentences if not s.asks], hits)
             if below:
                 below[0].opens_quote = True
@@ -638,7 +657,7 @@ class Answerer:
         told = [s for s in eligible if (s.overlap >= UNTOLD_OVERLAP
                                         or reading.unit == "claim" and CLAIM.search(s.text))
                 and s.relevance >= UNTOLD_SUPPORT * top and (m := UNTOLD.search(s.text))
-                and not re.search(r"\bbut\b|;", s.text[m.end():])]
+                and not re.search(r"\bbut\b|;|\buntil\b", s.text[m.end():])]
         return max(told, key=lambda s: s.relevance, default=None)
 
     def _quotation_below(self, best: _Sentence, sentences: list[_Sentence],
@@ -648,8 +667,6 @@ class Answerer:
         the words themselves answer "What did Trump say?", the remark only announces them."""
         text = hits[best.hit_index].passage.text
         offset = hits[best.hit_index].passage.start
-        if run := self._quotation_after(best, hits):
-            return run
         gap = re.match(r"[^\n]*\n\s*", text[best.end - offset:])
         if gap is None:
             return []
@@ -670,16 +687,19 @@ class Answerer:
         paragraph_end = passage.text.find("\n", best.end - offset)
         paragraph_end = len(passage.text) if paragraph_end < 0 else paragraph_end
         run: list[_Sentence] = []
+        # A quotation the remark itself opens ('Biden replied: "You can't act with impunity.')
+        # goes on to its closing mark too.
+        opened = len(QUOTE_MARK.findall(best.text)) % 2 == 1
         for s, e in split_sentences(passage.text, best.end - offset, paragraph_end):
             text = passage.text[s:e]
-            if not run and not QUOTE_MARK.match(text):
+            if not run and not opened and not QUOTE_MARK.match(text):
                 return []
             run.append(_Sentence(best.hit_index, offset + s, offset + e, text))
-            if len(QUOTE_MARK.findall(" ".join(x.text for x in run))) % 2 == 0:
+            if len(QUOTE_MARK.findall(" ".join(x.text for x in run))) % 2 == int(opened):
                 break
         for x in run[:-1]:
             x.continued = True
-        if not run or best.said is False:
+        if not run or not (opened or best.said):
             return []
         said = self._said(passage.article_id, [(run[0].start, run[-1].end)])
         mine = self._said(passage.article_id, [(best.start, best.end)])
@@ -727,9 +747,9 @@ class Answerer:
         if (named := surname.search(text)) is not None:
             saying = SAYING.search(text)
             if saying is not None and saying.start() < named.start() \
-                    and not QUOTE_MARK.search(text, saying.end(), named.start()) \
                     and len(text[saying.end():named.start()].split()) > SAID_NAME_WORDS:
-                # "Trump said in an address, flanked by ... Defense Secretary Mark Esper": named
+                # "Trump said in an address, flanked by ... Defense Secretary Mark Esper", "Kirby
+                # said the strikes, carried out 'at President Biden's direction,' ...": named
                 # well after another's saying verb, not as its subject ('said Mark Esper').
                 return False
             return saying is not None or QUOTE_MARK.search(text) is not None

@@ -424,9 +424,9 @@ def ask(
             if not s.kept:
                 _say(f"removed by the grounding check: {s.text!r} ({s.reason})")
     typer.echo(answer.answer + "\n")
-    for c in answer.citations:
-        if answer.answered and not c.used:
-            continue
+    if not answer.answered and not answer.shown_sources():
+        typer.echo("No passage comes close to this question.")
+    for c in answer.shown_sources():
         said = f"  said by {c.attribution}" if c.attribution else ""
         typer.echo(f"[{c.n}] {c.title} ({c.date or 'undated'}){said}")
         typer.echo("    " + c.passage.replace("\n\n", "\n    ") + "\n")

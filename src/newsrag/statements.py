@@ -85,6 +85,16 @@ ROLE_WORDS = frozenset(
 # "Foreign", "State"), so "Veterans of Foreign Wars" holds no title and is an organisation.
 TITLES = ROLE_WORDS - frozenset("of the affairs foreign defense defence state national security us u.s. "
                                 "iranian iraqi american british former acting top senior".split())
+_ROLE_NOUNS = sorted(PERSON_NOUNS | TITLES, key=len, reverse=True)
+# The same without its article, in lower case: "Gen. Mark Milley, chairman of the Joint Chiefs of
+# Staff, said".
+BARE_APPOSITIVE = re.compile(r"([a-z][\w’'-]*\s+(?:[a-z][\w’'-]*\s+){0,2}?(?:"
+                             + "|".join(_ROLE_NOUNS)
+                             + r")\b.{0,80}|(?:" + "|".join(_ROLE_NOUNS)
+                             + r")\b.{0,80})")
+# A role that ends right before a name set off by commas: "Iraq's caretaker prime minister,".
+ROLE_BEFORE_NAME = re.compile(r"\b(?:" + "|".join(_ROLE_NOUNS)
+                              + r")\s*,\s*$", re.I)
 # Speech verbs that carry the remark's sense, kept in it: "denied any role in the attack" (without
 # the verb, the opposite), "claimed responsibility", "vowed revenge".
 KEEP_VERB = frozenset("denied denies condemned condemns denounced denounces responded responds "
@@ -408,7 +418,8 @@ class _ArticleReader:
         parts = re.split(r",[\"”’]?\s+|\s+and\s+|\s+[—–]\s+|^\s*(?:Since|While|As|But|However|Meanwhile)\s+",
                          subject)
         clause = parts[-1]
-        appositive = APPOSITIVE.fullmatch(clause.rstrip(","))
+        appositive = APPOSITIVE.fullmatch(clause.rstrip(",")) or (
+            BARE_APPOSITIVE.fullmatch(clause.rstrip(",")) if clause[:1].islower() else None)
         speaker, written = None, None
         if appositive and len(parts) > 1 and NAME_PHRASE.fullmatch(parts[-2].strip()):
             # "Col. Saad al-Obeidi, a spokesman for the Anbar Operations Command, said": the
@@ -452,7 +463,10 @@ class _ArticleReader:
                 and re.match(r"\s*(?:[\w’'-]+\s+){1,4}?(that\s+)", after)
                 or re.match(r"\s*(?:on\s+(?:[A-Z]\w+\s+\d{1,2}|\w+day)\s*)?(that\s+)?", after))
         inverted = (not from_lead and head.rstrip("\"”’").endswith(",") and len(head.split()) >= 4
-                    and not (skip and skip.group(1)))
+                    and not (skip and skip.group(1))
+                    # "Iraq's caretaker prime minister, Adel Abdul Mahdi, said ...": a role
+                    # before the speaker's name, not a remark before its attribution
+                    and not (ROLE_BEFORE_NAME.search(head) and NAME_PHRASE.fullmatch(clause.strip(" ,"))))
         if inverted:  # "X will do Y, Austin said on March 7 ..."
             span = (s, s + len(head) - 1)
             opened = max(self.text.rfind("\"", self.paragraph_start, s),

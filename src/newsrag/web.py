@@ -85,10 +85,6 @@ GRACEFUL_SHUTDOWN_S = 5
 ANYONE = "Anyone"
 EXTRACTIVE = "Quoted from the articles"
 GENERATED = "Written by the language model (checked)"
-# A refusal shows at most this many of the closest passages, and only ones at least this similar
-# to the question (unrelated questions score 0.05-0.14 on the seed corpus; related ones 0.3+).
-MAX_RELATED = 3
-RELATED_SCORE = 0.2
 MAX_CHAT_MESSAGES = 100  # the chat a browser sends back is kept to the latest messages
 # After an answer, show its box at the top of the chat area (not the bottom of its source cards).
 SCROLL_JS = """() => {
@@ -226,12 +222,12 @@ def render_answer(answer: Answer) -> str:
                  else "From the articles")
         head = (f'<div class="nr-answer"><span class="nr-badge">{badge}</span>'
                 f'<div class="nr-text">{body}</div>{_generation_notes(answer)}</div>')
-        cards = [c for c in answer.citations if c.used]
+        cards = answer.shown_sources()
         return (head + '<div class="nr-sources-head">Sources</div>'
                 + "".join(_card(c, anchor) for c in cards))
     head = ('<div class="nr-refusal"><span class="nr-badge">Not in the articles</span>'
             f'<div class="nr-text">{html.escape(answer.answer)}</div></div>')
-    related = [c for c in answer.citations if c.score >= RELATED_SCORE][:MAX_RELATED]
+    related = answer.shown_sources()
     if not related:
         return head + '<div class="nr-sources-head">No passage comes close to this question.</div>'
     return (head + f'<details class="nr-related"><summary class="nr-sources-head">Closest passages '

@@ -572,3 +572,24 @@ def test_a_role_set_beside_the_name_without_an_article_and_a_role_before_it(tmp_
     message = _find(found, "verbal message")
     assert message and message[0].speaker == "Adel Abdul Mahdi"
     assert message[0].quote.startswith("his office received")
+
+
+def test_a_remark_is_dated_by_the_date_nearest_its_verb_and_never_after_the_article(tmp_path):
+    """"... after Iran's Jan. 8 attack has risen to 109, the Pentagon said on Monday" was said
+    on Monday (was dated Jan. 8); a visit "due to begin on March 5" in a March 4 report is this
+    year's March 5, and a remark is never dated after its article."""
+    story = tmp_path / "count.txt"
+    story.write_text(
+        "date: 2021-03-04\n\nCount rises\n\n"
+        "The number of troops diagnosed after Iran's Jan. 8 attack has risen to 109, the Pentagon "
+        "said on Monday.\n\n"
+        "Asked about them in Davos on Jan. 22, Trump said the injuries were not very serious.\n\n"
+        "Pope Francis is due to begin a visit on March 5, a trip that Iraqi officials said "
+        "would go ahead.\n", encoding="utf-8")
+    _, found = _statements_of(story)
+    assert _find(found, "risen to 109")[0].date == "2021-03-01"  # the Monday before
+    assert _find(found, "not very serious")[0].date == "2021-01-22"
+    visit = [st for st in found if st.speaker == "Iraqi officials"][0]
+    assert visit.date == "2021-03-04" and visit.dated_by == "article"
+    assert dates_in("due to begin on March 5", "2021-03-04")[0][2] == "2021-03-05"
+    assert dates_in("killed on Dec. 27", "2020-01-03")[0][2] == "2019-12-27"

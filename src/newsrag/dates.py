@@ -79,7 +79,11 @@ def resolve_weekday(text: str, article_date: str | None) -> tuple[str, str] | No
     """("Thursday", "2020-01-02") for the first weekday ``text`` names, taken as the latest such
     day on or before the article's date (news writes "late Thursday" for the day before a Friday
     report). None without a weekday or a date."""
-    m = WEEKDAY.search(text)
+    return weekday_at(WEEKDAY.search(text), article_date)
+
+
+def weekday_at(m: re.Match[str] | None, article_date: str | None) -> tuple[str, str] | None:
+    """:func:`resolve_weekday` for a WEEKDAY match found by the caller."""
     if not m or not article_date:
         return None
     try:
@@ -98,9 +102,15 @@ def _iso(year: int, month: int, day: int) -> str | None:
         return None
 
 
+# A date without a year up to this many days after the article's is coming up ("the papal visit
+# due to begin on March 5" in a March 4 report); further on, it is last year's.
+UPCOMING_DAYS = 60
+
+
 def dates_in(text: str, article_date: str | None = None) -> list[tuple[int, int, str]]:
     """(start, end, ISO date) of each full date in ``text``; a date without a year takes the
-    article's year (or the year before, if it would fall after the article), else is skipped."""
+    article's year (or the year before, if it would fall more than UPCOMING_DAYS after the
+    article), else is skipped."""
     found: list[tuple[int, int, str]] = []
     ref = dt.date.fromisoformat(article_date) if article_date else None
     for m in ISO.finditer(text):
@@ -117,7 +127,7 @@ def dates_in(text: str, article_date: str | None = None) -> list[tuple[int, int,
             iso = _iso(int(m.group(3)), month, day)
         elif ref is not None:
             iso = _iso(ref.year, month, day)
-            if iso and iso > ref.isoformat():
+            if iso and iso > (ref + dt.timedelta(days=UPCOMING_DAYS)).isoformat():
                 iso = _iso(ref.year - 1, month, day)
         else:
             iso = None

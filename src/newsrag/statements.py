@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .articles import Article
-from .dates import MONTH_NAMES, TimeRange, dates_in, format_date, resolve_weekday
+from .dates import WEEKDAY, MONTH_NAMES, TimeRange, dates_in, format_date, weekday_at
 from .lexicon import INTERVIEWER_LABELS, PERSON_NOUNS, WEEKDAYS
 from .lexical import demonym_related, looks_like_demonym
 from .names import NameTable
@@ -92,6 +92,8 @@ BARE_APPOSITIVE = re.compile(r"([a-z][\w’'-]*\s+(?:[a-z][\w’'-]*\s+){0,2}?(?
                              + "|".join(_ROLE_NOUNS)
                              + r")\b.{0,80}|(?:" + "|".join(_ROLE_NOUNS)
                              + r")\b.{0,80})")
+# A sentence opening that sets the scene of a remark ("Asked about them in Davos, Trump said").
+PARTICIPLE_OPENING = re.compile(r"^\s*(?:Asked|Pressed|Questioned|Interviewed|[A-Z][a-z]+ing)\b")
 # A role that ends right before a name set off by commas: "Iraq's caretaker prime minister,".
 ROLE_BEFORE_NAME = re.compile(r"\b(?:" + "|".join(_ROLE_NOUNS)
                               + r")\s*,\s*$", re.I)
@@ -386,6 +388,23 @@ class _ArticleReader:
                   channel, date, "attribution" if date else None, quote,
                   (lead_start, attribution[1]))
 
+    def _date_of_remark(self, sentence: str) -> tuple[str | None, str | None]:
+        """When the sentence's remark was made: the date or weekday written nearest its saying
+        verb ("the Pentagon said on Monday, ... after Iran's Jan. 8 attack": Monday), never one
+        after the article's own date (the date of an event still to come). "said on Tuesday" in
+        a Wednesday report is that Tuesday."""
+        found = [(s, e, iso) for s, e, iso in dates_in(sentence, self.article.date)]
+        found += [(m.start(), m.end(), day[1]) for m in WEEKDAY.finditer(sentence)
+                  if (day := weekday_at(m, self.article.date)) is not None]
+        if self.article.date:
+            found = [f for f in found if f[2] <= self.article.date]
+        if not found:
+            return None, None
+        verb = VERB.search(sentence)
+        at = verb.start() if verb is not None else 0
+        nearest = min(found, key=lambda f: (min(abs(f[0] - at), abs(f[1] - at)), f[0]))
+        return nearest[2], "text"
+
     def _sentence(self, s: int, e: int, next_block: tuple[str | None, str | None, str | None] | None,
                   quotation: tuple[int, int] | None = None) -> None:
         """The statement a sentence reports; ``quotation``: the paragraph its lead-in
@@ -396,10 +415,7 @@ class _ArticleReader:
         sentence = self.text[s:e]
         self.position = s
         channel = _channel(sentence)
-        dated = dates_in(sentence, self.article.date)
-        date, dated_by = (dated[0][2], "text") if dated else (None, None)
-        if date is None and (day := resolve_weekday(sentence, self.article.date)):
-            date, dated_by = day[1], "text"  # "said on Tuesday" in a Wednesday report
+        date, dated_by = self._date_of_remark(sentence)
         if m := ACCORDING_TO.search(sentence):
             speaker, written = self._resolve(m.group(1))
             if speaker:
@@ -466,7 +482,9 @@ class _ArticleReader:
                     and not (skip and skip.group(1))
                     # "Iraq's caretaker prime minister, Adel Abdul Mahdi, said ...": a role
                     # before the speaker's name, not a remark before its attribution
-                    and not (ROLE_BEFORE_NAME.search(head) and NAME_PHRASE.fullmatch(clause.strip(" ,"))))
+                    and not (ROLE_BEFORE_NAME.search(head) and NAME_PHRASE.fullmatch(clause.strip(" ,")))
+                    # "Asked about them in Davos on Jan. 22, Trump said X": the scene, not a remark
+                    and not PARTICIPLE_OPENING.match(head))
         if inverted:  # "X will do Y, Austin said on March 7 ..."
             span = (s, s + len(head) - 1)
             opened = max(self.text.rfind("\"", self.paragraph_start, s),

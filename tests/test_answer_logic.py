@@ -264,3 +264,20 @@ def test_a_disclosure_made_later_is_told_and_a_quotation_is_given_whole():
     answer = _answer("What message did Biden send to Tehran?", text)
     assert 'Biden replied: "You can\'t act with impunity. Be careful." [1]' in answer.answer, \
         answer.answer
+
+
+def test_a_word_for_the_kind_asked_or_an_adjective_compound_names_no_group():
+    # "Iran-aligned" describes militias; "groups" and "militias" say what kind, not which one.
+    text = ("Several little-known groups believed to be fronts for Iran-aligned militias have "
+            "claimed earlier rocket attacks, including the Feb. 15 strike on the Erbil airport."
+            "\n\nA little-known group calling itself Saraya Awliya al-Dam claimed responsibility "
+            "for the Feb. 15 rocket attack on Erbil airport in a statement on Telegram.")
+    answer = _answer("Which group claimed responsibility for the rocket attack on Erbil airport?",
+                     text)
+    assert answer.answered and "Saraya Awliya al-Dam" in answer.answer, answer.answer
+    assert "Several little-known groups" not in answer.answer, answer.answer
+    from newsrag.questions import answer_evidence
+
+    reading = read_question("Which group claimed responsibility for the attack on Erbil airport?")
+    first, second = text.split("\n\n")
+    assert not answer_evidence(reading, first) and answer_evidence(reading, second)

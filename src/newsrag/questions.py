@@ -519,6 +519,12 @@ def _opens_as_doer(word: str, rest: str, reading: Reading) -> bool:
         and bool(set(tokenize(following.group(1))) & set(tokenize(asked.group(1))))
 
 
+# A name joined to a participle or adjective is a description, not a name: "Iran-aligned",
+# "Iranian-backed", "U.S.-led", "Kurdish-run".
+ADJECTIVE_COMPOUND = re.compile(r"[A-Z][\w.’']*-(?:[a-z]+ed|led|run|made|born|held|bound|"
+                                r"based|built|owned|funded|linked|allied|style|era)")
+
+
 def _new_names(sentence: str, question_terms: frozenset[str], people: bool = False,
                reading: Reading | None = None) -> list[str]:
     """Capitalised runs of the sentence that the question does not contain (past a sentence's
@@ -534,6 +540,8 @@ def _new_names(sentence: str, question_terms: frozenset[str], people: bool = Fal
                     reading is not None and _opens_as_doer(run, sentence[m.end():], reading)):
                 continue
         if run in ("I", "I'm", "I’m", "I've", "I’ve", "I'll", "I’ll", "I'd", "I’d"):
+            continue
+        if ADJECTIVE_COMPOUND.fullmatch(run):  # "Iran-aligned militias", "U.S.-led coalition"
             continue
         if people and re.search(r"\b(?:in|at|near|from|to|into|outside|across)\s+(?:the\s+)?$",
                                 sentence[:m.start()], re.I):
@@ -632,7 +640,11 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
             return True
         words = set(re.findall(r"[a-z]+", sentence.lower()))
         if kind == "who":
-            return bool(words & PERSON_NOUNS - set(reading.question.lower().split()))
+            # "Which group ...?" is not answered by "little-known groups ... militias": a word
+            # for the kind of thing asked is no name of one.
+            same_kind = set().union(*(g for g in FOCUS_SYNONYMS if reading.focus in g)) \
+                if reading.focus and not reading.role else set()
+            return bool(words & PERSON_NOUNS - set(reading.question.lower().split()) - same_kind)
         if kind == "where":
             return bool(PLACE_PREPOSITION.search(sentence))
         return reading.focus is not None and reading.focus.rstrip("s") in sentence.lower()

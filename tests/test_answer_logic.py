@@ -281,3 +281,14 @@ def test_a_word_for_the_kind_asked_or_an_adjective_compound_names_no_group():
     reading = read_question("Which group claimed responsibility for the attack on Erbil airport?")
     first, second = text.split("\n\n")
     assert not answer_evidence(reading, first) and answer_evidence(reading, second)
+
+
+def test_a_report_dated_by_its_weekday_is_in_the_period_whatever_event_date_it_names():
+    from newsrag.answering import off_period
+    from newsrag.dates import TimeRange
+
+    sentence = ("The number of troops diagnosed after Iran's Jan. 8 attack has risen to 109, the "
+                "Pentagon said on Monday.")
+    feb10 = TimeRange("2020-02-10", "2020-02-10")
+    assert not off_period(sentence, "2020-02-11", feb10)  # Monday was Feb 10
+    assert off_period(sentence, "2020-02-21", feb10)  # a later Monday

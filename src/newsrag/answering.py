@@ -270,6 +270,9 @@ def off_period(sentence: str, article_date: str | None, period: TimeRange) -> bo
     dated = dates_in(sentence, article_date)
     if any(period.contains(iso) for _, _, iso in dated):
         return False
+    day = resolve_weekday(sentence, article_date)
+    if day is not None and period.contains(day[1]):
+        return False  # "... after the Jan. 8 attack, the Pentagon said on Monday": Monday
     years = {int(y) for y in YEAR.findall(sentence)}
     return bool(dated) or (bool(years) and not any(map(period.overlaps_year, years)))
 

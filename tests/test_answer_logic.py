@@ -292,3 +292,20 @@ def test_a_report_dated_by_its_weekday_is_in_the_period_whatever_event_date_it_n
     feb10 = TimeRange("2020-02-10", "2020-02-10")
     assert not off_period(sentence, "2020-02-11", feb10)  # Monday was Feb 10
     assert off_period(sentence, "2020-02-21", feb10)  # a later Monday
+
+
+def test_words_on_another_named_attack_and_the_date_of_the_attack_answer_nothing_else():
+    # From the new-user trial: his remark on "the Erbil attack" in an article on Balad, and
+    # the attack's own date for "When did the US retaliate?".
+    text = ("Rockets struck Balad air base on Saturday, wounding a contractor.\n\n"
+            "Pentagon press secretary John Kirby said on February 19 that the United States had not "
+            "yet attributed the Erbil attack to any particular group.\n\n"
+            "At least ten rockets struck Ain al-Asad air base on Wednesday morning, March 3.")
+    answer = _answer("What did Kirby say about the Balad attack?", text)
+    assert not answer.answered, answer.answer
+    answer = _answer("What did Kirby say about the Erbil attack?", text)
+    assert answer.answered and "not yet attributed" in answer.answer, answer.answer
+    answer = _answer("When did the US retaliate for the March 3 Ain al-Asad attack?", text)
+    assert not answer.answered, answer.answer
+    answer = _answer("When did rockets strike Ain al-Asad air base?", text)
+    assert answer.answered and "March 3" in answer.answer, answer.answer

@@ -21,11 +21,11 @@ from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, format_date, resolve_
 from .errors import NO_QUESTION, QuestionError
 from .lexical import tokenize
 from .passages import DATELINE, SPEAKER_LABEL, is_attribution_line, split_sentences
-from .lexicon import (INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS, TITLE_WORDS, UNTOLD_STATES,
-                      UNTOLD_VERBS)
+from .lexicon import (ATTACK_NOUNS, INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS,
+                      SENTENCE_OPENERS, TITLE_WORDS, UNTOLD_STATES, UNTOLD_VERBS)
 from .questions import (CLAIM, UNITS, NameCoverage, Reading, answer_evidence, counted_phrase,
                         focused_evidence, names_a_day, office_mentioned, read_question,
-                        tightly_focused)
+                        tells_what_happened, tightly_focused)
 from .retrieval import Hit
 from .statements import Statement, StatementBook
 
@@ -262,6 +262,23 @@ def check_question(question: Any, max_chars: int) -> str:
     if not re.search(r"\w", text):  # "?!" alone used to retrieve five unrelated passages
         raise QuestionError("the question has no words in it: type a question about the articles")
     return text
+
+
+# "the Erbil attack", "Monday's strike on Balad": an attack named by its place.
+NAMED_EVENT = re.compile(r"\b([A-Z][\w'’-]+)(?:['’]s)?\s+(?:(?:rocket|missile|drone|air)\s+)?(?:"
+                         + "|".join(ATTACK_NOUNS) + r")\b")
+
+
+def _names_another_event(sentence: str, names: tuple[str, ...]) -> bool:
+    """Whether the sentence speaks of an attack named by a place the question does not name,
+    and names none of the question's ("What did Kirby say about the Balad attack?" is not
+    answered by his words on "the Erbil attack", in an article on both)."""
+    low = sentence.lower()
+    if any(n.lower() in low for n in names):
+        return False
+    asked = {w.lower() for n in names for w in n.split()}
+    return any(m.group(1).lower() not in asked and m.group(1).lower() not in SENTENCE_OPENERS
+               for m in NAMED_EVENT.finditer(sentence))
 
 
 def off_period(sentence: str, article_date: str | None, period: TimeRange) -> bool:
@@ -588,7 +605,8 @@ class Answerer:
                 names = {i: NameCoverage(f"{hits[i].passage.title}\n{hits[i].passage.text}")
                          for i in {s.hit_index for s in eligible}}  # once per passage
                 eligible = [s for s in eligible
-                            if all(names[s.hit_index].covers(n) for n in reading.names)]
+                            if all(names[s.hit_index].covers(n) for n in reading.names)
+                            and not _names_another_event(s.text, reading.names)]
                 if not eligible:
                     return [], (f"no article quotes {reading.speaker} on "
                                 f"{' and '.join(reading.names)}")
@@ -610,7 +628,8 @@ class Answerer:
             # group's name) needs less of the question's wording than loose evidence does.
             typed = [s for s in eligible
                      if s.relevance >= (FOCUS_SUPPORT if s.focused else RELATIVE_SUPPORT) * top
-                     and (s.evidence or (reading.kind == "when" and hits[s.hit_index].passage.date))]
+                     and (s.evidence or (reading.kind == "when" and hits[s.hit_index].passage.date
+                                         and tells_what_happened(reading, s.unlabelled)))]
             if not typed and reading.kind in ("who", "where") and reading.unit is None \
                     and top >= STRONG_SUPPORT:
                 # Names and places are read by rules that miss some ("the physiologists"): a

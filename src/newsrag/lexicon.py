@@ -110,11 +110,12 @@ FOCUS_SYNONYMS = ROLE_SYNONYMS + (
     frozenset("city cities town towns".split()),
     frozenset("ship ships vessel vessels warship warships".split()),
 )
-# What is done to the things a "how many ...?" question counts, in the words news copy uses for
-# it. A question using one of a group's words is answered by a count whose sentence uses one of
-# them: "How many missiles were intercepted?" is not answered by "22 missiles were fired". A verb
-# in no group is not checked. Multi-word entries are matched as written.
-COUNT_PREDICATES = (
+# What happened, in the words news copy uses for it. A "how many ...?" or "when ...?" question
+# using one of a group's words is answered by a sentence using one of them: "How many missiles
+# were intercepted?" is not answered by "22 missiles were fired", nor "When did the US retaliate?"
+# by the date of the attack. A verb in no group is not checked. Multi-word entries are matched as
+# written.
+EVENT_PREDICATES = (
     ("intercepted", "intercept", "interception", "interceptions", "intercepting", "shot down",
      "shoot down", "shooting down", "downed"),
     ("arrested", "arrest", "arrests", "detained", "detain", "detention", "detentions",
@@ -126,6 +127,8 @@ COUNT_PREDICATES = (
      "fatalities", "slain", "victims", "perished", "wiped out"),
     ("injured", "injury", "injuries", "wounded", "wounding", "hurt", "casualties", "hospitalized",
      "hospitalised", "treated", "diagnosed"),
+    ("retaliate", "retaliated", "retaliation", "retaliatory", "responded", "response", "struck back",
+     "hit back", "reprisal"),
 )
 # Abbreviated titles, so "Gen. Amir Ali Hajizadeh" answers "Which general ...?".
 TITLE_ABBREVIATIONS = {

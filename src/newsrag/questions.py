@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import AbstractSet as Set, Callable, Iterator
 
 from .dates import MONTH_NAMES, YEAR, TimeRange, dates_in, time_range_in
-from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, COUNT_PREDICATES,
+from .lexicon import (ATTACK_NOUNS, AUXILIARIES, BODY_NOUNS, COUNT_NOUN_SKIP, EVENT_PREDICATES,
                       COUNTRIES,
                       COUNTRY_METONYMS, FOCUS_STOPS, FOCUS_SYNONYMS, IRREGULAR_DEMONYMS,
                       IRREGULAR_PASTS, MODEL_WORDS, MONEY_WORDS, NAME_CONNECTORS, NAME_TITLES,
@@ -33,7 +33,7 @@ from .lexical import closest_spelling, demonym_related, looks_like_demonym, toke
 
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
            "answer_evidence", "question_names", "KINDS", "NameCoverage", "name_found", "initials_of",
-           "focused_evidence", "counted_phrase", "spelled_out", "ACRONYM"]
+           "focused_evidence", "counted_phrase", "spelled_out", "ACRONYM", "tells_what_happened"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
 KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
@@ -599,8 +599,7 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
             return any(m.group() not in reading.question for m in CURRENCY.finditer(sentence))
         if reading.unit == "distance":
             return any(m.group() not in reading.question for m in DISTANCE.finditer(sentence))
-        wanted = _count_predicates(reading.question)
-        if wanted and not all(p.search(sentence) for p in wanted):
+        if not tells_what_happened(reading, sentence):
             return False  # "22 missiles were fired" counts none intercepted
         if _counts(sentence, reading.question):
             return True
@@ -615,6 +614,8 @@ def answer_evidence(reading: Reading, sentence: str) -> bool:
         return bool(CLOCK.search(sentence) or TIME_OF_DAY.search(sentence))
     if kind == "when" and reading.unit == "weekday":
         return re.search(r"\b(?:" + "|".join(WEEKDAYS) + r")\b", sentence, re.I) is not None
+    if kind == "when" and not tells_what_happened(reading, sentence):
+        return False  # "When did the US retaliate?": not the date of the attack
     if kind == "when":
         # "in January 2020" in the question is not the answer
         text = _without_dates(sentence) if reading.period is not None else sentence
@@ -851,23 +852,31 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
             yield m.start(), m.end(), wanted
 
 
+def tells_what_happened(reading: Reading, sentence: str) -> bool:
+    """Whether the sentence says what the count or "when" question asks happened, in any of
+    its group's words (EVENT_PREDICATES); true when the question's verb is in no group."""
+    if reading.kind not in ("count", "when"):
+        return True
+    return all(p.search(sentence) for p in _event_predicates(reading.question))
+
+
 # How many words after what a count question counts may name what was done to it.
 PREDICATE_SPAN = 4
 
 
 @lru_cache(maxsize=1024)
-def _count_predicates(question: str) -> tuple[re.Pattern[str], ...]:
-    """The COUNT_PREDICATES group of what is done to the things a count question counts, as a
-    pattern finding any of its words (the answer must say it too); empty when the question's
-    verb is in no group. The verb is looked for in the few words after what is counted ("how
-    many Canadians were killed on the jet Iran shot down": killed, not shot down; "how many of
-    the 109 injured troops went back": none); in keywords typed without "how many", anywhere."""
+def _event_predicates(question: str) -> tuple[re.Pattern[str], ...]:
+    """The EVENT_PREDICATES group of what a count or "when" question asks about, as a pattern
+    finding any of its words (the answer must say it too); empty when the question's verb is in
+    no group. A count's verb is looked for in the few words after what is counted ("how many
+    Canadians were killed on the jet Iran shot down": killed, not shot down; "how many of the
+    109 injured troops went back": none); elsewhere the first group's word before any comma."""
     counted = COUNTED.search(question)
-    region = question
-    if counted is not None:
+    region = question.split(",")[0]  # "..., leading to the death of a contractor" is no verb
+    if counted is not None and COUNT_ASK.search(question):
         region = " ".join(question[counted.end():].split()[:PREDICATE_SPAN])
     found = []
-    for group in COUNT_PREDICATES:
+    for group in EVENT_PREDICATES:
         pattern = re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
                                                    for w in group) + r")\b", re.I)
         if (m := pattern.search(region)) is not None:

@@ -140,22 +140,29 @@ def _check_corpus(corpus: Path) -> None:
 
 
 def _corpus_of(corpus: Path, index: Path, settings: Settings) -> Path:
-    """The corpus an index is kept up to date with: ``--corpus`` when given; else the folder
-    the index was built from, when that is not ./corpus. ``newsrag ask --index other/`` run
-    from a folder with its own corpus/ answers from other/ and never rebuilds it from here;
-    where the recorded folder is gone, the index answers as it is."""
+    """The corpus an index is kept up to date with: ``--corpus`` when given; ./corpus when it
+    holds the index's articles (a project copied or moved with its index); else the folder the
+    index was built from. ``newsrag ask --index other/`` run beside an unrelated corpus/
+    answers from other/ and never rebuilds it from here; where the recorded folder is gone, the
+    index answers as it is."""
+    from .articles import corpus_files
     from .stores import make_store
 
     if corpus != DEFAULT_CORPUS:
         return corpus
     store = make_store(settings, index)
     try:
-        recorded = store.read_manifest().corpus_dir if store.exists() else None
+        manifest = store.read_manifest() if store.exists() else None
     except NewsragError:  # an older or broken index: the build's own checks say why
         return corpus
-    if recorded is None or Path(recorded) == corpus.resolve():
+    if manifest is None or manifest.corpus_dir is None \
+            or Path(manifest.corpus_dir) == corpus.resolve():
         return corpus
-    return Path(recorded)
+    if corpus.is_dir():
+        here = {p.relative_to(corpus).as_posix() for p in corpus_files(corpus)}
+        if len(here & set(manifest.corpus_files)) * 2 >= len(manifest.corpus_files):
+            return corpus  # most of its articles are here: this is its corpus, moved
+    return Path(manifest.corpus_dir)
 
 
 def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) -> Index:

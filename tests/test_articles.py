@@ -218,3 +218,23 @@ def test_a_credit_line_naming_who_took_the_photo_is_page_furniture(tmp_path: Pat
     [art] = read_article_file(f)
     assert art.text.startswith("WASHINGTON — The count"), art.text
     assert "A photo by a soldier at the base showed the damaged hangars." in art.text
+
+
+def test_a_first_paragraph_repeating_the_headline_is_not_part_of_the_text(tmp_path: Path):
+    """A page's <h1> kept by the extractor restated questions as an answer sentence."""
+    page = tmp_path / "address.html"
+    page.write_text(
+        "<html><head><title>Trump says Iran 'appears to be standing down' | Test Wire</title>"
+        "</head><body><article><h1>Trump says Iran 'appears to be standing down'</h1>"
+        "<p>WASHINGTON — President Donald Trump said on Wednesday that no Americans were harmed "
+        "in Iran's overnight attack on two bases in Iraq.</p><p>He spoke for nine minutes and "
+        "took no questions from reporters at the White House.</p></article></body></html>",
+        encoding="utf-8")
+    [art] = read_article_file(page)
+    assert art.text.startswith("WASHINGTON — President Donald Trump said"), art.text
+    md = tmp_path / "same.md"
+    md.write_text("---\ntitle: Rockets hit Erbil airport\n---\n\n# Rockets hit Erbil airport\n\n"
+                  "Rockets hit the airport on Monday.\n\nRockets hit Erbil airport again, "
+                  "officials said.\n", encoding="utf-8")
+    [art] = read_article_file(md)
+    assert art.text.startswith("Rockets hit the airport on Monday."), art.text

@@ -330,10 +330,29 @@ def _parse_html(name: str, text: str) -> dict[str, Any]:
     }
 
 
+def _without_repeated_headline(body: str, title: str) -> str:
+    """The body without a first paragraph that only repeats the headline (a page's ``<h1>``
+    kept by the extractor, a Markdown ``# heading``): as a sentence it restated questions and
+    won answers it does not give. A page title's " | Site" tail is allowed for."""
+    first, sep, rest = body.partition("\n")
+    if not title or not rest.strip():
+        return body
+
+    def norm(s: str) -> str:
+        return " ".join(re.sub(r"[^\w\s]", " ", s.lower().replace("’", "'")).split())
+
+    head, whole = norm(first), norm(title)
+    if head and (head == whole or (len(head) >= 20 and whole.startswith(head)
+                                   and re.match(r"\s*[|\-—–:]", title[len(first.strip()):] or "|"))):
+        return rest.lstrip("\n")
+    return body
+
+
 def _to_article(name: str, parsed: dict[str, Any], warnings: list) -> Article:
     """Turn cleaned fields (``text`` already through :func:`_parse_plain`) into an Article."""
     body = parsed["text"]
     title = str(parsed.get("title") or "").strip()
+    body = _without_repeated_headline(body, title)
     derived = not title
     if derived:
         title = _derived_title(body)

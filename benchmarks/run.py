@@ -345,7 +345,8 @@ def peer_txtai(report: Report, work: Path, docs, qrels, queries, ours: dict) -> 
     report.add()
 
 
-def bench_build_vs_peer(report: Report, work: Path, docs, qrels, queries, settings) -> None:
+def bench_build_vs_peer(report: Report, work: Path, docs, qrels, queries, settings,
+                        rebuilds: bool = True, other: bool = True) -> None:
     """Issue 12's build figure in one run: txtai's build of the documents, then newsrag's
     default build (a first build, which pays for the one-off ONNX export, and a full rebuild
     reusing it) and the other encoder precision beside it, each with its nDCG@10."""
@@ -354,14 +355,19 @@ def bench_build_vs_peer(report: Report, work: Path, docs, qrels, queries, settin
     write_corpus(work / "corpus-peer", docs)
     peer = run_peer(work, docs, queries)
     rows, ours = [], {}
-    quantized = bool(settings.quantize)
-    other = settings.model_copy(update={"quantize": not quantized})
-    other_name = "int8 (`--quantize`)" if not quantized else "fp32"
+    from newsrag.embedding import quantize_by_default
+
+    quantized = quantize_by_default() if settings.quantize is None else settings.quantize
+    precision = settings.model_copy(update={"quantize": not quantized})
+    other_name = "int8 (`--quantize`)" if not quantized else "fp32 (`--no-quantize`)"
+    default = f"default ({'int8' if quantized else 'fp32'})"
     for label, folder, cfg, full in [
-            ("default, first build (exports the encoder)", "index-peer", settings, False),
-            ("default, full rebuild", "index-peer", settings, True),
-            (f"{other_name} encoder, first build", "index-peer-other", other, False),
-            (f"{other_name} encoder, full rebuild", "index-peer-other", other, True)]:
+            (f"{default}, first build (exports the encoder)", "index-peer", settings, False),
+            (f"{default}, full rebuild", "index-peer", settings, True),
+            (f"{other_name} encoder, first build", "index-peer-other", precision, False),
+            (f"{other_name} encoder, full rebuild", "index-peer-other", precision, True)]:
+        if (full and not rebuilds) or (cfg is precision and not other):
+            continue
         t0 = time.perf_counter()
         index = Index.build(work / "corpus-peer", work / folder, cfg, full=full)
         took = time.perf_counter() - t0
@@ -577,6 +583,11 @@ def main() -> int:
                         help="pipeline, --compare-src: pause before each interleaved call, so "
                         "one version's leftover work (spinning threads) does not land on the "
                         "other's call")
+    parser.add_argument("--first-builds-only", action="store_true",
+                        help="peer-build: newsrag's first builds only (default and the other "
+                        "precision), not their full rebuilds (the whole corpus takes minutes each)")
+    parser.add_argument("--default-only", action="store_true",
+                        help="peer-build: newsrag's default encoder precision only")
     parser.add_argument("--reuse", action="store_true",
                         help="pipeline: measure the index already in --work instead of "
                         "writing it again")
@@ -608,7 +619,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:
         work = Path(tmp)
         if "peer-build" in only:
-            bench_build_vs_peer(report, work, docs, qrels, queries, settings)
+            bench_build_vs_peer(report, work, docs, qrels, queries, settings,
+                                rebuilds=not args.first_builds_only, other=not args.default_only)
         if only & {"build", "encoders", "ask", "cold", "scale"}:
             if "build" in only:
                 index, t_full = bench_build(report, work, docs, settings, embedder)

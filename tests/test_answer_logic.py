@@ -309,3 +309,16 @@ def test_words_on_another_named_attack_and_the_date_of_the_attack_answer_nothing
     assert not answer.answered, answer.answer
     answer = _answer("When did rockets strike Ain al-Asad air base?", text)
     assert answer.answered and "March 3" in answer.answer, answer.answer
+
+
+def test_a_when_question_about_a_saying_and_a_count_of_a_nationalitys_things():
+    text = ("Canadian Prime Minister Justin Trudeau said on Thursday that intelligence showed an "
+            "Iranian missile brought down the plane.\n\n"
+            "Iran launched 16 short-range ballistic missiles from three locations inside Iran.")
+    # the saying is asked about, not "downed" (was refused: no sentence said "downed")
+    answer = _answer("On what day did Trudeau say intelligence showed an Iranian missile had "
+                     "downed the plane?", text)
+    assert answer.answered and "Thursday" in answer.answer, answer.answer
+    # "Iranian missiles" counted: the passage names them, and "16 ballistic missiles" counts them
+    answer = _answer("number of Iranian missiles fired at the bases", text)
+    assert answer.answered and "16" in answer.answer, answer.answer

@@ -66,13 +66,15 @@ def _max_diff(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> float:
 def test_build_on_a_local_ray_cluster_equals_a_single_process_build(tmp_path):
     """A head and a worker node started by `ray start` (separate processes, loopback only);
     builds through the CLI with --ray-address auto (RAY_ADDRESS set) and ray://127.0.0.1:PORT
-    (the head's Ray client server) give the single-process build's passages and vectors."""
+    (the head's Ray client server) give the single-process build's passages and vectors.
+    Both encode fp32 (--no-quantize): the int8 encoder, a new index's default on a CPU,
+    quantises activations per batch, so its vectors depend on how texts are batched."""
     from ray_cluster import LocalRayCluster
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    single = run_cli("build", "--index", "single", cwd=tmp_path)
+    single = run_cli("build", "--index", "single", "--no-quantize", cwd=tmp_path)
     timings["single-process build"] = time.perf_counter() - started
     assert single.returncode == 0, single.stderr
 
@@ -83,8 +85,8 @@ def test_build_on_a_local_ray_cluster_equals_a_single_process_build(tmp_path):
         timings["ray start (head + worker)"] = time.perf_counter() - started
         env = {**cluster.driver_env(), "RAY_ADDRESS": cluster.gcs_address}
         started = time.perf_counter()
-        auto = run_cli("build", "--index", "ray", "--ray-address", "auto", "--ray-workers", "2",
-                       cwd=tmp_path, env=env)
+        auto = run_cli("build", "--index", "ray", "--no-quantize", "--ray-address", "auto",
+                       "--ray-workers", "2", cwd=tmp_path, env=env)
         timings["build --ray-address auto"] = time.perf_counter() - started
         assert auto.returncode == 0, auto.stderr
         assert "executor ray" in auto.stderr and "indexed 2 articles" in auto.stderr

@@ -593,3 +593,23 @@ def test_a_remark_is_dated_by_the_date_nearest_its_verb_and_never_after_the_arti
     assert visit.date == "2021-03-04" and visit.dated_by == "article"
     assert dates_in("due to begin on March 5", "2021-03-04")[0][2] == "2021-03-05"
     assert dates_in("killed on Dec. 27", "2020-01-03")[0][2] == "2019-12-27"
+
+
+def test_two_first_names_are_two_people_and_a_whole_name_asked_beats_a_shared_surname(tmp_path):
+    """The Kurdistan Region's president Nechirvan Barzani and its prime minister Masrour Barzani
+    were one speaker ("Masrour Barzani", the more quoted), so his words were refused."""
+    story = tmp_path / "kurds.txt"
+    story.write_text(
+        "date: 2020-01-04\n\nKurdish leaders urge calm\n\n"
+        '"Iraq must not become a battlefield," Nechirvan Barzani, president of the Kurdistan '
+        "Region, said in a statement.\n\n"
+        "Masrour Barzani, prime minister of the Kurdistan Regional Government, condemned the "
+        'attack "in the strongest terms."\n\nMasrour Barzani said the region would stay calm.\n',
+        encoding="utf-8")
+    articles, found = _statements_of(story)
+    assert {st.speaker for st in found} == {"Nechirvan Barzani", "Masrour Barzani"}
+    names = NameTable.build([a.text for a in articles], load_aliases())
+    book = StatementBook(found, names, {})
+    assert book.speaker_named_in("What did Nechirvan Barzani say?") == "Nechirvan Barzani"
+    assert book.speaker_named_in("What did Barzani say?") == "Masrour Barzani"  # most quoted
+    assert names.same("Mike Pompeo", "Michael Pompeo")  # one initial: may be one person

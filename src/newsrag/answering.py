@@ -23,7 +23,8 @@ from .lexical import tokenize
 from .passages import DATELINE, SPEAKER_LABEL, is_attribution_line, split_sentences
 from .lexicon import (ATTACK_NOUNS, INTERVIEWER_LABELS, OFFICE_GROUPS, SAYING_VERBS,
                       SENTENCE_OPENERS, TITLE_WORDS, UNTOLD_STATES, UNTOLD_VERBS)
-from .questions import (CLAIM, UNITS, NameCoverage, Reading, answer_evidence, counted_phrase,
+from .questions import (CLAIM, UNITS, NameCoverage, Reading, answer_evidence, counted_nationality,
+                        counted_phrase,
                         focused_evidence, names_a_day, office_mentioned, read_question,
                         tells_what_happened, tightly_focused)
 from .retrieval import Hit
@@ -641,7 +642,8 @@ class Answerer:
                           else "how much" if re.search(r"\bhow\s+much\b", reading.question, re.I)
                           else KIND_WANTED[reading.kind])
                 return [], f"no sentence says {wanted}"
-            if reading.counted and not COUNT_FOCUS_REQUIRED and COUNT_NAMED_REQUIRED:
+            if reading.counted and not COUNT_FOCUS_REQUIRED and COUNT_NAMED_REQUIRED \
+                    and not counted_nationality(reading.question):
                 # "How many Purple Hearts were awarded?" is not answered by "has risen to 110"
                 # where the passage speaks of the Purple Heart but gives it no number: a passage
                 # that names what is counted must count it. One that never names it may count
@@ -739,6 +741,8 @@ class Answerer:
         if not st.speaker or not wanted or self.book is None:
             return False
         names = [st.speaker] + ([st.speaker_as_written] if st.speaker_as_written else [])
+        if len(wanted) > 1 and not self.book.names.same(" ".join(wanted), st.speaker):
+            return False  # "Nechirvan Barzani" asked: not Masrour Barzani's words
         return any(self.book.names.same(wanted[-1], n.split()[-1]) for n in names if n.split())
 
     def _said_by(self, reading: Reading, hits: list[Hit], s: _Sentence) -> bool:

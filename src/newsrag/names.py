@@ -86,6 +86,16 @@ def _later_words(key: str) -> list[str]:
     return words[1:] if len(words) > 1 else words
 
 
+def _untitled(words: list[str]) -> list[str]:
+    """A name's words without the titles before it ("col marotto" -> "marotto")."""
+    from .lexicon import TITLE_ABBREVIATIONS, TITLE_WORDS
+
+    while words and (words[0].strip(".") in TITLE_WORDS
+                     or words[0].strip(".") in TITLE_ABBREVIATIONS):
+        words = words[1:]
+    return words
+
+
 @dataclass
 class NameTable:
     """Groups of spellings; the first of each group is the one shown."""
@@ -215,6 +225,13 @@ class NameTable:
         ga, gb = self.group(a), self.group(b)
         if ga is not None and ga is gb:
             return True
+        ka, kb = _untitled(name_key(a).split()), _untitled(name_key(b).split())
+        if len(ka) >= 2 and len(kb) >= 2 and min(len(ka[0]), len(kb[0])) > 2 \
+                and ka[0][0] != kb[0][0] and ka[0] not in kb and kb[0] not in ka:
+            # Two first names, not even sharing an initial: "Nechirvan Barzani" (the region's
+            # president) is not "Masrour Barzani" (its prime minister). "Mike" and "Michael",
+            # "Qassem" and "Qasem" may still be one person.
+            return False
         # A first name shared is no person shared ("Ali Rabiei" is not "Ali Khamenei"): a name
         # of several words is known by its later words.
         words_a = [w for w in _later_words(name_key(a)) if len(w) > 2]

@@ -134,6 +134,10 @@ class QueryPlanner:
         # read from the reading, not the whole question ("Iran" there is no speaker).
         named = (self.book.speaker_named_in(reading.asked)
                  if speaker is None and reading.asked else None)
+        if named is None and speaker is None and reading.names:
+            # A person the articles quote, named in a question not asking for their words
+            # ("IRGC missile count Hajizadeh"): their passages join the candidates too.
+            named = self.book.speaker_named_in(" ".join(("_", *reading.names)))
         speaker_rows = self.filters.allowed(named, period) if named is not None else None
         return QueryPlan(question, query, k, mode, speaker, period, allowed, reading,
                          speaker_rows)

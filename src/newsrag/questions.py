@@ -33,7 +33,8 @@ from .lexical import closest_spelling, demonym_related, looks_like_demonym, toke
 
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
            "answer_evidence", "question_names", "KINDS", "NameCoverage", "name_found", "initials_of",
-           "focused_evidence", "counted_phrase", "spelled_out", "ACRONYM", "tells_what_happened"]
+           "focused_evidence", "counted_phrase", "spelled_out", "ACRONYM", "tells_what_happened",
+           "counted_nationality"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
 KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
@@ -734,7 +735,7 @@ def _focus_words(words: tuple[str, ...] | list[str]) -> set[str]:
     return stems
 
 
-def _counted_nationality(question: str) -> set[str]:
+def counted_nationality(question: str) -> set[str]:
     """Stems of the people a count question counts by nationality ("Iranian" in "How many
     Iranian nationals died?"); every spelling of the US for "American", "U.S.". Empty when the
     question counts no nationality."""
@@ -757,7 +758,7 @@ def focused_evidence(reading: Reading, sentence: str) -> bool:
         masked = _without_dates(sentence)
         spans = [m.span() for m in NUMBER.finditer(masked) if not YEAR.fullmatch(m.group())]
         spans += [m.span() for m in WORD_NUMBER.finditer(masked)]
-        nationality = _counted_nationality(reading.question)
+        nationality = counted_nationality(reading.question)
         counted = NUMBER_OF.search(masked)
         if counted and any(a >= counted.end() for a, _ in spans):
             # "The number of American service members diagnosed ... has risen to 109"
@@ -852,11 +853,16 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
             yield m.start(), m.end(), wanted
 
 
+SAYS = re.compile(r"\b(?:" + "|".join(SAYING_VERBS) + r")\b", re.I)
+
+
 def tells_what_happened(reading: Reading, sentence: str) -> bool:
     """Whether the sentence says what the count or "when" question asks happened, in any of
     its group's words (EVENT_PREDICATES); true when the question's verb is in no group."""
     if reading.kind not in ("count", "when"):
         return True
+    if reading.kind == "when" and SAYS.search(reading.question):
+        return True  # "On what day did Trudeau say a missile had downed the plane?": the saying
     return all(p.search(sentence) for p in _event_predicates(reading.question))
 
 

@@ -689,10 +689,18 @@ class StatementBook:
         """The known speaker a question names ("What did Austim say?" -> "Lloyd Austin")."""
         words = [w for w in re.findall(r"[A-Z][\w’'-]+", text)[1:] + re.findall(r"[A-Z][\w’'-]+", text)[:1]
                  if len(w) > 2]
-        for name, _ in self.speakers():
-            if any(self.names.same(w, name) for w in words):
-                return name
-        return None
+        low = f" {text.lower()} "
+        best, best_score = None, 0
+        for name, _ in self.speakers():  # most quoted first: the first of equal matches wins
+            if not any(self.names.same(w, name) for w in words):
+                continue
+            # The whole name written beats a surname shared: "Nechirvan Barzani" is not the
+            # more often quoted "Masrour Barzani".
+            first = name.split()[0].lower()
+            score = 2 if len(name.split()) > 1 and re.search(rf"\b{re.escape(first)}\b", low) else 1
+            if score > best_score:
+                best, best_score = name, score
+        return best
 
     def matches_speaker(self, st: Statement, speaker: str) -> bool:
         return st.speaker is not None and (

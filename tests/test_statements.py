@@ -177,6 +177,13 @@ def _statements_of(*paths: Path):
     return articles, extract_statements(articles, names)
 
 
+def _story(tmp_path: Path, text: str, name: str = "story.txt"):
+    """The articles and statements of a .txt story written for one test."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return _statements_of(path)
+
+
 def test_article_without_quotations_yields_none():
     articles, statements = _statements_of(NO_QUOTES)
     assert articles and statements == []
@@ -555,15 +562,14 @@ def test_a_role_set_beside_the_name_without_an_article_and_a_role_before_it(tmp_
     Joint Chiefs), so the "He said" after it is his too (was nobody's); "Iraq's caretaker prime
     minister, Adel Abdul Mahdi, said his office ..." reports what follows the verb (the remark
     was "Iraq's caretaker prime minister")."""
-    story = tmp_path / "milley.txt"
-    story.write_text(
+    _, found = _story(
+        tmp_path,
         "date: 2020-01-09\n\nMilley says missiles meant to kill\n\n"
         "Gen. Mark Milley, chairman of the Joint Chiefs of Staff, said the missiles were intended "
         "to kill personnel.\n\n"
         'He said the absence of casualties was owed to early warning, "not the intent of the enemy."'
         "\n\nIraq's caretaker prime minister, Adel Abdul Mahdi, said his office received a verbal "
-        "message from Tehran after midnight.\n", encoding="utf-8")
-    _, found = _statements_of(story)
+        "message from Tehran after midnight.\n")
     kill = _find(found, "intended to kill")
     assert kill and kill[0].speaker == "Mark Milley"
     assert kill[0].role == "chairman of the Joint Chiefs of Staff"
@@ -578,15 +584,14 @@ def test_a_remark_is_dated_by_the_date_nearest_its_verb_and_never_after_the_arti
     """"... after Iran's Jan. 8 attack has risen to 109, the Pentagon said on Monday" was said
     on Monday (was dated Jan. 8); a visit "due to begin on March 5" in a March 4 report is this
     year's March 5, and a remark is never dated after its article."""
-    story = tmp_path / "count.txt"
-    story.write_text(
+    _, found = _story(
+        tmp_path,
         "date: 2021-03-04\n\nCount rises\n\n"
         "The number of troops diagnosed after Iran's Jan. 8 attack has risen to 109, the Pentagon "
         "said on Monday.\n\n"
         "Asked about them in Davos on Jan. 22, Trump said the injuries were not very serious.\n\n"
         "Pope Francis is due to begin a visit on March 5, a trip that Iraqi officials said "
-        "would go ahead.\n", encoding="utf-8")
-    _, found = _statements_of(story)
+        "would go ahead.\n")
     assert _find(found, "risen to 109")[0].date == "2021-03-01"  # the Monday before
     assert _find(found, "not very serious")[0].date == "2021-01-22"
     visit = [st for st in found if st.speaker == "Iraqi officials"][0]
@@ -598,15 +603,13 @@ def test_a_remark_is_dated_by_the_date_nearest_its_verb_and_never_after_the_arti
 def test_two_first_names_are_two_people_and_a_whole_name_asked_beats_a_shared_surname(tmp_path):
     """The Kurdistan Region's president Nechirvan Barzani and its prime minister Masrour Barzani
     were one speaker ("Masrour Barzani", the more quoted), so his words were refused."""
-    story = tmp_path / "kurds.txt"
-    story.write_text(
+    articles, found = _story(
+        tmp_path,
         "date: 2020-01-04\n\nKurdish leaders urge calm\n\n"
         '"Iraq must not become a battlefield," Nechirvan Barzani, president of the Kurdistan '
         "Region, said in a statement.\n\n"
         "Masrour Barzani, prime minister of the Kurdistan Regional Government, condemned the "
-        'attack "in the strongest terms."\n\nMasrour Barzani said the region would stay calm.\n',
-        encoding="utf-8")
-    articles, found = _statements_of(story)
+        'attack "in the strongest terms."\n\nMasrour Barzani said the region would stay calm.\n')
     assert {st.speaker for st in found} == {"Nechirvan Barzani", "Masrour Barzani"}
     names = NameTable.build([a.text for a in articles], load_aliases())
     book = StatementBook(found, names, {})

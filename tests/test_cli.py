@@ -133,7 +133,8 @@ def test_an_index_built_from_another_folder_is_kept_up_to_date_with_that_folder(
     assert {s["speaker"] for s in json.loads(proc.stdout)["statements"]} == {"Elena Marchetti"}
     info = json.loads(run_cli("info", "--json", "--index", str(tmp_path / "idx"), cwd=workdir).stdout)
     assert info["articles"] == 1 and info["corpus"] == str(mine.resolve()) and info["stale"] is None
-    # a change in that folder is picked up, from anywhere
+    # a change in that folder is picked up beside the unrelated corpus/ (with none here, the
+    # index answers as it is: a replica with only the index)
     (mine / "more.txt").write_text("Ferry resumes\n\nThe ferry resumed service, Marchetti said.\n",
                                    encoding="utf-8")
     proc = run_cli("ask", "--json", "--index", str(tmp_path / "idx"), "When did the harbour reopen?",

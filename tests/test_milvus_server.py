@@ -169,6 +169,7 @@ def test_a_killed_build_leaves_the_previous_data_and_a_second_build_is_refused(
                             cwd=tmp_path, capture_output=True, text=True, timeout=300,
                             env={**os.environ, **milvus_env(), "HF_HUB_OFFLINE": "1"})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    killed_at = time.monotonic()
     store = milvus(milvus_server)
     store.client.load_collection(store.name)
     assert epochs(milvus_server) == live and store.current() == (min(live), 1)
@@ -180,7 +181,10 @@ def test_a_killed_build_leaves_the_previous_data_and_a_second_build_is_refused(
                     str(tmp_path / "index"), "--store", "milvus", "--milvus-uri", milvus_server,
                     cwd=tmp_path / "index")  # no corpus here: answer from the index as it is
     assert asked.returncode == 0 and "5:30" in json.loads(asked.stdout)["answer"], asked.stderr
-    # the next build deletes what the killed one wrote and writes its own revision 2
+    # the next build, once the killed one's lease has expired (a machine fast enough got here
+    # within LEASE seconds and was refused, as it should be), deletes what the killed one wrote
+    # and writes its own revision 2
+    time.sleep(max(0.0, float(LEASE) + 1 - (time.monotonic() - killed_at)))
     rebuilt = run_cli("build", *opts, cwd=tmp_path, env=milvus_env())
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert store.current() == (min(live), 2)

@@ -141,14 +141,14 @@ def _check_corpus(corpus: Path) -> None:
 
 def _corpus_of(corpus: Path, index: Path, settings: Settings) -> Path:
     """The corpus an index is kept up to date with: ``--corpus`` when given; ./corpus when it
-    holds the index's articles (a project copied or moved with its index); else the folder the
-    index was built from. ``newsrag ask --index other/`` run beside an unrelated corpus/
-    answers from other/ and never rebuilds it from here; where the recorded folder is gone, the
-    index answers as it is."""
+    holds the index's articles (a project copied or moved with its index) or when there is none
+    (the index then answers as it is: a replica with only the index); else, beside an unrelated
+    corpus/, the folder the index was built from. ``newsrag ask --index other/`` run there never
+    rebuilds other/ from this corpus/; where the recorded folder is gone, it answers as it is."""
     from .articles import corpus_files
     from .stores import make_store
 
-    if corpus != DEFAULT_CORPUS:
+    if corpus != DEFAULT_CORPUS or not corpus.is_dir():
         return corpus
     store = make_store(settings, index)
     try:
@@ -158,10 +158,9 @@ def _corpus_of(corpus: Path, index: Path, settings: Settings) -> Path:
     if manifest is None or manifest.corpus_dir is None \
             or Path(manifest.corpus_dir) == corpus.resolve():
         return corpus
-    if corpus.is_dir():
-        here = {p.relative_to(corpus).as_posix() for p in corpus_files(corpus)}
-        if len(here & set(manifest.corpus_files)) * 2 >= len(manifest.corpus_files):
-            return corpus  # most of its articles are here: this is its corpus, moved
+    here = {p.relative_to(corpus).as_posix() for p in corpus_files(corpus)}
+    if len(here & set(manifest.corpus_files)) * 2 >= len(manifest.corpus_files):
+        return corpus  # most of its articles are here: this is its corpus, moved
     return Path(manifest.corpus_dir)
 
 

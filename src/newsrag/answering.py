@@ -479,7 +479,6 @@ class Answerer:
         if run:
             # The words themselves, to the end of the quotation, come before any runner-up:
             # the remark only announces them, and half a quotation misquotes.
-            best.continued = len(QUOTE_MARK.findall(best.text)) % 2 == 1
             others = [s for s in chosen[1:] if all(s.start != r.start for r in run)]
             chosen = [best, *run[:self.max_sentences + 1], *others][:self.max_sentences + 2]
         elif best.said and not best.attribution and not QUOTE_MARK.search(best.text):
@@ -723,8 +722,6 @@ class Answerer:
             run.append(_Sentence(best.hit_index, offset + s, offset + e, text))
             if len(QUOTE_MARK.findall(" ".join(x.text for x in run))) % 2 == int(opened):
                 break
-        for x in run[:-1]:
-            x.continued = True
         if not run or not (opened or best.said):
             return []
         said = self._said(passage.article_id, [(run[0].start, run[-1].end)])
@@ -732,6 +729,9 @@ class Answerer:
         speakers = {st.speaker for st in mine if st.speaker}
         if any(st.speaker and st.speaker not in speakers for st in said):
             return []
+        best.continued = opened  # its quotation goes on: its marker comes at the end
+        for x in run[:-1]:
+            x.continued = True
         return run
 
     def _same_person(self, st: Statement, wanted: list[str]) -> bool:

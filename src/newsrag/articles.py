@@ -334,7 +334,7 @@ def _without_repeated_headline(body: str, title: str) -> str:
     """The body without a first paragraph that only repeats the headline (a page's ``<h1>``
     kept by the extractor, a Markdown ``# heading``): as a sentence it restated questions and
     won answers it does not give. A page title's " | Site" tail is allowed for."""
-    first, sep, rest = body.partition("\n")
+    first, _, rest = body.partition("\n")
     if not title or not rest.strip():
         return body
 

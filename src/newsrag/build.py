@@ -111,18 +111,21 @@ def embedding_text(article: ArticleMeta | Article, text: str) -> str:
     return text if article.title_derived else f"{article.title}\n{text}"
 
 
-def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings) -> str | None:
+def index_is_stale(corpus_dir: Path, index_dir: Path, settings: Settings,
+                   manifest: Manifest | None = None) -> str | None:
     """Why the index needs a build (missing, corpus changed), or None if it is current.
 
-    Cheap: hashes the corpus files' bytes and compares with the manifest; parses nothing.
+    Cheap: hashes the corpus files' bytes and compares with the manifest (``manifest``, when
+    the caller has read it already); parses no article.
     """
-    store = make_store(settings, index_dir)
-    if not store.exists():
-        return "no index yet"
-    try:
-        manifest = store.read_manifest()
-    except IndexMismatchError as exc:  # an older format: a build rewrites it
-        return str(exc).split(":")[0]
+    if manifest is None:
+        store = make_store(settings, index_dir)
+        if not store.exists():
+            return "no index yet"
+        try:
+            manifest = store.read_manifest()
+        except IndexMismatchError as exc:  # an older format: a build rewrites it
+            return str(exc).split(":")[0]
     if corpus_hashes(corpus_dir, settings.max_file_bytes) != manifest.corpus_files:
         return "the corpus changed since the last build"
     return None

@@ -22,6 +22,7 @@ from .errors import NewsragError
 if TYPE_CHECKING:
     from .index import Index
     from .settings import Settings
+    from .store import Manifest
 
 __all__ = ["app", "main"]
 
@@ -139,29 +140,30 @@ def _check_corpus(corpus: Path) -> None:
                "unless --index says otherwise)")
 
 
-def _corpus_of(corpus: Path, index: Path, settings: Settings) -> Path:
+def _corpus_of(corpus: Path, index: Path, settings: Settings) -> tuple[Path, Manifest | None]:
     """The corpus an index is kept up to date with: ``--corpus`` when given; ./corpus when it
     holds the index's articles (a project copied or moved with its index) or when there is none
     (the index then answers as it is: a replica with only the index); else, beside an unrelated
     corpus/, the folder the index was built from. ``newsrag ask --index other/`` run there never
-    rebuilds other/ from this corpus/; where the recorded folder is gone, it answers as it is."""
+    rebuilds other/ from this corpus/; where the recorded folder is gone, it answers as it is.
+    Also the index's manifest, where it was read for this (the staleness check reuses it)."""
     from .articles import corpus_files
     from .stores import make_store
 
     if corpus != DEFAULT_CORPUS or not corpus.is_dir():
-        return corpus
+        return corpus, None
     store = make_store(settings, index)
     try:
         manifest = store.read_manifest() if store.exists() else None
     except NewsragError:  # an older or broken index: the build's own checks say why
-        return corpus
+        return corpus, None
     if manifest is None or manifest.corpus_dir is None \
             or Path(manifest.corpus_dir) == corpus.resolve():
-        return corpus
+        return corpus, manifest
     here = {p.relative_to(corpus).as_posix() for p in corpus_files(corpus)}
     if len(here & set(manifest.corpus_files)) * 2 >= len(manifest.corpus_files):
-        return corpus  # most of its articles are here: this is its corpus, moved
-    return Path(manifest.corpus_dir)
+        return corpus, manifest  # most of its articles are here: this is its corpus, moved
+    return Path(manifest.corpus_dir), manifest
 
 
 def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) -> Index:
@@ -177,8 +179,8 @@ def _ready_index(corpus: Path, index: Path, settings: Settings | None = None) ->
 
     settings = settings or _settings()
     _check_corpus(corpus)
-    corpus = _corpus_of(corpus, index, settings)
-    stale = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
+    corpus, manifest = _corpus_of(corpus, index, settings)
+    stale = index_is_stale(corpus, index, settings, manifest) if corpus.is_dir() else None
     if stale is None:
         return Index.load(index, settings)
     store = make_store(settings, index)
@@ -504,12 +506,12 @@ def info(
     _check_corpus(corpus)
     settings = _settings()
     idx = Index.load(index, settings)
-    corpus = _corpus_of(corpus, index, settings)
+    corpus, manifest = _corpus_of(corpus, index, settings)
     data = idx.info()
     data["article_list"] = [a.__dict__ for a in idx.articles()]
     # None: up to date; else why a build is due; no corpus folder here: unknown.
     data["corpus"] = str(corpus) if corpus.is_dir() else None
-    data["stale"] = index_is_stale(corpus, index, settings) if corpus.is_dir() else None
+    data["stale"] = index_is_stale(corpus, index, settings, manifest) if corpus.is_dir() else None
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
         return
@@ -613,7 +615,7 @@ def serve(
     _check_corpus(corpus)
     from .web import serve as run_server
 
-    run_server(_corpus_of(corpus, index, _settings()), index, host, port,
+    run_server(_corpus_of(corpus, index, _settings())[0], index, host, port,
                _llm(generator, llm_url, llm_model))
 
 

@@ -322,12 +322,16 @@ def _export_torch(st_model: Any, target: Path) -> None:
                           "sentence_embedding": {0: "batch"}})
 
 
-def _quantize(source: Path, target: Path) -> None:
-    """int8 dynamic quantisation of the weights (activations quantised on the fly) with
-    onnxruntime.quantization; it needs the ``onnx`` package (a core dependency)."""
+def _require_onnx() -> None:
     if importlib.util.find_spec("onnx") is None:
         raise NewsragError("--quantize needs the onnx package, a newsrag dependency: "
                            "pip install 'onnx>=1.16,<2'")
+
+
+def _quantize(source: Path, target: Path) -> None:
+    """int8 dynamic quantisation of the weights (activations quantised on the fly) with
+    onnxruntime.quantization; it needs the ``onnx`` package (a core dependency)."""
+    _require_onnx()
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -362,9 +366,8 @@ def export_onnx(model_path: str, target: Path, quantize: bool = False,
     >= 0.9999, or >= 0.95 when quantised), else :class:`NewsragError`. Needs torch (once)."""
     folder = Path(model_path)
     fingerprint = _check_model_folder(folder)
-    if quantize and importlib.util.find_spec("onnx") is None:
-        raise NewsragError("--quantize needs the onnx package, a newsrag dependency: "
-                           "pip install 'onnx>=1.16,<2'")
+    if quantize:
+        _require_onnx()
     if not (folder / TOKENIZER_FILE).is_file():
         raise NewsragError(f"model folder {model_path!r} has no {TOKENIZER_FILE} (a fast "
                            "tokenizer), so it cannot run without torch")

@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import NewsragError
 from .lexical import closest_spelling, typo_budget
+from .lexicon import TITLE_ABBREVIATIONS, TITLE_WORDS
 
 __all__ = ["NameTable", "load_aliases", "name_key"]
 
@@ -88,8 +89,6 @@ def _later_words(key: str) -> list[str]:
 
 def _untitled(words: list[str]) -> list[str]:
     """A name's words without the titles before it ("col marotto" -> "marotto")."""
-    from .lexicon import TITLE_ABBREVIATIONS, TITLE_WORDS
-
     while words and (words[0].strip(".") in TITLE_WORDS
                      or words[0].strip(".") in TITLE_ABBREVIATIONS):
         words = words[1:]
@@ -225,7 +224,8 @@ class NameTable:
         ga, gb = self.group(a), self.group(b)
         if ga is not None and ga is gb:
             return True
-        ka, kb = _untitled(name_key(a).split()), _untitled(name_key(b).split())
+        key_a, key_b = name_key(a), name_key(b)
+        ka, kb = _untitled(key_a.split()), _untitled(key_b.split())
         if len(ka) >= 2 and len(kb) >= 2 and min(len(ka[0]), len(kb[0])) > 2 \
                 and ka[0][0] != kb[0][0] and ka[0] not in kb and kb[0] not in ka:
             # Two first names, not even sharing an initial: "Nechirvan Barzani" (the region's
@@ -234,8 +234,8 @@ class NameTable:
             return False
         # A first name shared is no person shared ("Ali Rabiei" is not "Ali Khamenei"): a name
         # of several words is known by its later words.
-        words_a = [w for w in _later_words(name_key(a)) if len(w) > 2]
-        words_b = [w for w in _later_words(name_key(b)) if len(w) > 2]
+        words_a = [w for w in _later_words(key_a) if len(w) > 2]
+        words_b = [w for w in _later_words(key_b) if len(w) > 2]
         for wa in words_a:
             for wb in words_b:
                 if wa == wb:

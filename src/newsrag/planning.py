@@ -23,7 +23,7 @@ from .conversation import earlier_speaker, retrieval_query
 from .dates import TimeRange
 from .filters import PassageFilters
 from .lexicon import COUNTRIES, SENTENCE_OPENERS, common_word
-from .questions import ACRONYM, Reading, read_question
+from .questions import ACRONYM, Reading, read_question, without_possessive
 from .retrieval import Hit
 from .statements import StatementBook
 
@@ -109,7 +109,7 @@ class QueryPlanner:
         reading = read_question(cased)
         first = FIRST_WORD.match(cased)
         if first and first.group(1) != question[first.start(1):first.end(1)] \
-                and not (reading.asked and re.sub(r"['’]s$", "", first.group(1)) in reading.asked):
+                and not (reading.asked and without_possessive(first.group(1)) in reading.asked):
             # A name typed first in lower case ("stoltenberg erbil attack 2021"): a question's
             # first word is never taken for a name by its capital, but this capital is ours.
             reading = replace(reading, names=(first.group(1), *reading.names))

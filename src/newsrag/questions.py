@@ -34,7 +34,7 @@ from .lexical import closest_spelling, demonym_related, looks_like_demonym, toke
 __all__ = ["Reading", "read_question", "UNITS", "names_a_day", "offices_in", "office_mentioned",
            "answer_evidence", "question_names", "KINDS", "NameCoverage", "name_found", "initials_of",
            "focused_evidence", "counted_phrase", "spelled_out", "ACRONYM", "tells_what_happened",
-           "counted_nationality"]
+           "counted_nationality", "without_possessive"]
 
 # Answer types. "quote": what someone said; "which": a named member of the focus class.
 KINDS = ("who", "when", "where", "count", "quote", "which", "why", "how", "what")
@@ -356,11 +356,16 @@ def _speaker(question: str) -> tuple[str | None, bool]:
         m = pattern.match(question)
         if m and m.group("who").lower() not in QUESTION_OPENERS \
                 and not m.group("who").lower().endswith(("ed", "ing")):  # "Based on ...", "Speaking"
-            return re.sub(r"['’]s$", "", m.group("who").strip()), True  # "Austin's comments"
+            return without_possessive(m.group("who").strip()), True  # "Austin's comments"
     m = SPEAKER_INSIDE.search(question) or TOLD_CASUAL.match(question)
     if m:
         return m.group("who").strip(), False
     return None, False
+
+
+def without_possessive(name: str) -> str:
+    """"Austin" for "Austin's"."""
+    return re.sub(r"['’]s$", "", name)
 
 
 def is_named(speaker: str | None) -> bool:
@@ -414,7 +419,7 @@ def read_question(question: str) -> Reading:
     sources = " ".join(sources_named).replace(".", "")  # question_names drops the dots of "Col."
     names = tuple(n for n in question_names(q) if n.replace(".", "") not in sources
                   and not (speaker and is_named(speaker)
-                           and re.sub(r"['’]s$", "", n) in speaker))
+                           and without_possessive(n) in speaker))
     # The person the facts should come from is preferred, not required (see newsrag.answering).
     source = next((w for w in sources_named if is_named(w)), None)
     # A speaker or source given by role is resolved against who the articles quote in it.
@@ -853,7 +858,7 @@ def _focused_names(reading: Reading, sentence: str) -> Iterator[tuple[int, int, 
             yield m.start(), m.end(), wanted
 
 
-SAYS = re.compile(r"\b(?:" + "|".join(SAYING_VERBS) + r")\b", re.I)
+SAYS = re.compile(rf"\b(?:{_SAYING})\b", re.I)
 
 
 def tells_what_happened(reading: Reading, sentence: str) -> bool:
@@ -868,6 +873,10 @@ def tells_what_happened(reading: Reading, sentence: str) -> bool:
 
 # How many words after what a count question counts may name what was done to it.
 PREDICATE_SPAN = 4
+# Each EVENT_PREDICATES group as one pattern finding any of its words.
+EVENT_PATTERNS = tuple(re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
+                                                        for w in group) + r")\b", re.I)
+                       for group in EVENT_PREDICATES)
 
 
 @lru_cache(maxsize=1024)
@@ -881,13 +890,8 @@ def _event_predicates(question: str) -> tuple[re.Pattern[str], ...]:
     region = question.split(",")[0]  # "..., leading to the death of a contractor" is no verb
     if counted is not None and COUNT_ASK.search(question):
         region = " ".join(question[counted.end():].split()[:PREDICATE_SPAN])
-    found = []
-    for group in EVENT_PREDICATES:
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
-                                                   for w in group) + r")\b", re.I)
-        if (m := pattern.search(region)) is not None:
-            found.append((m.start(), pattern))
-    return tuple(p for _, p in sorted(found, key=lambda f: f[0])[:1])
+    found = [(m.start(), p) for p in EVENT_PATTERNS if (m := p.search(region)) is not None]
+    return (min(found, key=lambda f: f[0])[1],) if found else ()
 
 
 @lru_cache(maxsize=1)

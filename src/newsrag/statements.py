@@ -88,9 +88,7 @@ TITLES = ROLE_WORDS - frozenset("of the affairs foreign defense defence state na
 _ROLE_NOUNS = sorted(PERSON_NOUNS | TITLES, key=len, reverse=True)
 # The same without its article, in lower case: "Gen. Mark Milley, chairman of the Joint Chiefs of
 # Staff, said".
-BARE_APPOSITIVE = re.compile(r"([a-z][\w’'-]*\s+(?:[a-z][\w’'-]*\s+){0,2}?(?:"
-                             + "|".join(_ROLE_NOUNS)
-                             + r")\b.{0,80}|(?:" + "|".join(_ROLE_NOUNS)
+BARE_APPOSITIVE = re.compile(r"((?:[a-z][\w’'-]*\s+){0,3}?(?:" + "|".join(_ROLE_NOUNS)
                              + r")\b.{0,80})")
 # A sentence opening that sets the scene of a remark ("Asked about them in Davos, Trump said").
 PARTICIPLE_OPENING = re.compile(r"^\s*(?:Asked|Pressed|Questioned|Interviewed|[A-Z][a-z]+ing)\b")
@@ -393,7 +391,7 @@ class _ArticleReader:
         verb ("the Pentagon said on Monday, ... after Iran's Jan. 8 attack": Monday), never one
         after the article's own date (the date of an event still to come). "said on Tuesday" in
         a Wednesday report is that Tuesday."""
-        found = [(s, e, iso) for s, e, iso in dates_in(sentence, self.article.date)]
+        found = dates_in(sentence, self.article.date)
         found += [(m.start(), m.end(), day[1]) for m in WEEKDAY.finditer(sentence)
                   if (day := weekday_at(m, self.article.date)) is not None]
         if self.article.date:
